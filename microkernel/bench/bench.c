@@ -1,0 +1,26 @@
+/* Benchmark runner: warm-up, then one timed run per benchmark. */
+#include "bench/bench.h"
+#include "kernel/boot_state.h"
+#include "kernel/console.h"
+
+#define BENCH_WARMUP 256
+#define BENCH_ITERS  10000
+
+extern const struct kbench __kbench_start[], __kbench_end[];
+
+void bench_run_all(void)
+{
+    kprintf("bench: %zu benchmarks, %d iterations each, guest instructions per operation\n",
+            (size_t)(__kbench_end - __kbench_start), BENCH_ITERS);
+    kprintf("bench: boot_to_main %llu insn/op\n",
+            (unsigned long long)boot_state.boot_to_main_insns);
+    for (const struct kbench *b = __kbench_start; b < __kbench_end; b++) {
+        b->fn(BENCH_WARMUP);
+        uint64_t total = b->fn(BENCH_ITERS);
+        /* One decimal place without floating point. */
+        uint64_t tenths = (total * 10 + BENCH_ITERS / 2) / BENCH_ITERS;
+        kprintf("bench: %s %llu.%llu insn/op   # %s\n", b->name,
+                (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10), b->what);
+    }
+    kprintf("bench: done\n");
+}

@@ -1,0 +1,51 @@
+/* Kernel command-line parsing. The string comes from the boot loader, so it
+ * is bounded and every unknown word is reported rather than trusted. */
+#include "kernel/cmdline.h"
+#include "kernel/console.h"
+#include "lib/string.h"
+
+#define CMDLINE_MAX 4096
+
+struct option_def {
+    const char *name;
+    size_t offset; /* of the bool in struct kernel_options */
+};
+
+static const struct option_def options[] = {
+    {"test", offsetof(struct kernel_options, test)},
+    {"bench", offsetof(struct kernel_options, bench)},
+    {"quiet", offsetof(struct kernel_options, quiet)},
+};
+
+static bool apply_option(const char *word, size_t len, struct kernel_options *opts)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        if (strlen(options[i].name) == len && strncmp(options[i].name, word, len) == 0) {
+            *(bool *)((char *)opts + options[i].offset) = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+void cmdline_parse(const char *cmdline, struct kernel_options *opts)
+{
+    *opts = (struct kernel_options){0};
+    if (!cmdline)
+        return;
+    size_t n = strnlen(cmdline, CMDLINE_MAX);
+    if (n == CMDLINE_MAX)
+        kprintf("cmdline: warning: longer than %d bytes, rest ignored\n", CMDLINE_MAX);
+    for (size_t i = 0; i < n;) {
+        while (i < n && cmdline[i] == ' ')
+            i++;
+        size_t start = i;
+        while (i < n && cmdline[i] != ' ')
+            i++;
+        if (i == start)
+            break;
+        if (!apply_option(cmdline + start, i - start, opts))
+            kprintf("cmdline: warning: unknown option '%.*s' ignored\n", (int)(i - start),
+                    cmdline + start);
+    }
+}

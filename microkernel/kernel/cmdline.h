@@ -1,0 +1,14 @@
+/* The kernel command line: space-separated options from GRUB. */
+#pragma once
+
+#include "lib/types.h"
+
+struct kernel_options {
+    bool test;   /* "test": run the in-kernel tests, then power off */
+    bool bench;  /* "bench": run the benchmarks, then power off */
+    bool quiet;  /* "quiet": fewer boot messages */
+};
+
+/* Parse `cmdline` (untrusted, may be NULL) into *opts. Unknown options get a
+ * warning line and are ignored; boot goes on. */
+void cmdline_parse(const char *cmdline, struct kernel_options *opts);

@@ -1,0 +1,405 @@
+/* Page tables: the generic 4-level walker behind mm/vmm.h.
+ *
+ * Table pages come from pmm_alloc_frame, are zeroed, and are reached
+ * through the direct map (phys_to_virt). Intermediate entries are P|W (|U in
+ * the user half); the leaf alone decides the protection.
+ *
+ * Present-entry counts: every table page keeps the number of its present
+ * entries in the allocator's per-frame aux word (pt_count, arch pte.h). The
+ * count makes "is this table empty now?" an O(1) question in vmm_unmap,
+ * without scanning 512 entries and without borrowing bits of the entries.
+ * The PML4's count includes the kernel-half slots copied into it.
+ *
+ * The kernel half (PML4 slots 256..511) is shared: vmm_space_create copies
+ * the kernel PML4's slots, so every space points at the same PDPTs. Two rules
+ * keep those copies identical:
+ *  - kernel-half tables are never freed, at any level. Unmapping a kernel
+ *    page clears only the leaf, so kernel regions that are reused (device
+ *    windows, scratch pages) pay no table allocation, zeroing or freeing,
+ *    and no CPU can be left walking a freed kernel table;
+ *  - a new kernel-half PDPT (a PML4 slot being filled) may only be created
+ *    in the kernel space while no other space exists. kernel_space_init
+ *    creates the PDPTs of every kernel region (direct map, image,
+ *    KERNEL_DYN_START); using another slot later panics, naming it.
+ * User-half tables are freed as soon as they become empty, and all of them
+ * by vmm_space_destroy.
+ *
+ * TLB: mapping a non-present entry needs no invalidation (x86 does not cache
+ * non-present entries). Unmap and protect invalidate the page when the space
+ * is current or the address is in the kernel half; see mm/tlb.h.
+ *
+ * Locking: none here. A caller serialises operations on one space; the
+ * kernel half needs a global lock once there is more than one CPU. */
+#include "mm/vmm.h"
+
+#include <mica/errno.h>
+
+#include "arch/x86_64/pte.h"
+#include "lib/assert.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "mm/tlb.h"
+#ifndef MICA_HOST
+#include "arch/x86_64/cpu.h"
+#endif
+
+#ifdef MICA_HOST
+uint64_t tlb_host_page_flushes;
+uint64_t tlb_host_full_flushes;
+vaddr_t tlb_host_last_page;
+static paddr_t host_cr3; /* the PML4 "loaded" by vmm_activate */
+#endif
+
+static struct vm_space kernel_as;
+static unsigned live_spaces;  /* spaces from vmm_space_create not yet destroyed */
+static unsigned kernel_slots; /* present kernel-half PML4 slots, fixed while live_spaces > 0 */
+
+/* The path from the PML4 to where a walk stopped. */
+struct walk {
+    int level;                       /* level of the last entry reached */
+    paddr_t table[PT_LEVELS + 1];    /* table[l]: the table page at level l */
+    uint64_t *entry[PT_LEVELS + 1];  /* entry[l]: va's slot in table[l] */
+};
+
+static inline uint64_t *table_ptr(paddr_t table)
+{
+    return phys_to_virt(table);
+}
+
+static inline bool is_kernel_va(vaddr_t va)
+{
+    return va >= VA_KERNEL_HALF;
+}
+
+static bool is_current(const struct vm_space *as)
+{
+#ifdef MICA_HOST
+    return host_cr3 == as->pml4;
+#else
+    return pte_addr(read_cr3()) == as->pml4;
+#endif
+}
+
+/* Descend from the PML4 towards level `stop`, stopping early at an entry
+ * that is not present or is a large page. Fills every level it passes. */
+static void walk(paddr_t pml4, vaddr_t va, int stop, struct walk *w)
+{
+    paddr_t t = pml4;
+    int l = PT_LEVELS;
+    for (;;) {
+        uint64_t *e = &table_ptr(t)[pte_index(va, l)];
+        w->table[l] = t;
+        w->entry[l] = e;
+        if (l == stop || !(*e & PTE_P) || (*e & PTE_PS))
+            break;
+        t = pte_addr(*e);
+        l--;
+    }
+    w->level = l;
+}
+
+/* Validate a mapping request: known prot bits, alignment to `size`, and an
+ * address in the half that VM_USER names. */
+static int check_request(vaddr_t va, unsigned prot, uint64_t size)
+{
+    if ((prot & ~VM_PROT_MASK) || !IS_ALIGNED(va, size) || !va_canonical(va))
+        return -MICA_EINVAL;
+    if (prot & VM_USER) {
+        if (va >= USER_SPACE_END || (prot & VM_GLOBAL))
+            return -MICA_EINVAL;
+    } else if (!is_kernel_va(va)) {
+        return -MICA_EINVAL;
+    }
+    return 0;
+}
+
+/* Create the missing tables from w->level down to `leaf` (exclusive) and
+ * extend the walk through them. All frames are taken before any is linked,
+ * so running out of memory leaves the tables as they were. */
+static int add_tables(const struct vm_space *as, vaddr_t va, struct walk *w, int leaf)
+{
+    int top = w->level;
+    paddr_t fresh[PT_LEVELS];
+    int n = top - leaf;
+
+    if (top == PT_LEVELS && is_kernel_va(va))
+        KASSERT(as->pml4 == kernel_as.pml4 && live_spaces == 0,
+                "kernel PML4 slot %u has no PDPT: kernel-half slots are filled only "
+                "by kernel_space_init, before other address spaces exist",
+                pte_index(va, PT_LEVELS));
+    for (int i = 0; i < n; i++) {
+        if (pmm_alloc_frame(&fresh[i]) < 0) {
+            while (i-- > 0)
+                pmm_free_frame(fresh[i]);
+            return -MICA_ENOMEM;
+        }
+    }
+
+    uint64_t link = is_kernel_va(va) ? PTE_TABLE_KERNEL : PTE_TABLE_USER;
+    for (int l = top, i = 0; l > leaf; l--, i++) {
+        paddr_t t = fresh[i];
+        pt_zero(table_ptr(t));
+        pt_count_set(t, 0);
+        pte_set(w->entry[l], t | link);
+        pt_count_inc(w->table[l]);
+        w->table[l - 1] = t;
+        w->entry[l - 1] = &table_ptr(t)[pte_index(va, l - 1)];
+    }
+    w->level = leaf;
+    return 0;
+}
+
+/* Install `leaf_entry` at level `leaf` for `va`, creating tables as needed. */
+static int map_at(struct vm_space *as, vaddr_t va, uint64_t leaf_entry, int leaf)
+{
+    struct walk w;
+    walk(as->pml4, va, leaf, &w);
+    if (w.level > leaf) {
+        if (*w.entry[w.level] & PTE_P)
+            return -MICA_EEXIST; /* inside a larger page */
+        int rc = add_tables(as, va, &w, leaf);
+        if (rc < 0)
+            return rc;
+    }
+    if (*w.entry[leaf] & PTE_P)
+        return -MICA_EEXIST;
+    pte_set(w.entry[leaf], leaf_entry);
+    pt_count_inc(w.table[leaf]);
+    return 0;
+}
+
+int vmm_map(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot)
+{
+    int rc = check_request(va, prot, PAGE_SIZE);
+    if (rc < 0)
+        return rc;
+    if (!IS_ALIGNED(pa, PAGE_SIZE) || pa >= PTE_PHYS_LIMIT)
+        return -MICA_EINVAL;
+    return map_at(as, va, pa | pte_leaf_bits(prot), 1);
+}
+
+int vmm_map_2m(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot)
+{
+    int rc = check_request(va, prot, PTE_SPAN(2));
+    if (rc < 0)
+        return rc;
+    if (!IS_ALIGNED(pa, PTE_SPAN(2)) || pa >= PTE_PHYS_LIMIT)
+        return -MICA_EINVAL;
+    return map_at(as, va, pa | pte_leaf_bits(prot) | PTE_PS, 2);
+}
+
+/* Walk to the 4 KiB leaf of `va` for unmap/protect. Returns 0 with the path
+ * in *w, -MICA_ENOENT if nothing maps va, -MICA_EINVAL inside a large page. */
+static int find_4k(const struct vm_space *as, vaddr_t va, struct walk *w)
+{
+    if (!IS_ALIGNED(va, PAGE_SIZE) || !va_canonical(va))
+        return -MICA_EINVAL;
+    walk(as->pml4, va, 1, w);
+    if (!(*w->entry[w->level] & PTE_P))
+        return -MICA_ENOENT;
+    return w->level == 1 ? 0 : -MICA_EINVAL;
+}
+
+/* May the table at `level` holding `va` be freed once empty? */
+static inline bool table_freeable(int level, vaddr_t va)
+{
+    return level < PT_LEVELS && !is_kernel_va(va);
+}
+
+int vmm_unmap(struct vm_space *as, vaddr_t va, paddr_t *old_pa)
+{
+    struct walk w;
+    int rc = find_4k(as, va, &w);
+    if (rc < 0)
+        return rc;
+
+    uint64_t old = *w.entry[1];
+    pte_set(w.entry[1], 0);
+    /* Unlink the tables that became empty, bottom up; free them only after
+     * the invalidation so the CPU cannot walk a recycled page. */
+    paddr_t dead[PT_LEVELS];
+    int ndead = 0;
+    for (int l = 1; pt_count_dec(w.table[l]) == 0 && table_freeable(l, va); l++) {
+        pte_set(w.entry[l + 1], 0);
+        dead[ndead++] = w.table[l];
+    }
+    if (is_kernel_va(va) || is_current(as))
+        tlb_flush_page(va);
+    while (ndead-- > 0)
+        pmm_free_frame(dead[ndead]);
+    if (old_pa)
+        *old_pa = pte_addr(old);
+    return 0;
+}
+
+int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot)
+{
+    int rc = check_request(va, prot, PAGE_SIZE);
+    if (rc < 0)
+        return rc;
+    struct walk w;
+    rc = find_4k(as, va, &w);
+    if (rc < 0)
+        return rc;
+
+    uint64_t old = *w.entry[1];
+    uint64_t e = (old & (PTE_ADDR_MASK | PTE_A | PTE_D)) | pte_leaf_bits(prot);
+    if (e == old)
+        return 0;
+    pte_set(w.entry[1], e);
+    if (is_kernel_va(va) || is_current(as))
+        tlb_flush_page(va);
+    return 0;
+}
+
+/* Effective protection along the walk: writable/user only if every level
+ * allows it, executable unless some level has NX. */
+static unsigned walk_prot(const struct walk *w)
+{
+    uint64_t all = PTE_W | PTE_U, nx = 0;
+    for (int l = PT_LEVELS; l >= w->level; l--) {
+        all &= *w->entry[l];
+        nx |= *w->entry[l] & PTE_NX;
+    }
+    uint64_t leaf = *w->entry[w->level];
+    unsigned prot = 0;
+    if (all & PTE_W)
+        prot |= VM_WRITE;
+    if (all & PTE_U)
+        prot |= VM_USER;
+    if (!nx)
+        prot |= VM_EXEC;
+    if (leaf & PTE_G)
+        prot |= VM_GLOBAL;
+    if (leaf & PTE_PCD)
+        prot |= VM_NOCACHE;
+    return prot;
+}
+
+int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *prot)
+{
+    if (!va_canonical(va))
+        return -MICA_EINVAL;
+    struct walk w;
+    walk(as->pml4, va, 1, &w);
+    uint64_t e = *w.entry[w.level];
+    if (!(e & PTE_P))
+        return -MICA_ENOENT;
+    KASSERT(w.level < PT_LEVELS, "PML4 entry 0x%llx for va 0x%llx has PS set",
+            (unsigned long long)e, (unsigned long long)va);
+    /* For a large page this also drops bit 12 (PAT) from the address. */
+    uint64_t offset_mask = PTE_SPAN(w.level) - 1;
+    if (pa)
+        *pa = (pte_addr(e) & ~offset_mask) | (va & offset_mask);
+    if (prot)
+        *prot = walk_prot(&w);
+    return 0;
+}
+
+/* Page-table pages in the tree under `table` (at `level`), itself included. */
+static uint64_t count_tables(paddr_t table, int level)
+{
+    uint64_t n = 1;
+    if (level == 1)
+        return n;
+    const uint64_t *e = table_ptr(table);
+    for (unsigned i = 0; i < PT_ENTRIES; i++)
+        if ((e[i] & PTE_P) && !(e[i] & PTE_PS))
+            n += count_tables(pte_addr(e[i]), level - 1);
+    return n;
+}
+
+uint64_t vmm_table_pages(const struct vm_space *as)
+{
+    /* A user space holds its user half only; the kernel space holds both. */
+    unsigned end = as->pml4 == kernel_as.pml4 ? PT_ENTRIES : PML4_KERNEL_FIRST;
+    const uint64_t *pml4 = table_ptr(as->pml4);
+    uint64_t n = 1;
+    for (unsigned i = 0; i < end; i++)
+        if (pml4[i] & PTE_P)
+            n += count_tables(pte_addr(pml4[i]), PT_LEVELS - 1);
+    return n;
+}
+
+int vmm_space_create(struct vm_space *as)
+{
+    KASSERT(kernel_as.pml4 != 0, "vmm_space_create before the kernel space exists");
+    paddr_t pml4;
+    if (pmm_alloc_frame(&pml4) < 0)
+        return -MICA_ENOMEM;
+
+    const uint64_t *kpml4 = table_ptr(kernel_as.pml4);
+    uint64_t *e = table_ptr(pml4);
+    if (live_spaces == 0) {
+        kernel_slots = 0;
+        for (unsigned i = PML4_KERNEL_FIRST; i < PT_ENTRIES; i++)
+            kernel_slots += (kpml4[i] & PTE_P) != 0;
+    }
+    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++)
+        e[i] = 0;
+    for (unsigned i = PML4_KERNEL_FIRST; i < PT_ENTRIES; i++)
+        e[i] = kpml4[i];
+    pt_count_set(pml4, kernel_slots);
+    live_spaces++;
+    as->pml4 = pml4;
+    return 0;
+}
+
+/* Free the table at `level` and every table below it; mapped frames stay. */
+static void free_tables(paddr_t table, int level)
+{
+    if (level > 1) {
+        const uint64_t *e = table_ptr(table);
+        unsigned left = pt_count(table);
+        for (unsigned i = 0; left > 0 && i < PT_ENTRIES; i++) {
+            if (!(e[i] & PTE_P))
+                continue;
+            left--;
+            if (!(e[i] & PTE_PS))
+                free_tables(pte_addr(e[i]), level - 1);
+        }
+    }
+    pt_count_set(table, 0);
+    pmm_free_frame(table);
+}
+
+void vmm_space_destroy(struct vm_space *as)
+{
+    KASSERT(as->pml4 != kernel_as.pml4, "vmm_space_destroy of the kernel space");
+    KASSERT(!is_current(as), "vmm_space_destroy of the current space 0x%llx",
+            (unsigned long long)as->pml4);
+    KASSERT(live_spaces > 0, "vmm_space_destroy without a matching vmm_space_create");
+
+    const uint64_t *e = table_ptr(as->pml4);
+    unsigned count = pt_count(as->pml4);
+    KASSERT(count >= kernel_slots, "PML4 0x%llx: count %u below %u kernel slots",
+            (unsigned long long)as->pml4, count, kernel_slots);
+    unsigned left = count - kernel_slots;
+    for (unsigned i = 0; left > 0 && i < PML4_KERNEL_FIRST; i++) {
+        if (e[i] & PTE_P) {
+            free_tables(pte_addr(e[i]), PT_LEVELS - 1);
+            left--;
+        }
+    }
+    pt_count_set(as->pml4, 0);
+    pmm_free_frame(as->pml4);
+    as->pml4 = 0;
+    live_spaces--;
+}
+
+struct vm_space *vmm_kernel_space(void)
+{
+    return &kernel_as;
+}
+
+void vmm_activate(const struct vm_space *as)
+{
+    KASSERT(as->pml4 != 0, "vmm_activate of an address space without a PML4");
+#ifdef MICA_HOST
+    host_cr3 = as->pml4;
+#else
+    /* Reloading the same CR3 would only flush the TLB for nothing. */
+    if (!is_current(as))
+        write_cr3(as->pml4);
+#endif
+}

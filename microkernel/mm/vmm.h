@@ -1,0 +1,62 @@
+/* Page tables: 4-level x86-64 paging (PML4 -> PDPT -> PD -> PT) for any
+ * address space, current or not. Page-table pages come from the page-frame
+ * allocator, are reached through the direct map, and are freed when they
+ * become empty. The kernel half (PML4 slots 256..511) is shared by every
+ * address space; the user half (0..255) is private.
+ *
+ * Errors: -MICA_EINVAL (misaligned or non-canonical address, bad flags),
+ * -MICA_EEXIST (already mapped), -MICA_ENOENT (not mapped), -MICA_ENOMEM. */
+#pragma once
+
+#include "lib/types.h"
+
+/* Protection bits for vmm_map/vmm_protect; pages are always readable. */
+#define VM_WRITE   0x1u  /* writable */
+#define VM_EXEC    0x2u  /* executable (otherwise NX) */
+#define VM_USER    0x4u  /* reachable from ring 3 */
+#define VM_GLOBAL  0x8u  /* global TLB entry (kernel mappings only) */
+#define VM_NOCACHE 0x10u /* uncached (device memory) */
+#define VM_PROT_MASK 0x1fu
+
+#define USER_SPACE_END 0x0000800000000000ULL /* first address above user half */
+
+/* An address space: the physical address of its PML4. */
+struct vm_space {
+    paddr_t pml4;
+};
+
+/* Create an address space whose kernel half is the kernel's. Returns 0 or
+ * -MICA_ENOMEM. */
+int vmm_space_create(struct vm_space *as);
+
+/* Free every page-table page of the user half and the PML4 itself. Mapped
+ * frames are not freed (their owner does that). `as` must not be current. */
+void vmm_space_destroy(struct vm_space *as);
+
+/* Map the 4 KiB page at `va` to the frame at `pa` with `prot`. */
+int vmm_map(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot);
+
+/* Map a 2 MiB page (va and pa 2 MiB aligned); used for the direct map. */
+int vmm_map_2m(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot);
+
+/* Remove the 4 KiB mapping at `va`; stores the frame it mapped in *old_pa
+ * (if not NULL), invalidates the TLB entry when `as` is current, and frees
+ * page-table pages that became empty. The frame itself is not freed. */
+int vmm_unmap(struct vm_space *as, vaddr_t va, paddr_t *old_pa);
+
+/* Change the protection of the 4 KiB mapping at `va`. */
+int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot);
+
+/* Look up `va` (any page size): sets *pa to the physical address of va
+ * itself (offset included) and *prot (either may be NULL). -MICA_ENOENT if
+ * not mapped. */
+int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *prot);
+
+/* Count of page-table pages held by `as` including its PML4 (for tests). */
+uint64_t vmm_table_pages(const struct vm_space *as);
+
+/* The kernel's address space (valid after vmm_init_kernel). */
+struct vm_space *vmm_kernel_space(void);
+
+/* Make `as` the current address space (load CR3). */
+void vmm_activate(const struct vm_space *as);
