@@ -5,6 +5,7 @@
  * unaligned access. The first bad field ends the parse with a message that
  * names the tag, its offset and what is wrong. */
 #include "boot/multiboot2.h"
+#include "lib/format.h"
 
 #include <stdarg.h>
 #include <mica/errno.h>
@@ -19,6 +20,8 @@ enum {
     TAG_MMAP = 6,
     TAG_ACPI_OLD = 14,
     TAG_ACPI_NEW = 15,
+    TAG_EFI32_ST = 11,
+    TAG_EFI64_ST = 12,
     TAG_EFI_MMAP = 17,
 };
 
@@ -36,67 +39,11 @@ struct parser {
     uint32_t total;
     struct boot_info *out;
     char *err;
-    size_t errlen, errpos;
+    size_t errlen;
     uint32_t efi_off;  /* offset of the first EFI memory map tag, 0 if none */
     bool have_mmap;    /* an e820 memory map tag was taken */
     bool have_rsdp_v2;
 };
-
-/* ---- error messages: a printf subset (%s %u %x, with l or z: 64-bit) ---- */
-
-static void err_putc(struct parser *p, char c)
-{
-    if (p->errpos + 1 < p->errlen) {
-        p->err[p->errpos++] = c;
-        p->err[p->errpos] = '\0';
-    }
-}
-
-static void err_puts(struct parser *p, const char *s)
-{
-    while (*s)
-        err_putc(p, *s++);
-}
-
-static void err_num(struct parser *p, uint64_t v, unsigned radix)
-{
-    char buf[20];
-    int i = 0;
-
-    do {
-        buf[i++] = "0123456789abcdef"[v % radix];
-        v /= radix;
-    } while (v);
-    while (i > 0)
-        err_putc(p, buf[--i]);
-}
-
-/* Enough of printf for the messages below; the callers' formats are
- * checked by the compiler through __printf. */
-static void err_vappend(struct parser *p, const char *fmt, va_list ap)
-{
-    for (; *fmt; fmt++) {
-        if (*fmt != '%') {
-            err_putc(p, *fmt);
-            continue;
-        }
-        bool wide = fmt[1] == 'l' || fmt[1] == 'z';
-        if (wide)
-            fmt++;
-        char conv = *++fmt;
-        if (conv == 's') {
-            err_puts(p, va_arg(ap, const char *));
-        } else if (conv == 'u' || conv == 'x') {
-            uint64_t v = wide ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-            err_num(p, v, conv == 'x' ? 16 : 10);
-        } else {
-            err_putc(p, '%');
-            if (!conv)
-                return;
-            err_putc(p, conv);
-        }
-    }
-}
 
 static const char *tag_name(uint32_t type)
 {
@@ -115,13 +62,11 @@ static const char *tag_name(uint32_t type)
 static __printf(2, 3) int block_error(struct parser *p, const char *fmt, ...)
 {
     va_list ap;
+    int n = ksnprintf(p->err, p->errlen, "information block: ");
 
-    p->errpos = 0;
-    if (p->errlen)
-        p->err[0] = '\0';
-    err_puts(p, "information block: ");
     va_start(ap, fmt);
-    err_vappend(p, fmt, ap);
+    if (n >= 0 && (size_t)n < p->errlen)
+        kvsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
     va_end(ap);
     return -MICA_EINVAL;
 }
@@ -133,18 +78,11 @@ static __printf(3, 4) int tag_error(struct parser *p, uint32_t off, const char *
     va_list ap;
 
     __builtin_memcpy(&type, p->base + off, sizeof type);
-    p->errpos = 0;
-    if (p->errlen)
-        p->err[0] = '\0';
-    err_puts(p, "tag ");
-    err_num(p, type, 10);
-    err_puts(p, " (");
-    err_puts(p, tag_name(type));
-    err_puts(p, ") at offset 0x");
-    err_num(p, off, 16);
-    err_putc(p, ' ');
+    int n = ksnprintf(p->err, p->errlen, "tag %u (%s) at offset 0x%x ", type, tag_name(type),
+                      off);
     va_start(ap, fmt);
-    err_vappend(p, fmt, ap);
+    if (n >= 0 && (size_t)n < p->errlen)
+        kvsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
     va_end(ap);
     return -MICA_EINVAL;
 }
@@ -304,7 +242,7 @@ static int parse_tag(struct parser *p, uint32_t off, uint32_t type, uint32_t siz
         int rc = tag_string(p, off, size, TAG_HEADER_SIZE, &s);
         const char **dst = type == TAG_CMDLINE ? &bi->cmdline : &bi->loader_name;
         if (rc == 0 && **dst == '\0')
-            *dst = s;
+            *dst = s; /* the first non-empty string wins */
         return rc;
     }
     case TAG_MODULE:
@@ -322,6 +260,10 @@ static int parse_tag(struct parser *p, uint32_t off, uint32_t type, uint32_t siz
     case TAG_ACPI_OLD:
     case TAG_ACPI_NEW:
         return parse_rsdp(p, off, size, type);
+    case TAG_EFI32_ST:
+    case TAG_EFI64_ST:
+        bi->booted_by_efi = true; /* only the tag's presence matters */
+        return 0;
     default:
         return 0; /* tags this kernel does not use */
     }

@@ -20,6 +20,7 @@ struct boot_info {
     const char *loader_name; /* "" when absent */
     struct memmap memmap;    /* from the mmap tag, else the EFI mmap tag */
     bool memmap_from_efi;    /* memmap was converted from the EFI memory map */
+    bool booted_by_efi;      /* an EFI system table tag is present (UEFI boot) */
     struct boot_module modules[BOOT_MAX_MODULES];
     size_t nmodules;
     size_t modules_dropped;  /* modules beyond BOOT_MAX_MODULES */

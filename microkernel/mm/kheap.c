@@ -37,9 +37,11 @@
  * an alloc/free loop of a large block does not hit the PMM every time.
  *
  * Counters. Only allocs, frees, failures and the free-list byte counts are
- * kept; bytes_in_use is derived: every arena byte is fence, free block, or
- * an in-use block of header plus payload, and allocs - frees is the number
- * of in-use blocks. kheap_check verifies all of it.
+ * kept; bytes_in_use (usable payload bytes of allocated blocks) is derived:
+ * every arena byte is fence, free block, or an in-use block of header plus
+ * payload, and allocs - frees is the number of in-use blocks. bytes_free
+ * counts whole blocks on the free lists and the quick lists. kmalloc(0) is
+ * not counted as a failure. kheap_check verifies all of it.
  *
  * SMP: all state is in `heap`; one spinlock around every entry point will
  * protect it (or per-CPU quick lists in front of a locked core). */
@@ -339,11 +341,11 @@ static void release_block(struct kblock *b)
     list_insert(b);
 }
 
-/* Turn free off-list block `b` into an in-use block of `bsize` bytes,
- * returning a leftover of at least MIN_BLOCK bytes to the free lists. */
-static void carve(struct kblock *b, uint64_t bsize)
+/* Make the `size` bytes at `b` (an off-list free block, or an in-use block
+ * plus the free block after it) an in-use block of `bsize` bytes, returning
+ * a leftover of at least MIN_BLOCK bytes to the free lists. */
+static void occupy(struct kblock *b, uint64_t size, uint64_t bsize)
 {
-    uint64_t size = blk_size(b);
     uint64_t prev_flag = b->size_flags & F_PREV_IN_USE;
     if (size - bsize >= MIN_BLOCK) {
         blk_set(b, bsize, F_IN_USE | prev_flag);
@@ -420,7 +422,7 @@ static __attribute__((noinline)) void *kmalloc_slow(size_t size)
         heap.failures++;
         return NULL;
     }
-    carve(b, bsize);
+    occupy(b, blk_size(b), bsize);
     heap.allocs++;
     return payload(b);
 }
@@ -438,9 +440,11 @@ void *kmalloc(size_t size)
         struct kblock *b = heap.quick[k];
         if (likely(b != NULL)) {
             uint64_t bsize = quick_size[k];
-            if (unlikely(b->canary != tag_of(b, bsize)))
-                quick_corrupt(b, k);
-            if (unlikely((b->size_flags ^ (bsize | F_IN_USE | F_QUICK)) & ~F_PREV_IN_USE))
+            /* One test for canary and flags: a single cold call keeps
+             * the compilers from setting up a frame on the fast path. */
+            uint64_t bad = (b->canary ^ tag_of(b, bsize)) |
+                           ((b->size_flags ^ (bsize | F_IN_USE | F_QUICK)) & ~F_PREV_IN_USE);
+            if (unlikely(bad != 0))
                 quick_corrupt(b, k);
             heap.quick[k] = b->next;
             b->size_flags &= ~F_QUICK;
@@ -545,17 +549,7 @@ static bool grow_in_place(struct kblock *b, uint64_t bsize)
     if ((next->size_flags & F_IN_USE) || size + blk_size(next) < bsize)
         return false;
     list_remove(next);
-    size += blk_size(next);
-    uint64_t prev_flag = b->size_flags & F_PREV_IN_USE;
-    if (size - bsize >= MIN_BLOCK) {
-        blk_set(b, bsize, F_IN_USE | prev_flag);
-        struct kblock *rest = blk_at(b, bsize);
-        blk_set_free(rest, size - bsize);
-        list_insert(rest);
-    } else {
-        blk_set(b, size, F_IN_USE | prev_flag);
-        blk_at(b, size)->size_flags |= F_PREV_IN_USE;
-    }
+    occupy(b, size + blk_size(next), bsize);
     return true;
 }
 

@@ -18,14 +18,19 @@
  * object sizes up to a multiple of 32 (a 200-byte object takes 224).
  *
  * Caches. Each cache keeps a list of partial slabs (allocation takes the
- * first), a list of full slabs, and at most one empty slab. A slab whose
- * last free object is taken stays at the head of the partial list until
- * the next allocation finds it without free objects and moves it to the
- * full list, which keeps list moves out of the allocation fast path. A
- * slab that becomes empty is kept as the cache's empty slab if it has none, else its
- * frame goes back to the PMM: one cached empty slab means an alloc/free
- * loop at a slab boundary does not call the PMM every time, while a burst
- * of frees still returns all but one frame.
+ * first) and a list of full slabs. A slab whose last free object is taken
+ * stays at the head of the partial list until the next allocation finds it
+ * without free objects and moves it to the full list, which keeps list
+ * moves out of the allocation fast path.
+ *
+ * Empty slabs. At most one empty slab is kept per cache: the cache's
+ * "spare", which stays on the partial list where it is. A slab that
+ * becomes empty turns into the spare unless the spare is itself empty, in
+ * which case its frame goes back to the PMM at once. So a burst of frees
+ * returns all frames but one, while an alloc/free loop (the spare going
+ * between 0 and 1 objects) never leaves the fast paths and never calls the
+ * PMM. Once the spare holds objects again, the next slab to become empty
+ * takes its place; a spare that fills up is no longer the spare.
  *
  * Built-in caches: the generic caches "slab-32" .. "slab-2048" (powers of
  * two, 16-byte aligned) behind slab_alloc_size, and "slab_cache", which
@@ -75,7 +80,7 @@ struct slab_cache {
     uint32_t flags;
     uint64_t allocs, frees;
     struct slab *full;
-    struct slab *empty;        /* at most one empty slab is kept */
+    struct slab *spare;        /* the one partial slab allowed to be empty */
     uint64_t nslabs;
     const char *name;
     struct slab_cache *next, *prev; /* every cache, for slab_for_each_cache */
@@ -97,7 +102,7 @@ static inline struct slab *slab_of(const void *obj)
     return (struct slab *)ALIGN_DOWN((uintptr_t)obj, PAGE_SIZE);
 }
 
-/* ------------------------------------------------------- list helpers -- */
+/* ---------------------------------------------------- list operations -- */
 
 static void slab_push(struct slab **head, struct slab *s)
 {
@@ -148,15 +153,6 @@ static void slab_destroy(struct slab_cache *c, struct slab *s)
     pmm_free_frame(virt_to_phys(s));
 }
 
-/* Slab `s` of cache `c` has just lost its last object. */
-static void slab_now_empty(struct slab_cache *c, struct slab *s)
-{
-    if (c->empty == NULL)
-        c->empty = s;
-    else
-        slab_destroy(c, s);
-}
-
 /* ------------------------------------------------------------ fast path -- */
 
 /* Bitmap word and bit number of the 32-byte granule where `obj` starts
@@ -202,12 +198,11 @@ void *slab_alloc(struct slab_cache *c)
     void *obj = s->free;
     if (unlikely(obj == NULL))
         return slab_alloc_slow(c);
-    uint64_t *word = granule_word(s, obj);
-    uint64_t w = *word;
-    unsigned bit = granule_bit(obj);
-    if (unlikely(slab_of(obj) != s || ((w >> bit) & 1)))
+    /* A write to a freed object's first word shows up here as a link out
+     * of the slab (a full check is left to slab_free's bitmap test). */
+    if (unlikely(slab_of(obj) != s))
         slab_corrupt(s, obj);
-    *word = w | (1ULL << bit);
+    *granule_word(s, obj) |= 1ULL << granule_bit(obj);
     s->free = *(void **)obj;
     s->in_use++;
     c->allocs++;
@@ -215,7 +210,7 @@ void *slab_alloc(struct slab_cache *c)
 }
 
 /* No free object at the head of the partial list: retire full slabs to
- * the full list, then use the cached empty slab or a new one. */
+ * the full list, then take a new slab if none is left. */
 static __attribute__((noinline)) void *slab_alloc_slow(struct slab_cache *c)
 {
     struct slab *s;
@@ -223,13 +218,11 @@ static __attribute__((noinline)) void *slab_alloc_slow(struct slab_cache *c)
         slab_unlink(&c->partial, s);
         slab_push(&c->full, s);
         s->on_full = true;
+        if (c->spare == s)
+            c->spare = NULL; /* only partial slabs may be the spare */
     }
     if (s == NULL) {
-        s = c->empty;
-        if (s)
-            c->empty = NULL;
-        else
-            s = slab_create(c);
+        s = slab_create(c);
         if (s == NULL)
             return NULL;
         slab_push(&c->partial, s);
@@ -237,18 +230,22 @@ static __attribute__((noinline)) void *slab_alloc_slow(struct slab_cache *c)
     return slab_alloc(c);
 }
 
-/* Slab `s` of `c` has just had an object freed and is now empty or was
- * full before (or both, for one-object slabs). */
+/* An object of slab `s` of `c` has just been freed and `s` is now empty
+ * (and not the spare) or was full. */
 static __attribute__((noinline)) void slab_free_moved(struct slab_cache *c, struct slab *s)
 {
-    if (s->in_use == 0) {
-        slab_unlink(s->on_full ? &c->full : &c->partial, s);
-        s->on_full = false;
-        slab_now_empty(c, s);
-    } else if (s->on_full) {
+    if (s->on_full) {
         slab_unlink(&c->full, s);
         slab_push(&c->partial, s);
         s->on_full = false;
+    }
+    if (s->in_use != 0)
+        return;
+    if (c->spare && c->spare->in_use == 0) {
+        slab_unlink(&c->partial, s);
+        slab_destroy(c, s);
+    } else {
+        c->spare = s;
     }
 }
 
@@ -269,10 +266,12 @@ static inline void free_obj(struct slab_cache *c, struct slab *s, void *obj)
     *(void **)obj = head;
     s->free = obj;
     c->frees++;
-    if (unlikely(--s->in_use == 0))
+    if (unlikely(--s->in_use == 0)) {
+        if (s != c->spare)
+            slab_free_moved(c, s);
+    } else if (unlikely(head == NULL)) {
         slab_free_moved(c, s);
-    else if (unlikely(head == NULL))
-        slab_free_moved(c, s);
+    }
 }
 
 void slab_free(struct slab_cache *c, void *obj)
@@ -342,10 +341,14 @@ void slab_cache_destroy(struct slab_cache *c)
     if (c->allocs != c->frees)
         panic("slab: destroying cache %s with %lu objects in use", c->name,
               (unsigned long)(c->allocs - c->frees));
-    KASSERT(c->partial == NULL && c->full == NULL, "slab: cache %s has no objects but holds slabs",
-            c->name);
-    if (c->empty)
-        slab_destroy(c, c->empty);
+    KASSERT(c->full == NULL, "slab: cache %s has no objects but full slabs", c->name);
+    while (c->partial) {
+        struct slab *s = c->partial;
+        KASSERT(s->in_use == 0, "slab: cache %s has no objects but slab %p holds %u", c->name,
+                (void *)s, s->in_use);
+        slab_unlink(&c->partial, s);
+        slab_destroy(c, s);
+    }
     KASSERT(c->nslabs == 0, "slab: cache %s lost track of %lu slabs", c->name,
             (unsigned long)c->nslabs);
     if (c->prev)

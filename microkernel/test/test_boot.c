@@ -37,7 +37,7 @@ KTEST(seed_e820_total_ram)
      * the usable total is about 127 MiB. */
     KEXPECT(t, usable <= ram);
     KEXPECT(t, usable >= ram - ram / 8);
-    if (!boot_state.info.memmap_from_efi && ram == 128 * MiB) {
+    if (!boot_state.info.booted_by_efi && ram == 128 * MiB) {
         KEXPECT(t, usable >= 126 * MiB);
         KEXPECT(t, usable < 128 * MiB);
     }

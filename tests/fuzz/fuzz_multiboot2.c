@@ -52,7 +52,8 @@ static bool clear_of_claims(const struct memmap *m, const struct pmm_range *res,
 {
     for (size_t i = 0; i < m->n; i++) {
         const struct memmap_entry *x = &m->e[i];
-        if (x->type != MEMMAP_USABLE && x->base < e && b < entry_end(x))
+        if (x->type != MEMMAP_USABLE && x->base < entry_end(x) && x->base < e &&
+            b < entry_end(x))
             return false;
     }
     for (size_t i = 0; i < nres; i++)

@@ -323,6 +323,31 @@ static void test_full_slab_reused_after_free(void)
     teardown();
 }
 
+static void test_spare_slab_policy(void)
+{
+    setup();
+    struct slab_cache *c = slab_cache_create("spare", 1000, 0); /* 3 per slab */
+    void *a[3], *b[3];
+    for (int i = 0; i < 3; i++)
+        a[i] = slab_alloc(c);
+    for (int i = 0; i < 3; i++)
+        b[i] = slab_alloc(c);
+    for (int i = 0; i < 3; i++)
+        slab_free(c, b[i]); /* b's slab is empty: kept as the spare */
+    CHECK_EQ(stats_of(c).slabs, 2);
+    void *x = slab_alloc(c); /* the spare holds an object again */
+    CHECK(x == b[2]);
+    for (int i = 0; i < 3; i++)
+        slab_free(c, a[i]); /* a's slab empties while the spare is in use: kept */
+    CHECK_EQ(stats_of(c).slabs, 2);
+    slab_free(c, x); /* now two would be empty: one goes back */
+    CHECK_EQ(stats_of(c).slabs, 1);
+    check_frames();
+    slab_cache_destroy(c);
+    check_frames();
+    teardown();
+}
+
 static void test_exhaustion(void)
 {
     setup();
@@ -523,6 +548,7 @@ int main(void)
         TAP(test_empty_slabs_returned),
         TAP(test_alloc_free_loop_keeps_one_slab),
         TAP(test_full_slab_reused_after_free),
+        TAP(test_spare_slab_policy),
         TAP(test_exhaustion),
         TAP(test_cache_create_limits),
         TAP(test_destroy_panics),
