@@ -28,6 +28,22 @@ static bool apply_option(const char *word, size_t len, struct kernel_options *op
     return false;
 }
 
+/* "name=value" options; the value is copied into a fixed buffer. */
+static bool apply_value_option(const char *word, size_t len, struct kernel_options *opts)
+{
+    static const char crash[] = "crash=";
+    size_t n = sizeof crash - 1;
+    if (len <= n || strncmp(word, crash, n) != 0)
+        return false;
+    if (len - n >= sizeof opts->crash) {
+        kprintf("cmdline: warning: value of '%.*s' too long, ignored\n", (int)len, word);
+        return true;
+    }
+    memcpy(opts->crash, word + n, len - n);
+    opts->crash[len - n] = '\0';
+    return true;
+}
+
 void cmdline_parse(const char *cmdline, struct kernel_options *opts)
 {
     *opts = (struct kernel_options){0};
@@ -44,7 +60,8 @@ void cmdline_parse(const char *cmdline, struct kernel_options *opts)
             i++;
         if (i == start)
             break;
-        if (!apply_option(cmdline + start, i - start, opts))
+        if (!apply_option(cmdline + start, i - start, opts) &&
+            !apply_value_option(cmdline + start, i - start, opts))
             kprintf("cmdline: warning: unknown option '%.*s' ignored\n", (int)(i - start),
                     cmdline + start);
     }

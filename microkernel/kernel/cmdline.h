@@ -7,8 +7,10 @@ struct kernel_options {
     bool test;   /* "test": run the in-kernel tests, then power off */
     bool bench;  /* "bench": run the benchmarks, then power off */
     bool quiet;  /* "quiet": fewer boot messages */
+    char crash[16]; /* "crash=KIND": fault on purpose after boot (tests the
+                     * panic report); "" when absent */
 };
 
-/* Parse `cmdline` (untrusted, may be NULL) into *opts. Unknown options get a
- * warning line and are ignored; boot goes on. */
+/* Parse `cmdline` (untrusted, may be NULL) into *opts. Unknown options and
+ * bad values get a warning line and are ignored; boot goes on. */
 void cmdline_parse(const char *cmdline, struct kernel_options *opts);

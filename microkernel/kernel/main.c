@@ -16,6 +16,7 @@
 #include "bench/bench.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
+#include "test/crash.h"
 #include "test/ktest.h"
 
 struct boot_state boot_state;
@@ -55,7 +56,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
     parse_boot_info(magic, info_pa, bi);
     boot_state.info_pa = info_pa;
     cmdline_parse(bi->cmdline, &boot_state.opts);
-    machine_test_mode = boot_state.opts.test || boot_state.opts.bench;
+    machine_test_mode = boot_state.opts.test || boot_state.opts.bench || boot_state.opts.crash[0];
     kprintf("boot: loader '%s', command line '%s'\n", bi->loader_name, bi->cmdline);
     kprintf("cpu: %s, nx %s, smep %s, smap %s, pge %s, 1g-pages %s\n", cpu_features.vendor,
             cpu_features.nx ? "yes" : "no", cpu_features.smep ? "yes" : "no",
@@ -66,6 +67,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
     mm_init(bi, info_pa);
     boot_state.boot_to_main_insns = rdtsc_ordered() - entry_tsc;
 
+    if (boot_state.opts.crash[0])
+        crash_on_purpose(boot_state.opts.crash);
     if (boot_state.opts.test)
         machine_stop(ktest_run_all() ? 1 : 0);
     if (boot_state.opts.bench) {
