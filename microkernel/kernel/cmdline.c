@@ -14,7 +14,6 @@ struct option_def {
 static const struct option_def options[] = {
     {"test", offsetof(struct kernel_options, test)},
     {"bench", offsetof(struct kernel_options, bench)},
-    {"quiet", offsetof(struct kernel_options, quiet)},
 };
 
 static bool apply_option(const char *word, size_t len, struct kernel_options *opts)

@@ -6,7 +6,6 @@
 struct kernel_options {
     bool test;   /* "test": run the in-kernel tests, then power off */
     bool bench;  /* "bench": run the benchmarks, then power off */
-    bool quiet;  /* "quiet": fewer boot messages */
     char crash[16]; /* "crash=KIND": fault on purpose after boot (tests the
                      * panic report); "" when absent */
 };

@@ -9,7 +9,8 @@
 #include "lib/types.h"
 
 /* True when the kernel should power QEMU off instead of halting. Set once by
- * the command-line parser, before anything can stop the machine. */
+ * kmain from the parsed command line (test, bench or crash=), right after
+ * parsing it; a panic before that point halts. */
 extern bool machine_test_mode;
 
 /* Stop for good with `status` (0 = success). In test mode, exits QEMU via

@@ -64,7 +64,7 @@ void mm_init(const struct boot_info *bi, paddr_t info_pa)
 
     struct pmm_stats st;
     pmm_get_stats(&st);
-    kprintf("pmm: %llu frames (%llu KiB) free, metadata %zu KiB at 0x%llx, highest pfn 0x%llx\n",
+    kprintf("pmm: %llu frames (%llu KiB) free, metadata %zu KiB at 0x%llx, max pfn 0x%llx\n",
             (unsigned long long)st.free, (unsigned long long)st.free * 4,
             meta_bytes / 1024, (unsigned long long)meta_pa, (unsigned long long)max_pfn);
 

@@ -36,6 +36,6 @@ paddr_t kernel_space_build(const struct pmm_range *ram, size_t n,
  * EFER.NXE (when the CPU has NX) and CR4.PGE (when it has global pages), and
  * publish it as vmm_kernel_space(). Call once, after pmm_init and before any
  * vmm_space_create, with every physical range that must stay reachable
- * through phys_to_virt (usable RAM, ACPI tables, the boot information and
- * modules). Pointers into the identity map are invalid afterwards. */
+ * through phys_to_virt (usable RAM and ACPI tables; the boot information
+ * and modules lie in usable RAM). Pointers into the identity map are invalid afterwards. */
 void kernel_space_init(const struct pmm_range *ram, size_t n);

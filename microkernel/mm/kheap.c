@@ -28,8 +28,9 @@
  * block, before a new arena is taken, and when they hold more than
  * QUICK_LIMIT bytes, so cached blocks cannot pin much memory.
  *
- * Arenas. The heap grows by 2^order frames from pmm_alloc_pages (at least
- * 64 KiB, up to PMM_MAX_ORDER), reached through the direct map. An arena
+ * Arenas. The heap grows by 2^order frames from pmm_alloc_pages (64 KiB
+ * normally, falling back to smaller blocks when memory is fragmented, up
+ * to PMM_MAX_ORDER for large requests), reached through the direct map. An arena
  * begins with a 16-byte in-use fence block and ends with a 48-byte in-use
  * fence block whose payload is the arena descriptor, so coalescing never
  * leaves the arena. An arena that becomes wholly free is cached if no other

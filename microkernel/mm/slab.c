@@ -33,7 +33,7 @@
  * takes its place; a spare that fills up is no longer the spare.
  *
  * Built-in caches: the generic caches "slab-32" .. "slab-2048" (powers of
- * two, 16-byte aligned) behind slab_alloc_size, and "slab_cache", which
+ * two, 32-byte aligned) behind slab_alloc_size, and "slab_cache", which
  * supplies the struct slab_cache of every named cache. Their own structs
  * are static, so nothing needs an allocator before slab_init. Note that a
  * one-frame slab holds 3 objects of 1 KiB and 1 of 2 KiB; kmalloc suits

@@ -20,8 +20,10 @@ struct slab_stats {
 /* Set up the generic caches. Call once after pmm_init. */
 void slab_init(void);
 
-/* Create a named cache of objects of `size` bytes aligned to `align` (0 means
- * 8). Returns NULL if size is 0 or too large for a one-frame slab, or when
+/* Create a named cache of objects of `size` bytes aligned to `align` (sizes
+ * round up to a multiple of 32 and alignment is at least 32). Returns NULL if
+ * size is 0 or too large for a one-frame slab, if align is not a power of
+ * two or exceeds 2048, or when
  * memory runs out. `name` must outlive the cache. */
 struct slab_cache *slab_cache_create(const char *name, size_t size, size_t align);
 

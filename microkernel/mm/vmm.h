@@ -1,7 +1,7 @@
 /* Page tables: 4-level x86-64 paging (PML4 -> PDPT -> PD -> PT) for any
  * address space, current or not. Page-table pages come from the page-frame
- * allocator, are reached through the direct map, and are freed when they
- * become empty. The kernel half (PML4 slots 256..511) is shared by every
+ * allocator and are reached through the direct map; user-half tables are
+ * freed when they become empty, kernel-half tables never (see vmm.c). The kernel half (PML4 slots 256..511) is shared by every
  * address space; the user half (0..255) is private.
  *
  * Errors: -MICA_EINVAL (misaligned or non-canonical address, bad flags),
@@ -36,7 +36,7 @@ void vmm_space_destroy(struct vm_space *as);
 /* Map the 4 KiB page at `va` to the frame at `pa` with `prot`. */
 int vmm_map(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot);
 
-/* Map a 2 MiB page (va and pa 2 MiB aligned); used for the direct map. */
+/* Map a 2 MiB page (va and pa 2 MiB aligned). */
 int vmm_map_2m(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot);
 
 /* Remove the 4 KiB mapping at `va`; stores the frame it mapped in *old_pa

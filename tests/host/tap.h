@@ -1,6 +1,6 @@
 /* A minimal TAP producer for host unit tests. Each test binary prints
  *   TAP version 13 / 1..N / ok 1 name / not ok 2 name ...
- * and exits non-zero if any test failed. tests/host/run collects the lines.
+ * and exits non-zero if any test failed. tools/test-all collects the lines.
  *
  *   static void test_reuse(void) { CHECK(x == y); }
  *   int main(void) { return tap_run((struct tap_test[]){TAP(test_reuse)}, 1); }

@@ -84,7 +84,7 @@ struct trap_selector_error trap_decode_selector_error(uint64_t error);
 
 /* Print the page-fault error code bits of `error` as words, comma-separated,
  * into `buf` (always NUL-terminated when size > 0), e.g.
- * "not-present, write, kernel, data". Returns the length it needed. */
+ * "not-present page, write, kernel mode". Returns the length it needed. */
 size_t trap_describe_pf_error(uint64_t error, char *buf, size_t size);
 
 /* Print the register report of `tf` to the console: vector and name, the
