@@ -5,7 +5,8 @@
 #   make test       host unit tests + fuzz smoke + in-guest tests in QEMU
 #   make bench      in-guest benchmarks (guest instructions per operation)
 #   make debug      QEMU paused with a gdb stub, gdb attached with symbols
-#   make CC=clang   build the kernel with Clang instead of GCC
+#   make user       build libsys and the user programs only (build/user/)
+#   make CC=clang   build the kernel and user programs with Clang instead of GCC
 
 BUILD     ?= build
 CROSS_COMPILE ?=
@@ -39,7 +40,7 @@ KERNEL_C   := $(shell find microkernel -name '*.c' | sort)
 KERNEL_ASM := $(shell find microkernel boot -name '*.asm' | sort)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/k/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/k/%.o)
 
-.PHONY: all kernel iso run test bench debug host-test fuzz-smoke guest-test clean help deps \
+.PHONY: all kernel user iso run test bench debug host-test fuzz-smoke guest-test clean help deps \
 	host-test-bins fuzz-bins print-host-tests print-fuzzers
 all: iso
 
@@ -74,11 +75,72 @@ $(BUILD)/mica.elf: $(KERNEL_OBJ) microkernel/arch/x86_64/kernel.ld tools/mksyms
 
 kernel: $(BUILD)/mica.elf
 
-$(BUILD)/mica.iso: $(BUILD)/mica.elf boot/grub.cfg
+# ------------------------------------------------------------ user space --
+# Ring-3 programs: static non-PIE executables at 0x400000 (libsys/user.ld),
+# each linked with libsys (build/user/libsys.a). Every directory under
+# servers/ is one program (all its .c files); every tests/user/NAME.c is a
+# program of its own. Each lands in the image as /boot/NAME.elf, a GRUB
+# module named NAME; boot/boot.cfg (module "bootcfg") tells init what to run.
+# User code is built without SSE/x87 like the kernel: the kernel switches
+# general registers only.
+USER_BUILD  := $(BUILD)/user
+AR          := $(CROSS_COMPILE)ar
+USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-builtin -nostdlib -fno-pic -fno-pie -mno-red-zone \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-mno-mmx -mno-sse -mno-sse2 -mno-avx -mno-80387 -mgeneral-regs-only -fno-strict-aliasing \
+	-Ilibsys/include -MMD -MP
+ifneq ($(findstring clang,$(CC)),)
+USER_CFLAGS += --target=x86_64-unknown-none-elf -Wno-unused-command-line-argument
+endif
+USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T libsys/user.ld
+
+# libsys reuses the kernel's formatter and string functions (compiled, not copied).
+LIBSYS_C   := $(sort $(wildcard libsys/src/*.c)) microkernel/lib/format.c microkernel/lib/string.c
+LIBSYS_OBJ := $(LIBSYS_C:%.c=$(USER_BUILD)/%.o)
+LIBSYS_A   := $(USER_BUILD)/libsys.a
+$(LIBSYS_OBJ): USER_CFLAGS += -Imicrokernel
+
+USER_SERVERS := $(sort $(patsubst servers/%/,%,$(dir $(wildcard servers/*/*.c))))
+USER_TESTS   := $(sort $(basename $(notdir $(wildcard tests/user/*.c))))
+USER_PROGS   := $(USER_SERVERS) $(USER_TESTS)
+USER_ELFS    := $(USER_PROGS:%=$(USER_BUILD)/%.elf)
+# GRUB module lines, ';'-separated, inserted after the kernel's line.
+USER_GRUB_MODULES := $(foreach p,$(USER_PROGS),module2 /boot/$(p).elf $(p);)module2 /boot/boot.cfg bootcfg
+
+$(USER_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIBSYS_A): $(LIBSYS_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define user_program
+$(USER_BUILD)/$(1).elf: $(2:%.c=$(USER_BUILD)/%.o) $(LIBSYS_A) libsys/user.ld
+	$$(LD) $$(USER_LDFLAGS) -o $$@ $(2:%.c=$(USER_BUILD)/%.o) $(LIBSYS_A)
+USER_OBJ += $(2:%.c=$(USER_BUILD)/%.o)
+endef
+USER_OBJ :=
+$(foreach s,$(USER_SERVERS),$(eval $(call user_program,$(s),$(sort $(wildcard servers/$(s)/*.c)))))
+$(foreach t,$(USER_TESTS),$(eval $(call user_program,$(t),tests/user/$(t).c)))
+
+user: $(USER_ELFS)
+
+-include $(LIBSYS_OBJ:.o=.d) $(USER_OBJ:.o=.d)
+# ----------------------------------------------------- end of user space --
+
+$(BUILD)/mica.iso: $(BUILD)/mica.elf boot/grub.cfg boot/boot.cfg $(USER_ELFS)
 	@tools/install-deps
 	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
 	cp $(BUILD)/mica.elf $(BUILD)/isodir/boot/mica.elf
-	cp boot/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
+	cp $(USER_ELFS) $(BUILD)/isodir/boot/
+	cp boot/boot.cfg $(BUILD)/isodir/boot/boot.cfg
+	awk -v mods='$(USER_GRUB_MODULES)' '{ print } \
+	  /^[ \t]*multiboot2[ \t]+\/boot\/mica\.elf/ { \
+	    ind = $$0; sub(/[^ \t].*/, "", ind); n = split(mods, m, ";"); \
+	    for (i = 1; i <= n; i++) { sub(/^ +/, "", m[i]); if (m[i] != "") print ind m[i] } }' \
+	  boot/grub.cfg > $(BUILD)/isodir/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(BUILD)/isodir >$(BUILD)/grub-mkrescue.log 2>&1 || \
 	  { cat $(BUILD)/grub-mkrescue.log; exit 1; }
 
@@ -139,6 +201,6 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,13p' Makefile
 
 -include $(KERNEL_OBJ:.o=.d)

@@ -16,6 +16,13 @@
 #include "bench/bench.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
+#include "arch/x86_64/context.h"
+#include "arch/x86_64/timer.h"
+#include "ipc/endpoint.h"
+#include "task/sched.h"
+#include "task/spawn.h"
+#include "task/task.h"
+#include "task/thread.h"
 #include "test/crash.h"
 #include "test/ktest.h"
 
@@ -67,14 +74,34 @@ void kmain(uint32_t magic, uint32_t info_pa)
     mm_init(bi, info_pa);
     boot_state.boot_to_main_insns = rdtsc_ordered() - entry_tsc;
 
+    /* Ring 3: kernel objects, the syscall entry, the clock, then SMEP/SMAP
+     * once the kernel touches user memory only through the copy routines. */
+    thread_init();
+    task_init();
+    endpoint_init();
+    arch_syscall_init();
+    timer_init();
+    arch_user_protection_init();
+
     if (boot_state.opts.crash[0])
         crash_on_purpose(boot_state.opts.crash);
-    if (boot_state.opts.test)
-        machine_stop(ktest_run_all() ? 1 : 0);
+    uint64_t flags = 0;
+    if (boot_state.opts.test) {
+        ktest_run_all();
+        flags |= MICA_START_TEST_MODE;
+    }
     if (boot_state.opts.bench) {
         bench_run_all();
-        machine_stop(0);
+        flags |= MICA_START_BENCH_MODE;
     }
-    kprintf("Mica: memory core up; no servers to start yet. Halting.\n");
-    machine_stop(0);
+    if (boot_start_init(bi, flags) < 0) {
+        /* Without init there is nothing to run: report and stop. */
+        unsigned passed = 0, failed = 0;
+        ktest_totals(&passed, &failed);
+        if (machine_test_mode)
+            kprintf("%u passed, %u failed\n", passed, failed + 1);
+        kprintf("Mica: no init task; halting.\n");
+        machine_stop(1);
+    }
+    sched_start();
 }

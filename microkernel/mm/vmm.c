@@ -296,6 +296,44 @@ int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *
     return 0;
 }
 
+/* Visit the leaves under `table` (at `level`, mapping from `base`). The
+ * present-entry count ends the scan of a table after its last entry. */
+static int visit_leaves(paddr_t table, int level, vaddr_t base,
+                        void (*fn)(vaddr_t va, paddr_t pa, void *arg), void *arg)
+{
+    const uint64_t *e = table_ptr(table);
+    unsigned left = pt_count(table);
+    int n = 0;
+    for (unsigned i = 0; left > 0 && i < PT_ENTRIES; i++) {
+        if (!(e[i] & PTE_P))
+            continue;
+        left--;
+        vaddr_t va = base + (vaddr_t)i * PTE_SPAN(level);
+        if (level > 1 && !(e[i] & PTE_PS)) {
+            n += visit_leaves(pte_addr(e[i]), level - 1, va, fn, arg);
+            continue;
+        }
+        /* Bit 12 of a large leaf is PAT, not address. */
+        paddr_t pa = pte_addr(e[i]) & ~(PTE_SPAN(level) - 1);
+        for (uint64_t off = 0; off < PTE_SPAN(level); off += PAGE_SIZE, n++)
+            fn(va + off, pa + off, arg);
+    }
+    return n;
+}
+
+int vmm_for_each_user_page(const struct vm_space *as,
+                           void (*fn)(vaddr_t va, paddr_t pa, void *arg), void *arg)
+{
+    KASSERT(as->pml4 != kernel_as.pml4, "vmm_for_each_user_page of the kernel space");
+    const uint64_t *pml4 = table_ptr(as->pml4);
+    int n = 0;
+    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++)
+        if (pml4[i] & PTE_P)
+            n += visit_leaves(pte_addr(pml4[i]), PT_LEVELS - 1,
+                              (vaddr_t)i * PTE_SPAN(PT_LEVELS), fn, arg);
+    return n;
+}
+
 /* Page-table pages in the tree under `table` (at `level`), itself included. */
 static uint64_t count_tables(paddr_t table, int level)
 {

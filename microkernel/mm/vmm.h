@@ -52,6 +52,14 @@ int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot);
  * not mapped. */
 int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *prot);
 
+/* Call fn(va, pa, arg) for every page mapped in the user half of `as`, in
+ * ascending va order (a 2 MiB leaf is reported as its 512 4 KiB pages). The
+ * tables must not change during the walk: fn may release the frames but not
+ * unmap them (task teardown frees the frames, then vmm_space_destroy frees
+ * the tables). Returns the number of pages visited. */
+int vmm_for_each_user_page(const struct vm_space *as,
+                           void (*fn)(vaddr_t va, paddr_t pa, void *arg), void *arg);
+
 /* Count of page-table pages held by `as` including its PML4 (for tests). */
 uint64_t vmm_table_pages(const struct vm_space *as);
 

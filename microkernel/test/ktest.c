@@ -6,6 +6,14 @@
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 
+static unsigned total_passed, total_failed;
+
+void ktest_totals(unsigned *passed, unsigned *failed)
+{
+    *passed = total_passed;
+    *failed = total_failed;
+}
+
 void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *fmt, ...)
 {
     va_list ap;
@@ -39,6 +47,7 @@ unsigned ktest_run_all(void)
         }
     }
     kprintf("# kernel tests: %u passed, %u failed, %u skipped\n", passed, failed, skipped);
-    kprintf("%u passed, %u failed\n", passed, failed);
+    total_passed = passed;
+    total_failed = failed;
     return failed;
 }

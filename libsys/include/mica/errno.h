@@ -11,3 +11,9 @@
 #define MICA_EPERM    6  /* operation not permitted */
 #define MICA_EBADH    7  /* bad handle */
 #define MICA_ERANGE   8  /* value out of range */
+#define MICA_EAGAIN   9  /* would block (non-blocking IPC found no partner) */
+#define MICA_EDEAD    10 /* the partner, endpoint or task died */
+#define MICA_ENOSYS   11 /* no such system call */
+#define MICA_ENOEXEC  12 /* not a valid ELF64 executable */
+#define MICA_E2BIG    13 /* too long (message buffer, argument string) */
+#define MICA_ENOSPC   14 /* a table is full (handles, tasks) */

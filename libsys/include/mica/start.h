@@ -1,0 +1,18 @@
+/* Program entry. The kernel starts a task at `_start` (libsys crt0) with
+ * rdi = the start-info page (MICA_USER_START_INFO) and rsp =
+ * MICA_USER_STACK_TOP; crt0 calls main and passes its return value to
+ * mica_exit. Every user program defines main. */
+#pragma once
+
+#include <mica/syscall.h>
+
+/* Defined by the program. The return value becomes the task's exit status
+ * (test programs return ktap_end()). */
+int main(const struct mica_start_info *si);
+
+/* The start info the task was started with (valid for its whole life). */
+const struct mica_start_info *mica_get_start_info(void);
+
+/* Find the boot module called name in si->modules (init only). Returns
+ * it, or NULL if absent. */
+const struct mica_module *mica_find_module(const struct mica_start_info *si, const char *name);

@@ -1,0 +1,115 @@
+/* System-call stubs for user programs: one C function per call of the Mica
+ * ABI (mica/syscall.h). Each returns what the kernel returned: a value
+ * >= 0 on success or -MICA_E* (mica/errno.h) on failure, unless noted. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <mica/errno.h>
+#include <mica/syscall.h>
+
+/* A message as it travels in registers: the sender's badge (set by the
+ * kernel from the handle used to send; ignored when sending), the label
+ * (MICA_MSG_MAKE(label, data length) plus MICA_MSG_XFER_HANDLE) and four
+ * data words. */
+struct mica_msg {
+    uint64_t badge, label, w[4];
+};
+
+/* Flags for the IPC calls: MICA_IPC_NONBLOCK returns -MICA_EAGAIN instead
+ * of blocking when no partner is waiting. */
+#define MICA_IPC_BLOCK    0u
+#define MICA_IPC_NONBLOCK MICA_SYS_FLAG_NONBLOCK
+
+/* The cheapest round trip into the kernel. Returns 0. */
+long mica_null(void);
+
+/* Write len bytes of buf to the console. Returns len, or -MICA_EFAULT. */
+long mica_debug_write(const char *buf, size_t len);
+
+/* Flush buffered printf output, then end the calling task with `status`
+ * (reported to mica_task_wait). Never returns. */
+__attribute__((noreturn)) void mica_exit(int64_t status);
+
+/* Give up the CPU to another ready thread. Returns 0. */
+long mica_yield(void);
+
+/* Send m (label and words; badge ignored) on endpoint handle h, blocking
+ * until a receiver takes it unless flags has MICA_IPC_NONBLOCK. Returns 0,
+ * or -MICA_EBADH, -MICA_EPERM (no SEND right), -MICA_EAGAIN (nonblocking,
+ * no receiver), -MICA_EDEAD (the endpoint died), -MICA_E2BIG. */
+long mica_ipc_send(uint64_t h, const struct mica_msg *m, unsigned flags);
+
+/* Receive one message on endpoint handle h into *out (badge of the
+ * sender's handle, label, words); *out is written only on success.
+ * Returns 0, or -MICA_EBADH, -MICA_EPERM (no RECV right), -MICA_EAGAIN
+ * (nonblocking, no sender), -MICA_EDEAD. */
+long mica_ipc_recv(uint64_t h, struct mica_msg *out, unsigned flags);
+
+/* Send m on h and wait for the receiver's reply, stored in *reply (which
+ * may be m itself) on success. Returns 0, or the errors of mica_ipc_send;
+ * -MICA_EDEAD if the server died before replying. */
+long mica_ipc_call(uint64_t h, const struct mica_msg *m, struct mica_msg *reply,
+                   unsigned flags);
+
+/* Answer the caller of the last message received by this thread with m
+ * (badge ignored). Never blocks. Returns 0, or -MICA_ENOENT (no caller
+ * waits for a reply), -MICA_EDEAD (the caller died). */
+long mica_ipc_reply(const struct mica_msg *m);
+
+/* mica_ipc_reply(reply) then mica_ipc_recv(h, out, flags) in one kernel
+ * entry; *out is written only on success. Returns 0 or the errors of
+ * either half (a failed reply returns its error without receiving). */
+long mica_ipc_reply_recv(uint64_t h, const struct mica_msg *reply, struct mica_msg *out,
+                         unsigned flags);
+
+/* Create an endpoint. Returns a handle with MICA_RIGHTS_ALL, or
+ * -MICA_ENOMEM, -MICA_ENOSPC (handle table full). */
+long mica_endpoint_create(void);
+
+/* Derive a new handle from h with `rights` (a subset of h's) and `badge`.
+ * Returns the new handle, or -MICA_EBADH, -MICA_EPERM (rights not a subset
+ * or h lacks MICA_RIGHT_GRANT), -MICA_ENOSPC. */
+long mica_handle_mint(uint64_t h, unsigned rights, uint64_t badge);
+
+/* Close handle h. Returns 0 or -MICA_EBADH. */
+long mica_handle_close(uint64_t h);
+
+/* Map fresh zeroed pages at [va, va+len) in the caller's space with prot
+ * (MICA_PROT_*; write and exec together are refused). va and len must be
+ * page-aligned. Returns 0, or -MICA_EINVAL, -MICA_EEXIST (already mapped),
+ * -MICA_ENOMEM. */
+long mica_mem_map(void *va, size_t len, unsigned prot);
+
+/* Unmap [va, va+len), page-aligned. Returns 0, or -MICA_EINVAL,
+ * -MICA_ENOENT (nothing mapped there). */
+long mica_mem_unmap(void *va, size_t len);
+
+/* Start a task from the ELF image described by *a. Returns a task handle
+ * (MICA_RIGHT_WAIT), or -MICA_EFAULT, -MICA_ENOEXEC, -MICA_ENOMEM,
+ * -MICA_EBADH (a handle to pass is bad), -MICA_E2BIG (name or args too
+ * long), -MICA_ENOSPC. */
+long mica_task_spawn(const struct mica_spawn_args *a);
+
+/* Block until the task behind handle h exits; returns its exit status
+ * (MICA_EXIT_KILLED if the kernel killed it), or -MICA_EBADH / -MICA_EPERM.
+ * A status in -1..-MICA_ENOSPC cannot be told from an error, so programs
+ * exit with a status >= 0. */
+int64_t mica_task_wait(uint64_t h);
+
+/* Register buf (or NULL to unregister) as this thread's IPC buffer for
+ * data and handle transfer. Returns 0, or -MICA_EFAULT, -MICA_EINVAL
+ * (misaligned). */
+long mica_set_ipc_buffer(struct mica_ipc_buffer *buf);
+
+/* Power the machine off reporting status and test totals. Needs
+ * MICA_START_MACHINE (init); otherwise returns -MICA_EPERM. */
+long mica_shutdown(int64_t status, uint64_t passed, uint64_t failed);
+
+/* Query a kernel statistic (MICA_INFO_*). Returns its value, or
+ * -MICA_EINVAL for an unknown query. */
+int64_t mica_info(unsigned what);
+
+/* The name of an error code, e.g. "EBADH" for -MICA_EBADH or MICA_EBADH;
+ * "E?" for an unknown code, "OK" for 0. Never NULL. */
+const char *mica_error_name(long err);

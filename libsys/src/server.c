@@ -1,0 +1,50 @@
+/* The generic server loop (see mica/server.h). */
+#include <mica/server.h>
+#include <mica/string.h>
+
+static const struct mica_server_op *find_op(const struct mica_server_op *table, size_t n,
+                                            uint64_t label)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].label == MICA_MSG_LABEL(label))
+            return &table[i];
+    return NULL;
+}
+
+/* Run the handler for req; fills *reply and returns the action. */
+static int dispatch(const struct mica_server_op *table, size_t n, const struct mica_msg *req,
+                    struct mica_msg *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    const struct mica_server_op *op = find_op(table, n, req->label);
+    if (!op) {
+        reply->label = MICA_SERVER_BAD_LABEL;
+        reply->w[0] = (uint64_t)-MICA_ENOSYS;
+        return MICA_SERVER_REPLY;
+    }
+    return op->fn(req, reply);
+}
+
+long mica_server_run(uint64_t ep, const struct mica_server_op *table, size_t n)
+{
+    struct mica_msg req, reply;
+    long rc = mica_ipc_recv(ep, &req, MICA_IPC_BLOCK);
+    for (;;) {
+        if (rc < 0)
+            return rc;
+        int action = dispatch(table, n, &req, &reply);
+        if (action == MICA_SERVER_STOP) {
+            mica_ipc_reply(&reply);
+            return 0;
+        }
+        if (action == MICA_SERVER_REPLY) {
+            rc = mica_ipc_reply_recv(ep, &reply, &req, MICA_IPC_BLOCK);
+            /* A reply the kernel refused (caller gone) must not stop the
+             * server: drop it and receive normally. */
+            if (rc == -MICA_EDEAD || rc == -MICA_EINVAL)
+                rc = mica_ipc_recv(ep, &req, MICA_IPC_BLOCK);
+        } else {
+            rc = mica_ipc_recv(ep, &req, MICA_IPC_BLOCK);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/* Program start (crt0): `_start` is the ELF entry point. The kernel enters
+ * with rdi = start info and rsp = MICA_USER_STACK_TOP; the stack is
+ * realigned anyway so that main sees the SysV alignment whatever rsp was. */
+#include <mica/start.h>
+#include <mica/string.h>
+#include <mica/sys.h>
+
+__attribute__((noreturn, used)) void libsys_start(const struct mica_start_info *si);
+
+__asm__(".section .text.start, \"ax\", @progbits\n"
+        ".globl _start\n"
+        ".type _start, @function\n"
+        "_start:\n"
+        "    xorl %ebp, %ebp\n"      /* outermost frame for backtraces */
+        "    andq $-16, %rsp\n"
+        "    call libsys_start\n"
+        "    ud2\n"
+        ".size _start, . - _start\n"
+        ".text\n");
+
+static const struct mica_start_info *start_info;
+
+void libsys_start(const struct mica_start_info *si)
+{
+    start_info = si;
+    mica_exit(main(si));
+}
+
+const struct mica_start_info *mica_get_start_info(void)
+{
+    return start_info;
+}
+
+const struct mica_module *mica_find_module(const struct mica_start_info *si, const char *name)
+{
+    uint64_t n = si->nmodules < MICA_MODULES_MAX ? si->nmodules : MICA_MODULES_MAX;
+    for (uint64_t i = 0; i < n; i++)
+        if (strncmp(si->modules[i].name, name, MICA_NAME_MAX) == 0)
+            return &si->modules[i];
+    return NULL;
+}

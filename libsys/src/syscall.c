@@ -1,0 +1,193 @@
+/* System-call stubs: load the ABI registers (mica/syscall.h), execute
+ * `syscall`, and hand back rax (and, for IPC, the message registers). */
+#include <mica/stdio.h>
+#include <mica/sys.h>
+
+static inline long sys0(uint64_t nr)
+{
+    long rax = (long)nr;
+    __asm__ volatile("syscall" : "+a"(rax) : : "rcx", "r11", "memory");
+    return rax;
+}
+
+static inline long sys3(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+    register uint64_t rdi __asm__("rdi") = a0;
+    register uint64_t rsi __asm__("rsi") = a1;
+    register uint64_t rdx __asm__("rdx") = a2;
+    long rax = (long)nr;
+    __asm__ volatile("syscall"
+                     : "+a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx)
+                     :
+                     : "rcx", "r11", "r8", "r9", "r10", "memory");
+    return rax;
+}
+
+/* The IPC register block: in, the first argument and five more words;
+ * out, badge, label and four words (the kernel writes them only when it
+ * delivers a message, so they are copied out only on success). */
+struct ipc_regs {
+    uint64_t r[6]; /* rdi, rsi, rdx, r10, r8, r9 */
+};
+
+static inline long sys_ipc(uint64_t nr, struct ipc_regs *io)
+{
+    register uint64_t rdi __asm__("rdi") = io->r[0];
+    register uint64_t rsi __asm__("rsi") = io->r[1];
+    register uint64_t rdx __asm__("rdx") = io->r[2];
+    register uint64_t r10 __asm__("r10") = io->r[3];
+    register uint64_t r8 __asm__("r8") = io->r[4];
+    register uint64_t r9 __asm__("r9") = io->r[5];
+    long rax = (long)nr;
+    __asm__ volatile("syscall"
+                     : "+a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8),
+                       "+r"(r9)
+                     :
+                     : "rcx", "r11", "memory");
+    io->r[0] = rdi;
+    io->r[1] = rsi;
+    io->r[2] = rdx;
+    io->r[3] = r10;
+    io->r[4] = r8;
+    io->r[5] = r9;
+    return rax;
+}
+
+static void regs_from_msg(struct ipc_regs *io, uint64_t first, const struct mica_msg *m)
+{
+    io->r[0] = first;
+    io->r[1] = m->label;
+    for (int i = 0; i < 4; i++)
+        io->r[2 + i] = m->w[i];
+}
+
+static void msg_from_regs(struct mica_msg *m, const struct ipc_regs *io)
+{
+    m->badge = io->r[0];
+    m->label = io->r[1];
+    for (int i = 0; i < 4; i++)
+        m->w[i] = io->r[2 + i];
+}
+
+static inline uint64_t nr_flags(unsigned nr, unsigned flags)
+{
+    return (uint64_t)nr | (flags & ~MICA_SYS_NUMBER_MASK);
+}
+
+long mica_null(void)
+{
+    return sys0(MICA_SYS_NULL);
+}
+
+long mica_debug_write(const char *buf, size_t len)
+{
+    return sys3(MICA_SYS_DEBUG_WRITE, (uint64_t)buf, len, 0);
+}
+
+void mica_exit(int64_t status)
+{
+    stdio_flush();
+    for (;;)
+        sys3(MICA_SYS_EXIT, (uint64_t)status, 0, 0);
+}
+
+long mica_yield(void)
+{
+    return sys0(MICA_SYS_YIELD);
+}
+
+long mica_ipc_send(uint64_t h, const struct mica_msg *m, unsigned flags)
+{
+    struct ipc_regs io;
+    regs_from_msg(&io, h, m);
+    return sys_ipc(nr_flags(MICA_SYS_IPC_SEND, flags), &io);
+}
+
+long mica_ipc_recv(uint64_t h, struct mica_msg *out, unsigned flags)
+{
+    struct ipc_regs io = { { h, 0, 0, 0, 0, 0 } };
+    long rc = sys_ipc(nr_flags(MICA_SYS_IPC_RECV, flags), &io);
+    if (rc >= 0)
+        msg_from_regs(out, &io);
+    return rc;
+}
+
+long mica_ipc_call(uint64_t h, const struct mica_msg *m, struct mica_msg *reply,
+                   unsigned flags)
+{
+    struct ipc_regs io;
+    regs_from_msg(&io, h, m);
+    long rc = sys_ipc(nr_flags(MICA_SYS_IPC_CALL, flags), &io);
+    if (rc >= 0)
+        msg_from_regs(reply, &io);
+    return rc;
+}
+
+long mica_ipc_reply(const struct mica_msg *m)
+{
+    /* No handle: the label goes in rdi and the words follow. */
+    struct ipc_regs io = { { m->label, m->w[0], m->w[1], m->w[2], m->w[3], 0 } };
+    return sys_ipc(MICA_SYS_IPC_REPLY, &io);
+}
+
+long mica_ipc_reply_recv(uint64_t h, const struct mica_msg *reply, struct mica_msg *out,
+                         unsigned flags)
+{
+    struct ipc_regs io;
+    regs_from_msg(&io, h, reply);
+    long rc = sys_ipc(nr_flags(MICA_SYS_IPC_REPLY_RECV, flags), &io);
+    if (rc >= 0)
+        msg_from_regs(out, &io);
+    return rc;
+}
+
+long mica_endpoint_create(void)
+{
+    return sys0(MICA_SYS_ENDPOINT_CREATE);
+}
+
+long mica_handle_mint(uint64_t h, unsigned rights, uint64_t badge)
+{
+    return sys3(MICA_SYS_HANDLE_MINT, h, rights, badge);
+}
+
+long mica_handle_close(uint64_t h)
+{
+    return sys3(MICA_SYS_HANDLE_CLOSE, h, 0, 0);
+}
+
+long mica_mem_map(void *va, size_t len, unsigned prot)
+{
+    return sys3(MICA_SYS_MEM_MAP, (uint64_t)va, len, prot);
+}
+
+long mica_mem_unmap(void *va, size_t len)
+{
+    return sys3(MICA_SYS_MEM_UNMAP, (uint64_t)va, len, 0);
+}
+
+long mica_task_spawn(const struct mica_spawn_args *a)
+{
+    return sys3(MICA_SYS_TASK_SPAWN, (uint64_t)a, 0, 0);
+}
+
+int64_t mica_task_wait(uint64_t h)
+{
+    return sys3(MICA_SYS_TASK_WAIT, h, 0, 0);
+}
+
+long mica_set_ipc_buffer(struct mica_ipc_buffer *buf)
+{
+    return sys3(MICA_SYS_SET_IPC_BUFFER, (uint64_t)buf, 0, 0);
+}
+
+long mica_shutdown(int64_t status, uint64_t passed, uint64_t failed)
+{
+    stdio_flush();
+    return sys3(MICA_SYS_SHUTDOWN, (uint64_t)status, passed, failed);
+}
+
+int64_t mica_info(unsigned what)
+{
+    return sys3(MICA_SYS_INFO, what, 0, 0);
+}

@@ -1,0 +1,128 @@
+; The syscall entry (LSTAR) and its exit.
+;
+; The CPU arrives here from ring 3 with rcx = user rip, r11 = user rflags,
+; CS/SS already the kernel's, IF, DF, TF and AC cleared by FMASK, and
+; everything else (rsp, GS) still the user's. The entry switches to the
+; thread's kernel stack (this_cpu()->kernel_rsp), builds a struct
+; trap_frame there exactly as an interrupt from ring 3 would (vector
+; TRAP_VECTOR_SYSCALL), and calls syscall_dispatch(frame).
+;
+; The handler may change any field, and the thread may have been switched
+; out and back in between, so the exit reloads every register from the
+; frame. It uses sysret only when that is safe: Intel CPUs raise the #GP of
+; a non-canonical rcx in ring 0 with the user's rsp already loaded, so a rip
+; at or above the last user page, or selectors that are not the user's,
+; leave through iretq (trap_exit) instead, where a bad rip faults with the
+; kernel stack still in place.
+
+bits 64
+default rel
+
+%define PERCPU_KERNEL_RSP 16    ; kernel/percpu.h
+%define PERCPU_USER_RSP   24
+%define GDT_USER_DS 0x23        ; arch/x86_64/gdt.h
+%define GDT_USER_CS 0x2b
+%define TRAP_VECTOR_SYSCALL 0x100 ; arch/x86_64/context.h
+
+; struct trap_frame offsets (arch/x86_64/trap.h)
+%define TF_R15    0
+%define TF_R14    8
+%define TF_R13    16
+%define TF_R12    24
+%define TF_R10    40
+%define TF_R9     48
+%define TF_R8     56
+%define TF_RBP    64
+%define TF_RDI    72
+%define TF_RSI    80
+%define TF_RDX    88
+%define TF_RBX    104
+%define TF_RAX    112
+%define TF_RIP    136
+%define TF_CS     144
+%define TF_RFLAGS 152
+%define TF_RSP    160
+%define TF_SS     168
+
+; Lowest rip sysret must not return to: the last user page is excluded as
+; well, as other kernels do, so that a syscall instruction at its very end
+; cannot produce a non-canonical return address.
+%define SYSRET_RIP_LIMIT 0x00007ffffffff000
+
+; Same as trap_entry.asm: flags user code may own, and those always set.
+%define USER_RFLAGS_MASK 0x240dd5
+%define USER_RFLAGS_SET  0x202
+
+extern syscall_dispatch
+extern trap_exit
+global syscall_entry
+global syscall_exit
+
+section .text
+
+align 16
+syscall_entry:
+    swapgs
+    mov [gs:PERCPU_USER_RSP], rsp
+    mov rsp, [gs:PERCPU_KERNEL_RSP]
+    push qword GDT_USER_DS          ; ss
+    push qword [gs:PERCPU_USER_RSP] ; rsp
+    push r11                        ; rflags
+    push qword GDT_USER_CS          ; cs
+    push rcx                        ; rip
+    push qword 0                    ; error
+    push qword TRAP_VECTOR_SYSCALL  ; vector
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    xor ebp, ebp                    ; backtraces end here
+    mov rdi, rsp
+    call syscall_dispatch
+
+; Leave through the trap_frame at rsp (also reached by a thread that
+; entered by syscall and was switched back in: its frame is at rsp here).
+syscall_exit:
+    mov rcx, [rsp + TF_RIP]
+    mov r11, SYSRET_RIP_LIMIT
+    cmp rcx, r11
+    jae .iret                       ; unsigned: also every non-canonical rip
+    cmp qword [rsp + TF_CS], GDT_USER_CS
+    jne .iret
+    cmp qword [rsp + TF_SS], GDT_USER_DS
+    jne .iret
+    mov r11, [rsp + TF_RFLAGS]
+    and r11, USER_RFLAGS_MASK
+    or r11, USER_RFLAGS_SET
+    mov r15, [rsp + TF_R15]
+    mov r14, [rsp + TF_R14]
+    mov r13, [rsp + TF_R13]
+    mov r12, [rsp + TF_R12]
+    mov r10, [rsp + TF_R10]
+    mov r9,  [rsp + TF_R9]
+    mov r8,  [rsp + TF_R8]
+    mov rbp, [rsp + TF_RBP]
+    mov rdi, [rsp + TF_RDI]
+    mov rsi, [rsp + TF_RSI]
+    mov rdx, [rsp + TF_RDX]
+    mov rbx, [rsp + TF_RBX]
+    mov rax, [rsp + TF_RAX]
+    mov rsp, [rsp + TF_RSP]
+    swapgs
+    o64 sysret
+
+.iret:
+    jmp trap_exit
+
+section .note.GNU-stack noalloc noexec nowrite progbits

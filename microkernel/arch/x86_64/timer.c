@@ -1,0 +1,168 @@
+/* The scheduler's clock (arch/x86_64/timer.h): the local APIC timer in
+ * periodic mode, its rate measured against PIT channel 2; or, on a CPU
+ * without a local APIC, PIT channel 0 through the legacy 8259 PIC.
+ *
+ * Either way the two 8259s are first remapped to vectors 0x20-0x2f (out of
+ * the exception range, where the BIOS leaves them) and masked, so that no
+ * legacy interrupt arrives unasked. */
+#include "arch/x86_64/timer.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/idt.h"
+#include "arch/x86_64/lapic.h"
+#include "kernel/console.h"
+#include "lib/assert.h"
+#include "task/sched.h"
+
+/* 8259 PIC ports and initialisation words. */
+#define PIC1_CMD  0x20
+#define PIC1_DATA 0x21
+#define PIC2_CMD  0xa0
+#define PIC2_DATA 0xa1
+#define PIC_ICW1_INIT_ICW4 0x11 /* edge triggered, cascade, ICW4 follows */
+#define PIC_ICW4_8086      0x01
+#define PIC_EOI            0x20
+#define PIC1_VECTOR 0x20
+#define PIC2_VECTOR 0x28
+#define PIC_SPURIOUS_IRQ 7       /* what a 8259 reports for a vanished request */
+
+/* 8254 PIT ports. */
+#define PIT_HZ         1193182u
+#define PIT_CH0        0x40
+#define PIT_CH2        0x42
+#define PIT_CMD        0x43
+#define PIT_PORT_B     0x61      /* bit 0: channel 2 gate, 1: speaker, 5: channel 2 out */
+#define PIT_CMD_CH0_RATE    0x34 /* channel 0, lo/hi byte, mode 2 (rate generator) */
+#define PIT_CMD_CH2_ONESHOT 0xb0 /* channel 2, lo/hi byte, mode 0 (count down once) */
+#define PORT_B_GATE2   0x01
+#define PORT_B_SPEAKER 0x02
+#define PORT_B_OUT2    0x20
+
+/* Calibration: let PIT channel 2 count 10 ms while the APIC timer runs. */
+#define CALIB_MS       10u
+#define CALIB_PIT_COUNT (PIT_HZ * CALIB_MS / 1000u)
+#define CALIB_MAX_POLLS 100000000u /* gives up on a PIT that never finishes */
+/* Used when calibration fails: QEMU's APIC timer runs at 1 GHz. */
+#define LAPIC_FALLBACK_HZ (1000000000u / LAPIC_TIMER_DIVIDE)
+
+STATIC_ASSERT(PIT_HZ / TIMER_HZ <= 0xffff, "TIMER_HZ too low for the PIT's 16-bit divisor");
+STATIC_ASSERT(TIMER_VECTOR == PIC1_VECTOR, "without an APIC the PIT ticks on IRQ0 of the 8259");
+
+static volatile uint64_t ticks;
+static bool started;
+static bool using_pic;
+
+static void io_wait(void)
+{
+    outb(0x80, 0); /* an unused port: gives an old 8259 time to settle */
+}
+
+/* Remap both 8259s to PIC1_VECTOR/PIC2_VECTOR and apply the masks. */
+static void pic_remap(uint8_t mask1, uint8_t mask2)
+{
+    outb(PIC1_CMD, PIC_ICW1_INIT_ICW4); io_wait();
+    outb(PIC2_CMD, PIC_ICW1_INIT_ICW4); io_wait();
+    outb(PIC1_DATA, PIC1_VECTOR); io_wait();
+    outb(PIC2_DATA, PIC2_VECTOR); io_wait();
+    outb(PIC1_DATA, 1u << 2); io_wait(); /* slave on IRQ2 */
+    outb(PIC2_DATA, 2); io_wait();       /* cascade identity */
+    outb(PIC1_DATA, PIC_ICW4_8086); io_wait();
+    outb(PIC2_DATA, PIC_ICW4_8086); io_wait();
+    outb(PIC1_DATA, mask1);
+    outb(PIC2_DATA, mask2);
+}
+
+static void timer_tick(struct trap_frame *tf)
+{
+    ticks++;
+    /* Acknowledge first: sched_tick may switch to another thread, and this
+     * one may not come back to finish the handler for a while. */
+    if (using_pic)
+        outb(PIC1_CMD, PIC_EOI);
+    else
+        lapic_eoi();
+    sched_tick(tf);
+}
+
+/* Spurious interrupts (the APIC's, or a 8259's IRQ7/IRQ15 ghost) must not
+ * be acknowledged. */
+static void spurious_interrupt(struct trap_frame *tf)
+{
+    (void)tf;
+}
+
+/* APIC timer counts per CALIB_MS, measured with PIT channel 2; 0 if the
+ * PIT never signalled the end of the interval. */
+static uint32_t lapic_calibrate(void)
+{
+    uint8_t port_b = inb(PIT_PORT_B);
+    outb(PIT_PORT_B, (uint8_t)((port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2));
+    outb(PIT_CMD, PIT_CMD_CH2_ONESHOT);
+    outb(PIT_CH2, CALIB_PIT_COUNT & 0xff);
+    lapic_timer_start_masked(UINT32_MAX);
+    outb(PIT_CH2, CALIB_PIT_COUNT >> 8); /* counting starts with the high byte */
+
+    uint32_t polls = 0;
+    while (!(inb(PIT_PORT_B) & PORT_B_OUT2) && ++polls < CALIB_MAX_POLLS)
+        __asm__ volatile("pause");
+    uint32_t now = lapic_timer_current();
+    lapic_timer_stop();
+    outb(PIT_PORT_B, port_b);
+
+    if (polls >= CALIB_MAX_POLLS || now == 0)
+        return 0; /* no PIT, or the APIC timer ran out first */
+    return UINT32_MAX - now;
+}
+
+static void timer_start_lapic(void)
+{
+    pic_remap(0xff, 0xff);
+    idt_set_handler(LAPIC_SPURIOUS_VECTOR, spurious_interrupt);
+    paddr_t pa = lapic_init();
+
+    uint32_t per_calib = lapic_calibrate();
+    uint64_t hz = per_calib ? (uint64_t)per_calib * (1000u / CALIB_MS) : LAPIC_FALLBACK_HZ;
+    uint64_t count = hz / TIMER_HZ;
+    KASSERT(count > 0 && count <= UINT32_MAX, "timer: APIC timer count %lu per tick out of range",
+            (unsigned long)count);
+
+    idt_set_handler(TIMER_VECTOR, timer_tick);
+    lapic_timer_periodic(TIMER_VECTOR, (uint32_t)count);
+    kprintf("timer: local APIC at %#lx, timer %lu kHz (%s), %u Hz ticks on vector %u\n",
+            (unsigned long)pa, (unsigned long)(hz / 1000),
+            per_calib ? "measured against the PIT" : "PIT calibration failed, assumed",
+            TIMER_HZ, TIMER_VECTOR);
+}
+
+static void timer_start_pit(void)
+{
+    uint16_t divisor = (uint16_t)(PIT_HZ / TIMER_HZ);
+
+    using_pic = true;
+    idt_set_handler(TIMER_VECTOR, timer_tick);
+    outb(PIT_CMD, PIT_CMD_CH0_RATE);
+    outb(PIT_CH0, divisor & 0xff);
+    outb(PIT_CH0, divisor >> 8);
+    pic_remap((uint8_t)~1u, 0xff); /* IRQ0 only */
+    kprintf("timer: no local APIC; PIT channel 0 through the 8259, %u Hz ticks on vector %u\n",
+            TIMER_HZ, TIMER_VECTOR);
+}
+
+void timer_init(void)
+{
+    if (started)
+        return;
+    started = true;
+    /* A 8259 reports a request that vanished before it was acknowledged
+     * as IRQ7 (or IRQ15 on the slave), whatever the masks say. */
+    idt_set_handler(PIC1_VECTOR + PIC_SPURIOUS_IRQ, spurious_interrupt);
+    idt_set_handler(PIC2_VECTOR + PIC_SPURIOUS_IRQ, spurious_interrupt);
+    if (lapic_present())
+        timer_start_lapic();
+    else
+        timer_start_pit();
+}
+
+uint64_t timer_ticks(void)
+{
+    return ticks;
+}

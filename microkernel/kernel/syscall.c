@@ -1,0 +1,153 @@
+/* System-call dispatch and the small system calls that belong to no
+ * subsystem: null, debug output, exit, yield, information and shutdown. */
+#include "kernel/syscall.h"
+
+#include <mica/errno.h>
+
+#include "arch/x86_64/cpu_features.h"
+#include "kernel/console.h"
+#include "kernel/machine.h"
+#include "kernel/usercopy.h"
+#include "lib/assert.h"
+#include "mm/kheap.h"
+#include "mm/pmm.h"
+#include "mm/slab.h"
+#include "task/sched.h"
+#include "task/task.h"
+#include "test/ktest.h"
+
+#define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
+#define DEBUG_WRITE_CHUNK 256        /* bytes copied per step, on the kernel stack */
+
+static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
+    [MICA_SYS_NULL] = sys_null,
+    [MICA_SYS_DEBUG_WRITE] = sys_debug_write,
+    [MICA_SYS_EXIT] = sys_exit,
+    [MICA_SYS_YIELD] = sys_yield,
+    [MICA_SYS_IPC_SEND] = sys_ipc_send,
+    [MICA_SYS_IPC_RECV] = sys_ipc_recv,
+    [MICA_SYS_IPC_CALL] = sys_ipc_call,
+    [MICA_SYS_IPC_REPLY] = sys_ipc_reply,
+    [MICA_SYS_IPC_REPLY_RECV] = sys_ipc_reply_recv,
+    [MICA_SYS_ENDPOINT_CREATE] = sys_endpoint_create,
+    [MICA_SYS_HANDLE_MINT] = sys_handle_mint,
+    [MICA_SYS_HANDLE_CLOSE] = sys_handle_close,
+    [MICA_SYS_MEM_MAP] = sys_mem_map,
+    [MICA_SYS_MEM_UNMAP] = sys_mem_unmap,
+    [MICA_SYS_TASK_SPAWN] = sys_task_spawn,
+    [MICA_SYS_TASK_WAIT] = sys_task_wait,
+    [MICA_SYS_SET_IPC_BUFFER] = sys_set_ipc_buffer,
+    [MICA_SYS_SHUTDOWN] = sys_shutdown,
+    [MICA_SYS_INFO] = sys_info,
+};
+
+void syscall_dispatch(struct trap_frame *tf)
+{
+    struct thread *cur = sched_current();
+    /* IPC writes a blocked partner's registers through thread.utf, so the
+     * frame the entry built must be that one. */
+    KASSERT(cur && tf == cur->utf, "syscall frame %p is not the thread's frame %p", (void *)tf,
+            cur ? (void *)cur->utf : NULL);
+    sched_reap();
+
+    uint64_t nr = tf->rax & MICA_SYS_NUMBER_MASK;
+    int64_t rc;
+    if (tf->rax & ~(uint64_t)(MICA_SYS_NUMBER_MASK | MICA_SYS_FLAG_NONBLOCK))
+        rc = -MICA_EINVAL; /* unknown flag bits */
+    else if (nr >= MICA_SYS_COUNT || !syscall_table[nr])
+        rc = -MICA_ENOSYS;
+    else
+        rc = syscall_table[nr](tf);
+    tf->rax = (uint64_t)rc;
+}
+
+int64_t sys_null(struct trap_frame *tf)
+{
+    (void)tf;
+    return 0;
+}
+
+/* (buf, len) -> bytes written (len, cut to DEBUG_WRITE_MAX). */
+int64_t sys_debug_write(struct trap_frame *tf)
+{
+    uintptr_t buf = tf->rdi;
+    /* Check the whole range as given: clamping first would turn a length
+     * that wraps around into a valid-looking one. */
+    if (!user_range_ok(buf, tf->rsi))
+        return -MICA_EFAULT;
+    size_t len = MIN(tf->rsi, (uint64_t)DEBUG_WRITE_MAX);
+    char chunk[DEBUG_WRITE_CHUNK];
+    for (size_t done = 0; done < len;) {
+        size_t n = MIN(len - done, sizeof chunk);
+        if (copy_from_user(chunk, buf + done, n) < 0)
+            return -MICA_EFAULT;
+        console_write(chunk, n);
+        done += n;
+    }
+    return (int64_t)len;
+}
+
+int64_t sys_exit(struct trap_frame *tf)
+{
+    task_exit(sched_current()->task, (int64_t)tf->rdi);
+    panic("sys_exit: the exited task is still running");
+}
+
+int64_t sys_yield(struct trap_frame *tf)
+{
+    (void)tf;
+    sched_yield();
+    return 0;
+}
+
+static void add_slab_objects(const struct slab_cache *c, void *arg)
+{
+    struct slab_stats s;
+    slab_get_stats(c, &s);
+    *(uint64_t *)arg += s.objs_in_use;
+}
+
+/* (MICA_INFO_*) -> value; -MICA_EINVAL for an unknown query. */
+int64_t sys_info(struct trap_frame *tf)
+{
+    switch (tf->rdi) {
+    case MICA_INFO_FREE_FRAMES: {
+        struct pmm_stats s;
+        pmm_get_stats(&s);
+        return (int64_t)s.free;
+    }
+    case MICA_INFO_SLAB_OBJECTS: {
+        uint64_t n = 0;
+        slab_for_each_cache(add_slab_objects, &n);
+        return (int64_t)n;
+    }
+    case MICA_INFO_HEAP_BYTES: {
+        struct kheap_stats s;
+        kheap_get_stats(&s);
+        return (int64_t)s.bytes_in_use;
+    }
+    case MICA_INFO_TASKS:
+        return task_count();
+    case MICA_INFO_CPU_FEATURES:
+        return (cpu_features.smep ? 1 : 0) | (cpu_features.smap ? 2 : 0) |
+               (cpu_features.nx ? 4 : 0);
+    case MICA_INFO_RDTSC:
+        return 0;
+    default:
+        return -MICA_EINVAL;
+    }
+}
+
+/* (status, passed, failed): print the run's final tally, the kernel's own
+ * tests included, and stop the machine. Init only (MICA_START_MACHINE). */
+int64_t sys_shutdown(struct trap_frame *tf)
+{
+    struct task *t = sched_current()->task;
+    if (!(t->start_flags & MICA_START_MACHINE))
+        return -MICA_EPERM;
+    unsigned kpassed, kfailed;
+    ktest_totals(&kpassed, &kfailed);
+    kprintf("%llu passed, %llu failed\n", (unsigned long long)(kpassed + tf->rsi),
+            (unsigned long long)(kfailed + tf->rdx));
+    machine_stop((int)tf->rdi);
+}

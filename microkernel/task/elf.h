@@ -1,0 +1,31 @@
+/* ELF64 executable parsing. The image is untrusted: every header and
+ * program header is bounds-checked before use. Pure logic, tested on the
+ * host and fuzzed. */
+#pragma once
+
+#include "lib/types.h"
+
+#define ELF_MAX_SEGMENTS 16
+
+struct elf_segment {
+    uint64_t vaddr;   /* page-aligned start is the caller's concern: see elf.c */
+    uint64_t memsz, filesz, offset;
+    unsigned prot;    /* MICA_PROT_* */
+};
+
+struct elf_image {
+    uint64_t entry;
+    unsigned nseg;
+    struct elf_segment seg[ELF_MAX_SEGMENTS];
+};
+
+/* Parse the ELF header and program headers found in hdr[0..hdr_len) (the
+ * first bytes of an image of total size image_len). Checks: magic, class
+ * ELF64, little endian, version, type EXEC, machine x86-64, phdr table
+ * inside hdr, each PT_LOAD: filesz <= memsz, file range inside the image,
+ * vaddr range in the user half without overflow, no overlap between
+ * segments, not writable and executable at once, offset and vaddr
+ * congruent modulo 4096; the entry point inside an executable segment.
+ * Returns 0, or -MICA_ENOEXEC with a message in err[errlen]. */
+int elf_parse(const void *hdr, size_t hdr_len, uint64_t image_len, struct elf_image *out,
+              char *err, size_t errlen);

@@ -1,0 +1,207 @@
+/* The scheduler: a FIFO run queue per CPU, time slices for ring 3, the
+ * idle thread when nothing is ready, and the switch itself.
+ *
+ * Every switch goes through switch_to: it points the CPU's ring-3 entry
+ * stack at the new thread's kernel stack, loads the new task's address
+ * space (the idle thread keeps whatever is loaded: it never touches user
+ * memory) and makes the thread current before arch_switch.
+ *
+ * An exiting thread cannot free the stack it is running on. It parks itself
+ * in runqueue.dead and switches away; whoever runs next frees it
+ * (sched_reap) after its own arch_switch returns, or at its next system
+ * call if it is a fresh thread that left for ring 3 without returning
+ * through switch_to.
+ *
+ * The kernel is not preemptible (interrupts are off in kernel mode except
+ * in the idle thread), so nothing here needs a lock on one CPU. */
+#include "task/sched.h"
+
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/trap.h"
+#include "lib/assert.h"
+#include "task/task.h"
+
+#define SCHED_SLICE_TICKS 2 /* ticks a ring-3 thread runs before others get a turn */
+
+struct runqueue {
+    struct thread *head, *tail; /* ready threads, linked through qnext */
+    unsigned slice;             /* ticks left for the current thread */
+    struct thread *dead;        /* exited, its stack not yet free */
+};
+
+/* One run queue per CPU, indexed by this_cpu()->id. */
+static struct runqueue runqueues[MAX_CPUS];
+static struct arch_context boot_ctx; /* where sched_start leaves kmain's stack */
+
+static inline struct runqueue *this_rq(void)
+{
+    return &runqueues[this_cpu()->id];
+}
+
+static void rq_push(struct runqueue *rq, struct thread *t)
+{
+    t->qnext = NULL;
+    if (rq->tail)
+        rq->tail->qnext = t;
+    else
+        rq->head = t;
+    rq->tail = t;
+}
+
+static struct thread *rq_pop(struct runqueue *rq)
+{
+    struct thread *t = rq->head;
+    if (t) {
+        rq->head = t->qnext;
+        if (!rq->head)
+            rq->tail = NULL;
+        t->qnext = NULL;
+    }
+    return t;
+}
+
+/* The next thread to run: the head of the queue, or idle. */
+static struct thread *pick_next(struct runqueue *rq)
+{
+    struct thread *t = rq_pop(rq);
+    return t ? t : this_cpu()->idle;
+}
+
+static bool is_blocked(enum thread_state s)
+{
+    return s == THREAD_BLOCKED_SEND || s == THREAD_BLOCKED_RECV || s == THREAD_BLOCKED_REPLY ||
+           s == THREAD_BLOCKED_WAIT;
+}
+
+/* Run `next` in place of `prev` (NULL: the boot context). Returns when
+ * prev is switched back to. */
+static void switch_to(struct thread *prev, struct thread *next)
+{
+    struct cpu *c = this_cpu();
+    KASSERT(next != prev, "switch from thread %u to itself", next->id);
+    KASSERT(next->state != THREAD_DEAD, "switch to dead thread %u", next->id);
+    next->state = THREAD_RUNNING;
+    this_rq()->slice = SCHED_SLICE_TICKS;
+    arch_set_kernel_stack(thread_kstack_top(next));
+    if (next->task)
+        arch_load_address_space(next->task->as.pml4);
+    c->current = next;
+    arch_switch(prev ? &prev->ctx : &boot_ctx, &next->ctx);
+    sched_reap();
+}
+
+void sched_reap(void)
+{
+    struct runqueue *rq = this_rq();
+    struct thread *dead = rq->dead;
+    if (dead && dead != this_cpu()->current) {
+        rq->dead = NULL;
+        thread_destroy(dead);
+    }
+}
+
+void sched_ready(struct thread *t)
+{
+    KASSERT(t != this_cpu()->idle, "the idle thread is never queued");
+    KASSERT(t->state == THREAD_NEW || is_blocked(t->state),
+            "sched_ready of thread %u in state %d", t->id, t->state);
+    t->state = THREAD_READY;
+    rq_push(this_rq(), t);
+}
+
+void sched_remove(struct thread *t)
+{
+    struct runqueue *rq = this_rq();
+    KASSERT(t->state == THREAD_READY, "sched_remove of thread %u in state %d", t->id, t->state);
+    struct thread *prev = NULL;
+    for (struct thread *q = rq->head; q; prev = q, q = q->qnext) {
+        if (q != t)
+            continue;
+        if (prev)
+            prev->qnext = q->qnext;
+        else
+            rq->head = q->qnext;
+        if (rq->tail == q)
+            rq->tail = prev;
+        t->qnext = NULL;
+        return;
+    }
+    panic("sched_remove: ready thread %u is not on the run queue", t->id);
+}
+
+int64_t sched_block(void)
+{
+    struct thread *cur = sched_current();
+    KASSERT(is_blocked(cur->state), "sched_block of thread %u in state %d (not blocked)", cur->id,
+            cur->state);
+    switch_to(cur, pick_next(this_rq()));
+    return cur->wake_result;
+}
+
+void sched_wake(struct thread *t, int64_t result)
+{
+    KASSERT(is_blocked(t->state), "sched_wake of thread %u in state %d (not blocked)", t->id,
+            t->state);
+    t->wake_result = result;
+    sched_ready(t);
+}
+
+void sched_switch_to(struct thread *t)
+{
+    struct thread *cur = sched_current();
+    KASSERT(cur->state != THREAD_RUNNING,
+            "sched_switch_to: thread %u is still running (set its state first)", cur->id);
+    KASSERT(t->state != THREAD_READY && t->state != THREAD_RUNNING,
+            "sched_switch_to: thread %u is in state %d (queued or running)", t->id, t->state);
+    switch_to(cur, t);
+}
+
+void sched_yield(void)
+{
+    struct runqueue *rq = this_rq();
+    struct thread *cur = sched_current();
+    if (!rq->head)
+        return;
+    cur->state = THREAD_READY;
+    if (cur != this_cpu()->idle) /* idle runs again when the queue is empty */
+        rq_push(rq, cur);
+    switch_to(cur, rq_pop(rq));
+}
+
+void sched_tick(struct trap_frame *tf)
+{
+    struct runqueue *rq = this_rq();
+    struct thread *cur = sched_current();
+    if (!cur)
+        return; /* before sched_start */
+    if (cur == this_cpu()->idle) {
+        sched_yield();
+        return;
+    }
+    if (!trap_from_user(tf))
+        return; /* never preempt the kernel */
+    if (rq->slice > 0)
+        rq->slice--;
+    if (rq->slice == 0)
+        sched_yield();
+}
+
+__noreturn void sched_start(void)
+{
+    KASSERT(sched_current() == NULL, "sched_start called twice");
+    KASSERT(this_cpu()->idle != NULL, "sched_start before thread_init");
+    switch_to(NULL, pick_next(this_rq()));
+    panic("sched_start: the boot context was resumed");
+}
+
+__noreturn void sched_exit_current(void)
+{
+    struct runqueue *rq = this_rq();
+    struct thread *cur = sched_current();
+    KASSERT(cur->state == THREAD_DEAD, "sched_exit_current of thread %u in state %d", cur->id,
+            cur->state);
+    sched_reap(); /* at most one parked thread */
+    rq->dead = cur;
+    switch_to(cur, pick_next(rq));
+    panic("sched_exit_current: dead thread %u was resumed", cur->id);
+}

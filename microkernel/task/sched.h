@@ -1,0 +1,56 @@
+/* The scheduler: one round-robin run queue per CPU (one CPU today), an
+ * idle thread, blocking and waking, and a direct switch for IPC that skips
+ * the queue. The kernel is not preemptible: interrupts are off in kernel
+ * mode except in the idle thread, so a tick preempts ring 3 only. */
+#pragma once
+
+#include "lib/types.h"
+#include "task/thread.h"
+
+/* The thread running on this CPU. */
+static inline struct thread *sched_current(void);
+
+/* Make `t` runnable (appended to the run queue). */
+void sched_ready(struct thread *t);
+
+/* The current thread has set its state to a blocked state: run the next
+ * ready thread (or idle). Returns when the thread is woken, with its
+ * wake_result. */
+int64_t sched_block(void);
+
+/* Wake a blocked thread with `result` (it becomes ready). */
+void sched_wake(struct thread *t, int64_t result);
+
+/* Switch straight to `t` (ready to run, not on the run queue) without a
+ * pass through the queue: the IPC fast path. The current thread's state
+ * must already be set (blocked, or ready and queued). */
+void sched_switch_to(struct thread *t);
+
+/* Take a ready thread off the run queue (task teardown). */
+void sched_remove(struct thread *t);
+
+/* Free the last thread that exited on this CPU once it is no longer the one
+ * running (its kernel stack was in use until the switch away from it). The
+ * scheduler calls it after every switch; the syscall entry calls it too, so
+ * that a fresh thread's first system call already sees the memory back. */
+void sched_reap(void);
+
+/* Give up the CPU to the next ready thread, if any. */
+void sched_yield(void);
+
+/* Timer tick from `tf` (ring 3 or idle): preempt a thread that used its
+ * time slice. */
+struct trap_frame;
+void sched_tick(struct trap_frame *tf);
+
+/* Leave the kernel's boot context and run the ready threads forever. */
+__noreturn void sched_start(void);
+
+/* The current thread is dead: switch away for good. */
+__noreturn void sched_exit_current(void);
+
+#include "kernel/percpu.h"
+static inline struct thread *sched_current(void)
+{
+    return this_cpu()->current;
+}

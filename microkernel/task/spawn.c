@@ -1,0 +1,481 @@
+/* Building tasks from ELF64 executables: the program's segments, a stack,
+ * the read-only start-info page and the handles passed by the parent,
+ * then one thread at the entry point. Two sources feed it: a boot module
+ * in physical memory (init, which also receives every module) and an image
+ * in the calling task's memory (MICA_SYS_TASK_SPAWN), read with fault-safe
+ * user copies. The new space is not the current one, so every byte is
+ * written through the direct map after translating the page in the new
+ * space. Every failure prints one line naming the task and the reason.
+ *
+ * User layout of a new task (see mica/syscall.h):
+ *   program segments        below MICA_USER_MODULES
+ *   boot modules (init)     MICA_USER_MODULES + page-aligned offsets, read-only
+ *   stack                   [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, TOP), RW
+ *   start info              one read-only page at MICA_USER_START_INFO (= TOP)
+ * The page below the stack stays unmapped, so an overflow faults. */
+#include "task/spawn.h"
+
+#include <stdarg.h>
+#include <mica/errno.h>
+
+#include "ipc/handle.h"
+#include "kernel/console.h"
+#include "kernel/syscall.h"
+#include "kernel/usercopy.h"
+#include "lib/assert.h"
+#include "lib/format.h"
+#include "lib/string.h"
+#include "mm/kheap.h"
+#include "mm/phys.h"
+#include "mm/vmm.h"
+#include "task/elf.h"
+#include "task/sched.h"
+#include "task/task.h"
+#include "task/thread.h"
+
+#define HDR_READ_MAX 4096 /* bytes handed to elf_parse */
+#define STACK_BOTTOM (MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE)
+
+STATIC_ASSERT(sizeof(struct mica_start_info) <= PAGE_SIZE, "start info fits one page");
+STATIC_ASSERT(MICA_USER_START_INFO == MICA_USER_STACK_TOP, "start info sits on the stack top");
+STATIC_ASSERT(MICA_USER_STACK_TOP % 16 == 0, "initial rsp is 16-aligned");
+
+/* One spawn in progress. */
+struct spawn {
+    const struct spawn_request *req;
+    const struct boot_info *bi;    /* init: modules to map; otherwise NULL */
+    struct elf_image elf;
+    struct task *task;
+    struct mica_start_info *si;    /* the start-info page, via the direct map */
+    char why[160];                 /* reason for the failure line */
+};
+
+static int spawn_fail(struct spawn *sp, int rc, const char *fmt, ...) __printf(3, 4);
+
+static int spawn_fail(struct spawn *sp, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(sp->why, sizeof sp->why, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int src_read(const struct image_src *src, uint64_t off, void *dst, size_t n)
+{
+    if (off > src->len || n > src->len - off)
+        return -MICA_EINVAL;
+    return src->read(src->ctx, off, dst, n);
+}
+
+/* Copy n bytes at `off` of `src` to `va` in t's space, whose pages are mapped. */
+static int copy_into_task(struct task *t, uint64_t va, const struct image_src *src,
+                          uint64_t off, uint64_t n)
+{
+    while (n) {
+        paddr_t pa;
+        size_t chunk = MIN(n, PAGE_SIZE - (va & PAGE_MASK));
+        int rc = vmm_translate(&t->as, va, &pa, NULL);
+        KASSERT(rc == 0, "page at 0x%llx of task %u not mapped after mapping it",
+                (unsigned long long)va, t->id);
+        if ((rc = src_read(src, off, phys_to_virt(pa), chunk)) != 0)
+            return rc;
+        va += chunk;
+        off += chunk;
+        n -= chunk;
+    }
+    return 0;
+}
+
+static int parse_image(struct spawn *sp)
+{
+    const struct image_src *src = &sp->req->src;
+    size_t hl = (size_t)MIN(src->len, (uint64_t)HDR_READ_MAX);
+    char err[128];
+    void *hdr = kmalloc(HDR_READ_MAX);
+    int rc;
+
+    if (!hdr)
+        return spawn_fail(sp, -MICA_ENOMEM, "no memory to read the ELF header");
+    rc = src_read(src, 0, hdr, hl);
+    if (rc == 0)
+        rc = elf_parse(hdr, hl, src->len, &sp->elf, err, sizeof err);
+    kfree(hdr);
+    if (rc == -MICA_ENOEXEC)
+        return spawn_fail(sp, rc, "not an ELF64 x86-64 executable: %s", err);
+    if (rc)
+        return spawn_fail(sp, rc, "reading the image failed (error %d)", rc);
+    for (unsigned i = 0; i < sp->elf.nseg; i++) {
+        const struct elf_segment *s = &sp->elf.seg[i];
+        if (ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE) > MICA_USER_MODULES)
+            return spawn_fail(sp, -MICA_ENOEXEC, "segment at 0x%llx+0x%llx reaches above "
+                              "0x%llx, where modules, stack and start info live",
+                              (unsigned long long)s->vaddr, (unsigned long long)s->memsz,
+                              (unsigned long long)MICA_USER_MODULES);
+    }
+    return 0;
+}
+
+/* Map each segment's whole pages (zeroed, so bss needs no work) and copy
+ * its file bytes. elf_parse guarantees the page ranges do not overlap. */
+static int load_segments(struct spawn *sp)
+{
+    for (unsigned i = 0; i < sp->elf.nseg; i++) {
+        const struct elf_segment *s = &sp->elf.seg[i];
+        uint64_t lo = ALIGN_DOWN(s->vaddr, PAGE_SIZE);
+        uint64_t hi = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
+        int rc = task_map_anon(sp->task, lo, hi - lo, s->prot);
+        if (rc)
+            return spawn_fail(sp, rc, "mapping segment 0x%llx-0x%llx failed (error %d)",
+                              (unsigned long long)lo, (unsigned long long)hi, rc);
+        rc = copy_into_task(sp->task, s->vaddr, &sp->req->src, s->offset, s->filesz);
+        if (rc)
+            return spawn_fail(sp, rc, "reading segment 0x%llx (0x%llx bytes at offset 0x%llx) "
+                              "failed (error %d)", (unsigned long long)s->vaddr,
+                              (unsigned long long)s->filesz, (unsigned long long)s->offset, rc);
+    }
+    return 0;
+}
+
+/* The stack, and the start-info page: mapped read-only for ring 3 and
+ * filled through the direct map, which stays writable for the kernel. */
+static int map_stack_and_info(struct spawn *sp)
+{
+    const struct spawn_request *req = sp->req;
+    struct task *t = sp->task;
+    paddr_t pa;
+    int rc;
+
+    rc = task_map_anon(t, STACK_BOTTOM, MICA_USER_STACK_SIZE, MICA_PROT_READ | MICA_PROT_WRITE);
+    if (rc)
+        return spawn_fail(sp, rc, "mapping the stack failed (error %d)", rc);
+    rc = task_map_anon(t, MICA_USER_START_INFO, PAGE_SIZE, MICA_PROT_READ);
+    if (rc)
+        return spawn_fail(sp, rc, "mapping the start-info page failed (error %d)", rc);
+    rc = vmm_translate(&t->as, MICA_USER_START_INFO, &pa, NULL);
+    KASSERT(rc == 0, "start-info page of task %u not mapped after mapping it", t->id);
+
+    struct mica_start_info *si = phys_to_virt(pa);
+    si->flags = req->flags;
+    si->task_id = t->id;
+    memcpy(si->name, t->name, sizeof si->name);
+    si->name[MICA_NAME_MAX - 1] = '\0';
+    memcpy(si->args, req->args, strlen(req->args) + 1); /* length checked by the caller */
+    si->nhandles = req->nhandles;
+    sp->si = si;
+    return 0;
+}
+
+/* A handle of any type holding MICA_RIGHT_GRANT, or NULL with *err. */
+static struct handle *lookup_grantable(struct handle_table *ht, uint64_t h, int *err)
+{
+    struct handle *e = handle_lookup(ht, h, HANDLE_ENDPOINT, MICA_RIGHT_GRANT, err);
+    if (!e && *err == -MICA_EBADH)
+        e = handle_lookup(ht, h, HANDLE_TASK, MICA_RIGHT_GRANT, err);
+    return e;
+}
+
+/* The parent's handles become the child's handles 0..n-1, same rights and
+ * badge; each install takes its own reference on the object. */
+static int copy_handles(struct spawn *sp)
+{
+    const struct spawn_request *req = sp->req;
+
+    for (size_t i = 0; i < req->nhandles; i++) {
+        int err = 0;
+        struct handle *e = lookup_grantable(&req->parent->handles, req->handles[i], &err);
+        if (!e)
+            return spawn_fail(sp, -MICA_EBADH, "handle %llu to pass (#%zu) %s",
+                              (unsigned long long)req->handles[i], i,
+                              err == -MICA_EPERM ? "lacks the grant right" : "is not a handle");
+        long h = handle_install(&sp->task->handles, e->type, e->object, e->rights, e->badge);
+        if (h < 0)
+            return spawn_fail(sp, (int)h, "installing handle #%zu failed (error %ld)", i, h);
+        KASSERT((size_t)h == i, "child handle %ld installed, expected %zu in an empty table",
+                h, i);
+    }
+    return 0;
+}
+
+/* Copy the first word of `s` into dst[max] (truncated); returns the rest
+ * of `s` after the word and the blanks following it. */
+static const char *first_word(const char *s, char *dst, size_t max)
+{
+    size_t n = 0;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    for (; *s && *s != ' ' && *s != '\t'; s++)
+        if (n + 1 < max)
+            dst[n++] = *s;
+    dst[n] = '\0';
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+struct phys_image {
+    paddr_t base;
+};
+
+static int phys_image_read(void *ctx, uint64_t off, void *dst, size_t n)
+{
+    const struct phys_image *pi = ctx;
+    memcpy(dst, phys_to_virt(pi->base + off), n);
+    return 0;
+}
+
+/* init: every boot module, copied into fresh read-only frames (modules sit
+ * in reserved memory the frame allocator must never free), and listed in
+ * the start info. */
+static int map_modules(struct spawn *sp)
+{
+    const struct boot_info *bi = sp->bi;
+    size_t n = MIN(bi->nmodules, (size_t)MICA_MODULES_MAX);
+    uint64_t va = MICA_USER_MODULES;
+
+    if (bi->nmodules > n)
+        kprintf("boot: %zu modules beyond the first %d are not given to init\n",
+                bi->nmodules - n, MICA_MODULES_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const struct boot_module *m = &bi->modules[i];
+        uint64_t len = m->end - m->start;
+        uint64_t size = ALIGN_UP(len, PAGE_SIZE);
+        struct mica_module *mm = &sp->si->modules[i];
+
+        first_word(m->cmdline, mm->name, sizeof mm->name);
+        mm->addr = va;
+        mm->len = len;
+        if (size > STACK_BOTTOM - PAGE_SIZE - va)
+            return spawn_fail(sp, -MICA_ENOMEM, "module %zu '%s' (0x%llx bytes) does not fit "
+                              "below the stack", i, mm->name, (unsigned long long)len);
+        if (size) {
+            struct phys_image pi = {.base = m->start};
+            struct image_src src = {.read = phys_image_read, .ctx = &pi, .len = len};
+            int rc = task_map_anon(sp->task, va, size, MICA_PROT_READ);
+            if (rc)
+                return spawn_fail(sp, rc, "mapping module %zu '%s' (0x%llx bytes) failed "
+                                  "(error %d)", i, mm->name, (unsigned long long)len, rc);
+            if ((rc = copy_into_task(sp->task, va, &src, 0, len)) != 0)
+                return spawn_fail(sp, rc, "copying module %zu failed (error %d)", i, rc);
+        }
+        va += size;
+        sp->si->nmodules = i + 1;
+    }
+    return 0;
+}
+
+static int check_request(struct spawn *sp)
+{
+    const struct spawn_request *req = sp->req;
+
+    if (req->nhandles > MICA_SPAWN_MAX_HANDLES)
+        return spawn_fail(sp, -MICA_EINVAL, "%zu handles to pass, at most %d",
+                          req->nhandles, MICA_SPAWN_MAX_HANDLES);
+    if (req->nhandles && !req->parent)
+        return spawn_fail(sp, -MICA_EINVAL, "handles to pass but no parent to take them from");
+    if (strnlen(req->args, MICA_ARGS_MAX) == MICA_ARGS_MAX)
+        return spawn_fail(sp, -MICA_E2BIG, "argument string longer than %d bytes",
+                          MICA_ARGS_MAX - 1);
+    return 0;
+}
+
+/* Everything but the thread. On failure nothing is left behind and sp->why
+ * says what went wrong. */
+static int spawn_build(struct spawn *sp)
+{
+    int rc;
+
+    if ((rc = check_request(sp)) != 0 || (rc = parse_image(sp)) != 0)
+        return rc;
+    sp->task = task_create(sp->req->name);
+    if (!sp->task)
+        return spawn_fail(sp, -MICA_ENOMEM, "no memory for the task");
+    sp->task->start_flags = sp->req->flags;
+    if ((rc = load_segments(sp)) == 0 && (rc = map_stack_and_info(sp)) == 0 &&
+        (!sp->bi || (rc = map_modules(sp)) == 0))
+        rc = copy_handles(sp);
+    if (rc) {
+        task_spawn_abort(sp->task);
+        sp->task = NULL;
+    }
+    return rc;
+}
+
+static int spawn_prepare_report(struct spawn *sp, struct task **out, uint64_t *entry)
+{
+    int rc = spawn_build(sp);
+    if (rc) {
+        kprintf("spawn: task '%s' not started: %s\n", sp->req->name, sp->why);
+        return rc;
+    }
+    *out = sp->task;
+    *entry = sp->elf.entry;
+    return 0;
+}
+
+int task_spawn_prepare(const struct spawn_request *req, struct task **out, uint64_t *entry)
+{
+    struct spawn sp = {.req = req};
+    return spawn_prepare_report(&sp, out, entry);
+}
+
+int task_spawn_start(struct task *t, uint64_t entry)
+{
+    struct thread *th = thread_create_user(t, entry, MICA_USER_STACK_TOP, MICA_USER_START_INFO);
+    if (!th) {
+        kprintf("spawn: task '%s' not started: no memory for its thread\n", t->name);
+        return -MICA_ENOMEM;
+    }
+    sched_ready(th);
+    return 0;
+}
+
+/* A task that never ran has no threads and is not current: task_exit tears
+ * it down and returns; it is freed once no handle names it. */
+void task_spawn_abort(struct task *t)
+{
+    KASSERT(t->nthreads == 0, "aborting spawned task %u that has %u threads", t->id,
+            t->nthreads);
+    task_exit(t, MICA_EXIT_KILLED);
+}
+
+int task_spawn(const struct spawn_request *req, struct task **out)
+{
+    uint64_t entry;
+    int rc = task_spawn_prepare(req, out, &entry);
+    if (rc)
+        return rc;
+    if ((rc = task_spawn_start(*out, entry)) != 0) {
+        task_spawn_abort(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int boot_start_init(const struct boot_info *bi, uint64_t flags)
+{
+    for (size_t i = 0; i < bi->nmodules; i++) {
+        const struct boot_module *m = &bi->modules[i];
+        char word[MICA_NAME_MAX];
+        const char *args = first_word(m->cmdline, word, sizeof word);
+        if (strcmp(word, "init") != 0)
+            continue;
+
+        struct phys_image pi = {.base = m->start};
+        struct spawn_request req = {
+            .src = {.read = phys_image_read, .ctx = &pi, .len = m->end - m->start},
+            .name = "init",
+            .args = strnlen(args, MICA_ARGS_MAX) < MICA_ARGS_MAX ? args : "",
+            .flags = flags | MICA_START_MACHINE,
+        };
+        struct spawn sp = {.req = &req, .bi = bi};
+        struct task *t;
+        uint64_t entry;
+        int rc = spawn_prepare_report(&sp, &t, &entry);
+        if (rc == 0 && (rc = task_spawn_start(t, entry)) != 0)
+            task_spawn_abort(t);
+        return rc;
+    }
+    kprintf("boot: no module named 'init'; nothing to run\n");
+    return -MICA_ENOENT;
+}
+
+/* ---- system calls ---- */
+
+struct user_image {
+    uintptr_t base; /* validated with user_range_ok for the whole length */
+};
+
+static int user_image_read(void *ctx, uint64_t off, void *dst, size_t n)
+{
+    const struct user_image *ui = ctx;
+    return copy_from_user(dst, ui->base + off, n);
+}
+
+struct spawn_strings {
+    char name[MICA_NAME_MAX];
+    char args[MICA_ARGS_MAX];
+};
+
+/* Copy the name and argument strings in (args may be NULL: ""). */
+static int copy_spawn_strings(struct spawn_strings *s, const struct mica_spawn_args *a)
+{
+    long n = copy_string_from_user(s->name, (uintptr_t)a->name, sizeof s->name);
+    if (n < 0)
+        return (int)n;
+    s->args[0] = '\0';
+    if (a->args && (n = copy_string_from_user(s->args, (uintptr_t)a->args, sizeof s->args)) < 0)
+        return (int)n;
+    return 0;
+}
+
+int64_t sys_task_spawn(struct trap_frame *tf)
+{
+    struct task *self = sched_current()->task;
+    struct mica_spawn_args a;
+    struct task *child;
+    uint64_t entry;
+    int rc;
+
+    if (copy_from_user(&a, tf->rdi, sizeof a) != 0)
+        return -MICA_EFAULT;
+    if (a.nhandles > MICA_SPAWN_MAX_HANDLES)
+        return -MICA_EINVAL;
+    if (!user_range_ok((uintptr_t)a.image, a.image_len))
+        return -MICA_EFAULT;
+    struct spawn_strings *s = kmalloc(sizeof *s);
+    if (!s)
+        return -MICA_ENOMEM;
+    if ((rc = copy_spawn_strings(s, &a)) != 0) {
+        kfree(s);
+        return rc;
+    }
+
+    struct user_image ui = {.base = (uintptr_t)a.image};
+    struct spawn_request req = {
+        .src = {.read = user_image_read, .ctx = &ui, .len = a.image_len},
+        .name = s->name, .args = s->args,
+        .flags = self->start_flags & MICA_START_TEST_MODE, /* never MACHINE */
+        .parent = self, .handles = a.handles, .nhandles = a.nhandles,
+    };
+    rc = task_spawn_prepare(&req, &child, &entry);
+    kfree(s);
+    if (rc)
+        return rc;
+
+    /* The handle first: once the child is runnable it cannot be undone. */
+    long h = handle_install(&self->handles, HANDLE_TASK, child,
+                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+    if (h < 0) {
+        kprintf("spawn: task '%s' not started: the caller's handle table is full\n",
+                child->name);
+        task_spawn_abort(child);
+        return h;
+    }
+    if ((rc = task_spawn_start(child, entry)) != 0) {
+        task_spawn_abort(child);
+        handle_close(&self->handles, (uint64_t)h);
+        return rc;
+    }
+    return h;
+}
+
+int64_t sys_task_wait(struct trap_frame *tf)
+{
+    struct thread *cur = sched_current();
+    int err = 0;
+    struct handle *e = handle_lookup(&cur->task->handles, tf->rdi, HANDLE_TASK,
+                                     MICA_RIGHT_WAIT, &err);
+    if (!e)
+        return err;
+
+    struct task *t = e->object;
+    if (t->state == TASK_ZOMBIE)
+        return t->exit_status;
+    if (t == cur->task)
+        return -MICA_EINVAL; /* it would wait for ever */
+    cur->state = THREAD_BLOCKED_WAIT;
+    cur->qnext = t->waiters;
+    t->waiters = cur;
+    return sched_block(); /* task_exit wakes us with the status */
+}

@@ -1,0 +1,211 @@
+/* Tasks: creation, references, and the end of a task.
+ *
+ * A task holds one reference on itself while it is live and one for every
+ * task handle naming it (handle_install takes them). task_exit turns it into
+ * a zombie that keeps only its id, name and exit status for waiters; the
+ * last task_put frees the object.
+ *
+ * task_exit must give back every byte the task held (a leak test spawns and
+ * ends tasks and compares the allocators' counters): thread objects and
+ * their kernel stacks, the handle table, the frames mapped in the user half,
+ * the page tables, and finally the task object itself. */
+#include "task/task.h"
+
+#include <stdarg.h>
+
+#include <mica/errno.h>
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/pte.h"
+#include "ipc/endpoint.h"
+#include "kernel/console.h"
+#include "lib/assert.h"
+#include "lib/format.h"
+#include "lib/string.h"
+#include "mm/pmm.h"
+#include "mm/slab.h"
+#include "task/sched.h"
+#include "task/thread.h"
+
+static struct slab_cache *task_cache;
+static uint32_t next_task_id = 1;
+static struct task *live_tasks; /* through live_next */
+static unsigned live_count;
+
+void task_init(void)
+{
+    if (task_cache)
+        return; /* already set up (tests may call it first) */
+    task_cache = slab_cache_create("task", sizeof(struct task), 16);
+    KASSERT(task_cache != NULL, "no memory for the task cache");
+}
+
+struct task *task_create(const char *name)
+{
+    struct task *t = slab_alloc(task_cache);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    if (vmm_space_create(&t->as) < 0)
+        goto fail_task;
+    if (handle_table_init(&t->handles) < 0)
+        goto fail_space;
+    size_t n = strnlen(name, MICA_NAME_MAX - 1);
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+    t->id = next_task_id++;
+    t->state = TASK_LIVE;
+    t->refs = 1;
+    t->live_next = live_tasks;
+    live_tasks = t;
+    live_count++;
+    return t;
+
+fail_space:
+    vmm_space_destroy(&t->as);
+fail_task:
+    slab_free(task_cache, t);
+    return NULL;
+}
+
+void task_get(struct task *t)
+{
+    KASSERT(t->refs > 0, "task_get of freed task %u", t->id);
+    t->refs++;
+}
+
+void task_put(struct task *t)
+{
+    KASSERT(t->refs > 0, "task_put of task %u without references", t->id);
+    if (--t->refs > 0)
+        return;
+    KASSERT(t->state == TASK_ZOMBIE, "last reference to live task %u dropped", t->id);
+    slab_free(task_cache, t);
+}
+
+unsigned task_count(void)
+{
+    return live_count;
+}
+
+/* Take a thread in MICA_SYS_TASK_WAIT off the waiter list it is on. */
+static void unwait(struct thread *th)
+{
+    for (struct task *t = live_tasks; t; t = t->live_next) {
+        for (struct thread **pp = &t->waiters; *pp; pp = &(*pp)->qnext) {
+            if (*pp == th) {
+                *pp = th->qnext;
+                th->qnext = NULL;
+                return;
+            }
+        }
+    }
+    panic("thread %u waits for a task but is on no waiter list", th->id);
+}
+
+/* Stop every thread of t: off the run queue, out of IPC (partners are woken
+ * with -MICA_EDEAD) and waits, marked dead. Threads that are not running
+ * are freed now; the running one (t is exiting itself) is left to the
+ * scheduler, detached from t. */
+static void stop_threads(struct task *t, struct thread *cur)
+{
+    struct thread *th = t->threads;
+    while (th) {
+        struct thread *next = th->task_next;
+        switch (th->state) {
+        case THREAD_READY:
+            sched_remove(th);
+            break;
+        case THREAD_BLOCKED_WAIT:
+            unwait(th);
+            break;
+        case THREAD_RUNNING:
+            KASSERT(th == cur, "thread %u of task %u runs but is not current", th->id, t->id);
+            break;
+        case THREAD_DEAD:
+            panic("task %u has dead thread %u on its list", t->id, th->id);
+        default: /* new, or blocked in IPC: ipc_cancel handles it */
+            break;
+        }
+        ipc_cancel(th);
+        th->state = THREAD_DEAD;
+        if (th != cur)
+            thread_destroy(th); /* unlinks it from t */
+        th = next;
+    }
+    if (cur && cur->task == t) {
+        KASSERT(t->threads == cur && t->nthreads == 1, "task %u: threads left after teardown",
+                t->id);
+        t->threads = NULL;
+        t->nthreads = 0;
+        cur->task = NULL;
+        cur->task_next = NULL;
+    }
+}
+
+/* Drop the task's reference to a mapped frame. Boot modules mapped into
+ * init are reserved memory, not the allocator's (refcount 0): left alone. */
+static void drop_frame(vaddr_t va, paddr_t pa, void *arg)
+{
+    (void)va;
+    (void)arg;
+    if (pmm_refcount(pa) > 0)
+        pmm_free_frame(pa);
+}
+
+/* Free the user half: frames first (the tables stay intact during the
+ * walk), then the tables. The space must not stay loaded while its tables
+ * are freed, so the CPU moves to the kernel space if t's is current. */
+static void release_memory(struct task *t)
+{
+    if ((read_cr3() & PTE_ADDR_MASK) == t->as.pml4)
+        vmm_activate(vmm_kernel_space());
+    vmm_for_each_user_page(&t->as, drop_frame, NULL);
+    vmm_space_destroy(&t->as);
+}
+
+static void unlink_live(struct task *t)
+{
+    struct task **pp = &live_tasks;
+    while (*pp != t) {
+        KASSERT(*pp != NULL, "task %u is not on the live list", t->id);
+        pp = &(*pp)->live_next;
+    }
+    *pp = t->live_next;
+    t->live_next = NULL;
+    live_count--;
+}
+
+void task_exit(struct task *t, int64_t status)
+{
+    KASSERT(t->state == TASK_LIVE, "task_exit of task %u that already exited", t->id);
+    struct thread *cur = sched_current();
+    bool self = cur && cur->task == t;
+
+    stop_threads(t, cur);
+    handle_table_destroy(&t->handles);
+    release_memory(t);
+    unlink_live(t);
+    t->exit_status = status;
+    t->state = TASK_ZOMBIE;
+    while (t->waiters) {
+        struct thread *w = t->waiters;
+        t->waiters = w->qnext;
+        w->qnext = NULL;
+        sched_wake(w, status);
+    }
+    task_put(t); /* the reference of the live task */
+    if (self)
+        sched_exit_current();
+}
+
+void task_kill(struct task *t, const char *fmt, ...)
+{
+    char reason[192];
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    kprintf("task %s (id %u) killed: %s\n", t->name, t->id, reason);
+    task_exit(t, MICA_EXIT_KILLED);
+}

@@ -1,0 +1,68 @@
+/* Tasks: an address space, a handle table and the threads that run in it.
+ * Task objects come from a slab cache; ids are never reused. */
+#pragma once
+
+#include <mica/syscall.h>
+
+#include "lib/types.h"
+#include "mm/vmm.h"
+#include "ipc/handle.h"
+
+struct thread;
+
+enum task_state { TASK_LIVE, TASK_ZOMBIE /* exited, kept for a waiter */ };
+
+struct task {
+    uint32_t id;
+    char name[MICA_NAME_MAX];
+    enum task_state state;
+    struct vm_space as;          /* user half private, kernel half shared */
+    struct handle_table handles;
+    struct thread *threads;      /* list through thread.task_next */
+    unsigned nthreads;
+    int64_t exit_status;
+    struct thread *waiters;      /* threads in MICA_SYS_TASK_WAIT, via qnext */
+    uint32_t refs;               /* task handles + 1 while live */
+    uint64_t start_flags;        /* MICA_START_* given at spawn */
+    struct task *live_next;      /* link in the list of live tasks */
+};
+
+/* Set up the task slab cache. Idempotent. */
+void task_init(void);
+
+/* Create an empty task (new address space, empty handle table, no thread).
+ * `name` is copied (truncated to MICA_NAME_MAX-1). NULL on exhaustion. */
+struct task *task_create(const char *name);
+
+/* Map `len` bytes of fresh zeroed frames at `va` in the task's user half
+ * with MICA_PROT_* `prot`. Page-aligned va/len. Returns 0, -MICA_EINVAL,
+ * -MICA_EEXIST, -MICA_ENOMEM (nothing left mapped on failure). */
+int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot);
+
+/* Unmap [va, va+len) from the task, dropping the frames' references. */
+int task_unmap(struct task *t, uintptr_t va, size_t len);
+
+/* End the task: every thread stops, threads blocked on its endpoints or
+ * waiting for its replies are woken with -MICA_EDEAD, its handles are
+ * closed, its memory and tables freed; waiters get `status`. Called for
+ * the current task, does not return to it. */
+void task_exit(struct task *t, int64_t status);
+
+/* Kill the task for a reason: prints one report line
+ * "task <name> (id N) killed: <reason>" and exits it with MICA_EXIT_KILLED. */
+void task_kill(struct task *t, const char *fmt, ...) __printf(2, 3);
+
+/* Take a reference for a task handle (handle_install does). */
+void task_get(struct task *t);
+
+/* Drop a reference from a task handle; frees a zombie with no references. */
+void task_put(struct task *t);
+
+/* A CPU exception in ring 3 (tf from user mode): kill the current task
+ * with a reason naming the exception, the address and the access. Does not
+ * return. */
+struct trap_frame;
+void task_user_exception(struct trap_frame *tf);
+
+/* Number of live tasks (for MICA_INFO_TASKS). */
+unsigned task_count(void);

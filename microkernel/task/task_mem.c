@@ -1,0 +1,104 @@
+/* A task's user memory: anonymous zeroed pages mapped on request, unmapped
+ * with their frames' references dropped, and the two system calls that
+ * expose this to ring 3 (MICA_SYS_MEM_MAP, MICA_SYS_MEM_UNMAP). */
+#include <mica/errno.h>
+
+#include "kernel/syscall.h"
+#include "lib/assert.h"
+#include "lib/string.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "task/sched.h"
+#include "task/task.h"
+
+#define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
+
+/* A non-empty page-aligned range of the user half that leaves page 0
+ * unmapped, so that null pointers always fault. */
+static int check_range(uintptr_t va, size_t len)
+{
+    if (!IS_ALIGNED(va, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE) || len == 0)
+        return -MICA_EINVAL;
+    if (va < PAGE_SIZE || va >= MICA_USER_END || len > MICA_USER_END - va)
+        return -MICA_EINVAL;
+    return 0;
+}
+
+static unsigned vm_prot(unsigned prot)
+{
+    unsigned vp = VM_USER;
+    if (prot & MICA_PROT_WRITE)
+        vp |= VM_WRITE;
+    if (prot & MICA_PROT_EXEC)
+        vp |= VM_EXEC;
+    return vp;
+}
+
+/* Drop the task's reference to a frame it mapped; boot-module frames are
+ * reserved memory (refcount 0) and are not the allocator's to free. */
+static void drop_frame(paddr_t pa)
+{
+    if (pmm_refcount(pa) > 0)
+        pmm_free_frame(pa);
+}
+
+/* Unmap what is mapped in [va, va+len); holes are skipped. */
+static void unmap_range(struct task *t, uintptr_t va, size_t len)
+{
+    for (size_t off = 0; off < len; off += PAGE_SIZE) {
+        paddr_t pa;
+        if (vmm_unmap(&t->as, va + off, &pa) == 0)
+            drop_frame(pa);
+    }
+}
+
+int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot)
+{
+    int rc = check_range(va, len);
+    if (rc < 0)
+        return rc;
+    if (prot & ~PROT_ALL)
+        return -MICA_EINVAL;
+    unsigned vp = vm_prot(prot);
+    size_t off;
+    for (off = 0; off < len; off += PAGE_SIZE) {
+        paddr_t pa;
+        rc = pmm_alloc_frame(&pa);
+        if (rc < 0)
+            break;
+        memset(phys_to_virt(pa), 0, PAGE_SIZE);
+        rc = vmm_map(&t->as, va + off, pa, vp);
+        if (rc < 0) {
+            pmm_free_frame(pa);
+            break;
+        }
+    }
+    if (rc < 0)
+        unmap_range(t, va, off); /* exactly the pages this call mapped */
+    return rc;
+}
+
+int task_unmap(struct task *t, uintptr_t va, size_t len)
+{
+    int rc = check_range(va, len);
+    if (rc < 0)
+        return rc;
+    unmap_range(t, va, len);
+    return 0;
+}
+
+int64_t sys_mem_map(struct trap_frame *tf)
+{
+    unsigned prot = (unsigned)tf->rdx;
+    if (tf->rdx != prot || prot == 0 || (prot & ~PROT_ALL))
+        return -MICA_EINVAL;
+    /* W^X for ring 3: a page is never writable and executable at once. */
+    if ((prot & MICA_PROT_WRITE) && (prot & MICA_PROT_EXEC))
+        return -MICA_EINVAL;
+    return task_map_anon(sched_current()->task, tf->rdi, tf->rsi, prot);
+}
+
+int64_t sys_mem_unmap(struct trap_frame *tf)
+{
+    return task_unmap(sched_current()->task, tf->rdi, tf->rsi);
+}

@@ -1,0 +1,53 @@
+/* Parser for the boot configuration (module "bootcfg"): one directive per
+ * line,
+ *     endpoint EP                    create an endpoint called EP
+ *     server NAME [GRANTS] [ARGS]    start module NAME, do not wait
+ *     test NAME [GRANTS] [ARGS]      test mode only: run it, wait, add up
+ *     bench NAME [GRANTS] [ARGS]     bench mode only: run it, wait
+ *     # comment                      (also after leading blanks); blank lines
+ * GRANTS are the words right after NAME of the form recv:EP (the endpoint
+ * with all rights: the serving side) or send:EP (a copy with SEND and GRANT
+ * rights, badged per program); they become the program's handles 0, 1, ...
+ * in order. ARGS is the rest of the line with outer blanks removed. Words
+ * are separated by spaces or tabs. The text need not be NUL-terminated and
+ * may end without a newline. Pure logic, tested on the host. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <mica/syscall.h>
+
+enum bootcfg_kind { BOOTCFG_ENDPOINT, BOOTCFG_SERVER, BOOTCFG_TEST, BOOTCFG_BENCH,
+                    BOOTCFG_ERROR };
+
+enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND };
+
+struct bootcfg_grant {
+    enum bootcfg_grant_kind kind;
+    char endpoint[MICA_NAME_MAX];
+};
+
+struct bootcfg_line {
+    enum bootcfg_kind kind;
+    unsigned lineno;           /* 1-based */
+    char name[MICA_NAME_MAX];  /* module and task name, or the endpoint's */
+    char args[MICA_ARGS_MAX];  /* "" when none */
+    unsigned ngrants;
+    struct bootcfg_grant grants[MICA_SPAWN_MAX_HANDLES];
+    const char *problem;       /* BOOTCFG_ERROR: what is wrong */
+};
+
+struct bootcfg_cursor {
+    const char *text;
+    size_t len, pos;
+    unsigned lineno;
+};
+
+/* Start reading text[0..len). */
+void bootcfg_open(struct bootcfg_cursor *c, const char *text, size_t len);
+
+/* Read the next directive (skipping comments and blank lines) into *out.
+ * Returns 1 with *out filled (kind BOOTCFG_ERROR for a malformed line,
+ * with the line number and problem; reading goes on after it), or 0 at
+ * the end of the text. */
+int bootcfg_next(struct bootcfg_cursor *c, struct bootcfg_line *out);

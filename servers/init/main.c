@@ -1,0 +1,214 @@
+/* init: the first user task. It reads the boot configuration (module
+ * "bootcfg", syntax in bootcfg.h), creates the endpoints and starts the
+ * servers it lists and, in test or bench mode, runs each test or bench
+ * program in turn, adds up the test results and powers the machine off
+ * with the totals. */
+#include <mica/start.h>
+#include <mica/stdio.h>
+#include <mica/string.h>
+#include <mica/sys.h>
+
+#include "bootcfg.h"
+
+#define ENDPOINTS_MAX 16
+
+struct init_state {
+    const struct mica_start_info *si;
+    int test_mode, bench_mode;
+    uint64_t passed, failed;
+    uint64_t started;  /* programs started so far; badges their send copies */
+    unsigned nendpoints;
+    struct {
+        char name[MICA_NAME_MAX];
+        uint64_t handle;
+    } endpoints[ENDPOINTS_MAX];
+};
+
+/* A configuration problem; in test mode it is also a failure, so a broken
+ * setup cannot pass. */
+static void problem(struct init_state *st, const struct bootcfg_line *l, const char *what,
+                    const char *name)
+{
+    printf("init: bootcfg line %u: %s%s%s\n", l->lineno, what, name ? " " : "",
+           name ? name : "");
+    st->failed += st->test_mode;
+}
+
+static long find_endpoint(const struct init_state *st, const char *name)
+{
+    for (unsigned i = 0; i < st->nendpoints; i++)
+        if (strcmp(st->endpoints[i].name, name) == 0)
+            return (long)st->endpoints[i].handle;
+    return -MICA_ENOENT;
+}
+
+static void create_endpoint(struct init_state *st, const struct bootcfg_line *l)
+{
+    long h = -MICA_ENOSPC;
+    if (find_endpoint(st, l->name) >= 0)
+        problem(st, l, "endpoint defined twice:", l->name);
+    else if (st->nendpoints == ENDPOINTS_MAX)
+        problem(st, l, "too many endpoints", NULL);
+    else if ((h = mica_endpoint_create()) < 0)
+        problem(st, l, "cannot create endpoint:", mica_error_name(h));
+    if (h < 0)
+        return;
+    strlcpy(st->endpoints[st->nendpoints].name, l->name, MICA_NAME_MAX);
+    st->endpoints[st->nendpoints++].handle = (uint64_t)h;
+}
+
+/* Fill a->handles from the line's grants; minted copies are recorded in
+ * minted[] for closing after the spawn. Returns 0 or -1 (reported). */
+static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
+                           struct mica_spawn_args *a, long *minted)
+{
+    for (unsigned i = 0; i < l->ngrants; i++) {
+        const struct bootcfg_grant *g = &l->grants[i];
+        long ep = find_endpoint(st, g->endpoint);
+        if (ep < 0) {
+            problem(st, l, "no endpoint named", g->endpoint);
+            return -1;
+        }
+        long h = ep;
+        if (g->kind == BOOTCFG_GRANT_SEND) {
+            h = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT,
+                                 st->started + 1);
+            if (h < 0) {
+                problem(st, l, "cannot mint a send handle:", mica_error_name(h));
+                return -1;
+            }
+            minted[i] = h;
+        }
+        a->handles[a->nhandles++] = (uint64_t)h;
+    }
+    return 0;
+}
+
+/* Start module l->name with its args and handles. Returns the task handle
+ * or < 0 after printing why not. */
+static long start(struct init_state *st, const struct bootcfg_line *l)
+{
+    const struct mica_module *m = mica_find_module(st->si, l->name);
+    if (!m) {
+        problem(st, l, "no module named", l->name);
+        return -MICA_ENOENT;
+    }
+    struct mica_spawn_args a = {
+        .image = (const void *)m->addr,
+        .image_len = m->len,
+        .name = l->name,
+        .args = l->args,
+    };
+    long minted[MICA_SPAWN_MAX_HANDLES];
+    for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
+        minted[i] = -1;
+    int ready = prepare_handles(st, l, &a, minted) == 0; /* reported if not */
+    long h = ready ? mica_task_spawn(&a) : -MICA_EINVAL;
+    for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
+        if (minted[i] >= 0)
+            mica_handle_close((uint64_t)minted[i]); /* the child has its own copy */
+    if (ready && h < 0) {
+        printf("init: cannot start %s: %s\n", l->name, mica_error_name(h));
+        st->failed += st->test_mode;
+    }
+    if (h < 0)
+        return h;
+    st->started++;
+    printf("init: started %s (task %ld)\n", l->name, h);
+    return h;
+}
+
+/* Wait for task h. Tests add their result; a killed test, or a status
+ * that is not a test status, is one failure. */
+static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
+{
+    int64_t status = mica_task_wait((uint64_t)h);
+    mica_handle_close((uint64_t)h);
+    if (l->kind == BOOTCFG_BENCH) {
+        printf("init: bench %s exited with status %lld\n", l->name, (long long)status);
+        return;
+    }
+    if (status == MICA_EXIT_KILLED) {
+        printf("init: test %s was killed: 0 passed, 1 failed\n", l->name);
+        st->failed++;
+    } else if (status < 0) {
+        printf("init: test %s: wait failed or bad status %lld: 0 passed, 1 failed\n", l->name,
+               (long long)status);
+        st->failed++;
+    } else {
+        uint64_t p = MICA_TEST_PASSED(status), f = MICA_TEST_FAILED(status);
+        printf("init: test %s: %llu passed, %llu failed\n", l->name, (unsigned long long)p,
+               (unsigned long long)f);
+        st->passed += p;
+        st->failed += f;
+    }
+}
+
+static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
+{
+    static struct bootcfg_line line; /* 1 KiB of args: keep it off the stack */
+    struct bootcfg_cursor c;
+    bootcfg_open(&c, (const char *)cfg->addr, cfg->len);
+    while (bootcfg_next(&c, &line)) {
+        switch (line.kind) {
+        case BOOTCFG_ERROR:
+            problem(st, &line, line.problem, NULL);
+            break;
+        case BOOTCFG_ENDPOINT:
+            create_endpoint(st, &line);
+            break;
+        case BOOTCFG_SERVER:
+            start(st, &line);
+            break;
+        case BOOTCFG_TEST:
+        case BOOTCFG_BENCH: {
+            int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;
+            long h = wanted ? start(st, &line) : -1;
+            if (h >= 0)
+                collect(st, &line, h);
+            break;
+        }
+        }
+    }
+}
+
+/* Normal mode: nothing left to do but stay alive (servers may need init's
+ * handles later); block on an endpoint nobody else holds. */
+static __attribute__((noreturn)) void idle_forever(void)
+{
+    long ep = mica_endpoint_create();
+    struct mica_msg m;
+    for (;;) {
+        if (ep < 0 || mica_ipc_recv((uint64_t)ep, &m, MICA_IPC_BLOCK) < 0)
+            mica_yield();
+    }
+}
+
+int main(const struct mica_start_info *si)
+{
+    static struct init_state st;
+    st.si = si;
+    st.test_mode = (si->flags & MICA_START_TEST_MODE) != 0;
+    st.bench_mode = (si->flags & MICA_START_BENCH_MODE) != 0;
+    printf("init: started (%s)\n",
+           st.test_mode ? "test mode" : st.bench_mode ? "bench mode" : "normal");
+
+    const struct mica_module *cfg = mica_find_module(si, "bootcfg");
+    if (cfg)
+        run_bootcfg(&st, cfg);
+    else {
+        printf("init: no module named 'bootcfg'; nothing to start\n");
+        st.failed += st.test_mode;
+    }
+
+    if (!st.test_mode && !st.bench_mode) {
+        printf("init: boot complete\n");
+        idle_forever();
+    }
+    if (st.test_mode)
+        printf("init: user tests: %llu passed, %llu failed\n", (unsigned long long)st.passed,
+               (unsigned long long)st.failed);
+    long rc = mica_shutdown(st.failed ? 1 : 0, st.passed, st.failed);
+    printf("init: shutdown refused: %s\n", mica_error_name(rc));
+    return 1;
+}

@@ -1,0 +1,219 @@
+/* Host tests of init's boot-configuration parser (servers/init/bootcfg.c):
+ * directives, handle grants, comments and blank lines, line endings, every
+ * malformed-line report with its line number, length limits, and random
+ * input checked for memory safety and output invariants. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "../../servers/init/bootcfg.h"
+
+static struct bootcfg_line out[64];
+
+/* Parse text (exactly len bytes, in a heap buffer of that size so ASan
+ * sees any overread); returns the number of directives. */
+static int parse(const char *text, size_t len)
+{
+    char *buf = malloc(len ? len : 1);
+    memcpy(buf, text, len);
+    struct bootcfg_cursor c;
+    bootcfg_open(&c, buf, len);
+    int n = 0;
+    while (n < 64 && bootcfg_next(&c, &out[n]))
+        n++;
+    free(buf);
+    return n;
+}
+
+#define PARSE(s) parse(s, sizeof(s) - 1)
+
+static void test_directives(void)
+{
+    int n = PARSE("# comment\n\nserver pager\n  test  t_ipc  a b\t c  \n\t# indented comment\n"
+                  "test t_mem\r\nserver vfs --root /\n");
+    CHECK_EQ(n, 4);
+    CHECK_EQ(out[0].kind, BOOTCFG_SERVER);
+    CHECK(strcmp(out[0].name, "pager") == 0 && out[0].args[0] == 0);
+    CHECK_EQ(out[0].lineno, 3);
+    CHECK_EQ(out[1].kind, BOOTCFG_TEST);
+    CHECK(strcmp(out[1].name, "t_ipc") == 0);
+    CHECK(strcmp(out[1].args, "a b\t c") == 0);
+    CHECK_EQ(out[1].lineno, 4);
+    CHECK(strcmp(out[2].name, "t_mem") == 0 && out[2].args[0] == 0); /* CR stripped */
+    CHECK_EQ(out[2].lineno, 6);
+    CHECK(strcmp(out[3].args, "--root /") == 0);
+    CHECK_EQ(out[3].lineno, 7);
+}
+
+static void test_no_trailing_newline_and_empty(void)
+{
+    CHECK_EQ(PARSE(""), 0);
+    CHECK_EQ(PARSE("\n\n# x"), 0);
+    CHECK_EQ(PARSE("test last"), 1);
+    CHECK(strcmp(out[0].name, "last") == 0);
+    CHECK_EQ(PARSE("server a\nserver b"), 2);
+    CHECK(strcmp(out[1].name, "b") == 0);
+    CHECK_EQ(out[1].lineno, 2);
+}
+
+static void test_malformed_lines(void)
+{
+    int n = PARSE("serve pager\nserver\ntest   \n#ok\nrun x\nserver good\nTEST x\n");
+    CHECK_EQ(n, 6);
+    CHECK_EQ(out[0].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[0].problem, "unknown directive") != NULL);
+    CHECK_EQ(out[0].lineno, 1);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[1].problem, "missing module name") != NULL);
+    CHECK_EQ(out[1].lineno, 2);
+    CHECK(strstr(out[2].problem, "missing module name") != NULL);
+    CHECK_EQ(out[2].lineno, 3);
+    CHECK_EQ(out[3].kind, BOOTCFG_ERROR);
+    CHECK_EQ(out[3].lineno, 5);
+    CHECK_EQ(out[4].kind, BOOTCFG_SERVER); /* reading goes on after errors */
+    CHECK_EQ(out[4].lineno, 6);
+    CHECK_EQ(out[5].kind, BOOTCFG_ERROR); /* keywords are case-sensitive */
+    static const char nul[] = "server a\0b\nserver c\n";
+    CHECK_EQ(parse(nul, sizeof nul - 1), 2);
+    CHECK_EQ(out[0].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[0].problem, "NUL") != NULL);
+    CHECK_EQ(out[1].kind, BOOTCFG_SERVER);
+}
+
+static void test_endpoints_and_grants(void)
+{
+    int n = PARSE("endpoint echo\nserver ipc_echo recv:echo\n"
+                  "test t send:echo send:log  -v recv:x\nbench b send:echo\n"
+                  "endpoint\nendpoint a b\ntest t send:\n"
+                  "test t send:a send:a send:a send:a send:a send:a send:a send:a send:a\n");
+    CHECK_EQ(n, 8);
+    CHECK_EQ(out[0].kind, BOOTCFG_ENDPOINT);
+    CHECK(strcmp(out[0].name, "echo") == 0);
+    CHECK_EQ(out[1].kind, BOOTCFG_SERVER);
+    CHECK_EQ(out[1].ngrants, 1);
+    CHECK_EQ(out[1].grants[0].kind, BOOTCFG_GRANT_RECV);
+    CHECK(strcmp(out[1].grants[0].endpoint, "echo") == 0);
+    CHECK(out[1].args[0] == 0);
+    CHECK_EQ(out[2].kind, BOOTCFG_TEST);
+    CHECK_EQ(out[2].ngrants, 2); /* grants stop at the first other word */
+    CHECK_EQ(out[2].grants[1].kind, BOOTCFG_GRANT_SEND);
+    CHECK(strcmp(out[2].grants[1].endpoint, "log") == 0);
+    CHECK(strcmp(out[2].args, "-v recv:x") == 0);
+    CHECK_EQ(out[3].kind, BOOTCFG_BENCH);
+    CHECK_EQ(out[3].ngrants, 1);
+    CHECK_EQ(out[4].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[4].problem, "missing endpoint name") != NULL);
+    CHECK_EQ(out[5].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[5].problem, "unexpected words") != NULL);
+    CHECK_EQ(out[6].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[6].problem, "missing endpoint name after") != NULL);
+    CHECK_EQ(out[7].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[7].problem, "too many handles") != NULL);
+    CHECK_EQ(out[7].lineno, 8);
+
+    static char text[256];
+    char ep[64];
+    memset(ep, 'e', sizeof ep);
+    int len = snprintf(text, sizeof text, "test t send:%.*s\ntest t send:%.*s\nendpoint %.*s\n",
+                       MICA_NAME_MAX - 1, ep, MICA_NAME_MAX, ep, MICA_NAME_MAX, ep);
+    CHECK_EQ(parse(text, (size_t)len), 3);
+    CHECK_EQ(out[0].kind, BOOTCFG_TEST);
+    CHECK_EQ(strlen(out[0].grants[0].endpoint), MICA_NAME_MAX - 1);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[1].problem, "endpoint name too long") != NULL);
+    CHECK_EQ(out[2].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[2].problem, "endpoint name too long") != NULL);
+}
+
+static void test_length_limits(void)
+{
+    static char text[4096];
+    char name[64];
+    memset(name, 'n', sizeof name);
+    int len = snprintf(text, sizeof text, "test %.*s\ntest %.*s\n", MICA_NAME_MAX - 1, name,
+                       MICA_NAME_MAX, name);
+    CHECK_EQ(parse(text, (size_t)len), 2);
+    CHECK_EQ(out[0].kind, BOOTCFG_TEST);
+    CHECK_EQ(strlen(out[0].name), MICA_NAME_MAX - 1);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[1].problem, "name too long") != NULL);
+
+    static char args[MICA_ARGS_MAX + 1];
+    memset(args, 'a', sizeof args);
+    len = snprintf(text, sizeof text, "server s %.*s\nserver s %.*s\n", MICA_ARGS_MAX - 1,
+                   args, MICA_ARGS_MAX, args);
+    CHECK_EQ(parse(text, (size_t)len), 2);
+    CHECK_EQ(out[0].kind, BOOTCFG_SERVER);
+    CHECK_EQ(strlen(out[0].args), MICA_ARGS_MAX - 1);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[1].problem, "arguments too long") != NULL);
+}
+
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+static uint64_t rng(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return rng_state = x;
+}
+
+/* Random texts over an alphabet rich in separators and keywords; every
+ * result must satisfy the output contract. */
+static void test_random_texts(void)
+{
+    static const char *pieces[] = { "server", "test", "bench", "endpoint", " ", "\t", "\n",
+                                    "\r", "#", "x", "send:", "recv:", "pager", "\0", "ab",
+                                    "                                " };
+    static char text[3000];
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t len = 0, want = rng() % sizeof text;
+        while (len < want) {
+            const char *p = pieces[rng() % (sizeof pieces / sizeof pieces[0])];
+            size_t pl = *p ? strlen(p) : 1;
+            if (len + pl > want)
+                break;
+            memcpy(text + len, p, pl);
+            len += pl;
+        }
+        int n = parse(text, len);
+        unsigned last = 0;
+        for (int i = 0; i < n; i++) {
+            CHECK(out[i].lineno > last);
+            last = out[i].lineno;
+            if (out[i].kind == BOOTCFG_ERROR) {
+                CHECK(out[i].problem != NULL);
+                continue;
+            }
+            CHECK(out[i].ngrants <= MICA_SPAWN_MAX_HANDLES);
+            for (unsigned g = 0; g < out[i].ngrants; g++) {
+                size_t el = strlen(out[i].grants[g].endpoint);
+                CHECK(el > 0 && el < MICA_NAME_MAX);
+                CHECK(strpbrk(out[i].grants[g].endpoint, " \t\r\n") == NULL);
+            }
+            size_t nl = strlen(out[i].name);
+            CHECK(nl > 0 && nl < MICA_NAME_MAX);
+            CHECK(strpbrk(out[i].name, " \t\r\n") == NULL);
+            size_t al = strlen(out[i].args);
+            CHECK(al < MICA_ARGS_MAX);
+            CHECK(al == 0 || (out[i].args[0] != ' ' && out[i].args[al - 1] != ' '));
+            CHECK(strchr(out[i].args, '\n') == NULL);
+        }
+        if (tap_failures)
+            break;
+    }
+}
+
+int main(void)
+{
+    static const struct tap_test tests[] = {
+        TAP(test_directives),      TAP(test_no_trailing_newline_and_empty),
+        TAP(test_malformed_lines), TAP(test_endpoints_and_grants),
+        TAP(test_length_limits),
+        TAP(test_random_texts),
+    };
+    return tap_run(tests, (int)(sizeof tests / sizeof tests[0]));
+}

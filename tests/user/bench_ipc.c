@@ -1,0 +1,99 @@
+/* Benchmarks of the ring-3 paths, run by init in bench mode (not a test).
+ * Under tools/bench, QEMU's -icount makes rdtsc count guest instructions,
+ * so each figure is instructions per operation, the same on every run.
+ * Each operation is warmed up, then timed over many iterations between
+ * `lfence; rdtsc; lfence` pairs; the cost of the same empty loop is
+ * subtracted. Output lines: "bench: NAME VALUE insn/op # what it includes". */
+#include <mica/start.h>
+#include <mica/stdio.h>
+#include <mica/sys.h>
+
+#include "ipc_echo.h"
+#include "misbehaviours.h"
+#include "tiny_elf.h"
+
+#define ECHO 0 /* the ipc_echo endpoint, given by init as for the tests */
+
+static inline uint64_t tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence\n rdtsc\n lfence" : "=a"(lo), "=d"(hi) : : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* The operations, each one iteration's worth. */
+static void op_empty(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+static void op_syscall_null(void)
+{
+    uint64_t rax = MICA_SYS_NULL;
+    __asm__ volatile("syscall" : "+a"(rax) : : "rcx", "r11", "memory");
+}
+
+static void op_ipc_call_reply(void)
+{
+    struct mica_msg m = {.label = ECHO_PING};
+    mica_ipc_call(ECHO, &m, &m, MICA_IPC_BLOCK);
+}
+
+static struct tiny_image spawn_img;
+static size_t spawn_len;
+
+static void op_task_spawn_exit(void)
+{
+    long h = tiny_spawn_image(&spawn_img, spawn_len, "bench");
+    if (h >= 0) {
+        mica_task_wait((uint64_t)h);
+        mica_handle_close((uint64_t)h);
+    }
+}
+
+/* Instructions for `iters` runs of op, after `warm` untimed ones. The
+ * call goes through a volatile pointer so that the compiler cannot inline
+ * or specialise it: the load and the indirect call are the same in the
+ * measured and the empty loop and cancel out. */
+static uint64_t measure(void (*op)(void), unsigned warm, unsigned iters)
+{
+    void (*volatile call)(void) = op;
+    for (unsigned i = 0; i < warm; i++)
+        call();
+    uint64_t t0 = tsc();
+    for (unsigned i = 0; i < iters; i++)
+        call();
+    return tsc() - t0;
+}
+
+/* Print one result line: (total - empty-loop cost) / iters, one decimal. */
+static void report(const char *name, void (*op)(void), unsigned warm, unsigned iters,
+                   const char *what)
+{
+    uint64_t empty = measure(op_empty, warm, iters);
+    uint64_t total = measure(op, warm, iters);
+    uint64_t net = total > empty ? total - empty : 0;
+    uint64_t tenths = (net * 10 + iters / 2) / iters;
+    printf("bench: %s %llu.%llu insn/op # %s\n", name, (unsigned long long)(tenths / 10),
+           (unsigned long long)(tenths % 10), what);
+}
+
+int main(const struct mica_start_info *si)
+{
+    report("syscall_null", op_syscall_null, 256, 10000,
+           "syscall + sysret with dispatch of MICA_SYS_NULL, from ring 3");
+
+    if (si->nhandles >= 1) {
+        report("ipc_call_reply", op_ipc_call_reply, 256, 10000,
+               "mica_ipc_call of an empty message to ipc_echo in another address space and "
+               "its reply (server: reply_recv loop, table dispatch), caller's view");
+    } else {
+        printf("# bench_ipc: no ipc_echo endpoint as handle 0: ipc_call_reply not measured\n");
+    }
+
+    spawn_len = tiny_elf_build(&spawn_img, mb_exit0_start, (size_t)(mb_exit0_end - mb_exit0_start));
+    report("task_spawn_exit", op_task_spawn_exit, 16, 500,
+           "mica_task_spawn of a 2-segment ELF (4.1 KiB, 2 pages + stack) that exits at once, "
+           "mica_task_wait, closing the task handle");
+    return 0;
+}

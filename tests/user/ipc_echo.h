@@ -1,0 +1,17 @@
+/* The protocol of the ipc_echo server (ipc_echo.c), the IPC partner of
+ * test_ipc and bench_ipc. init starts it with an endpoint as handle 0 and
+ * gives every test program a send copy of that endpoint as handle 0
+ * (README.md). Every request is a call; the reply's label is the
+ * request's label unless noted. */
+#pragma once
+
+#define ECHO_WORDS        1u /* reply words w[i] + 1 */
+#define ECHO_BADGE        2u /* reply w[0] = the badge the request came with */
+#define ECHO_BUFFER       3u /* reply the request's data bytes each XOR ECHO_BUFFER_XOR,
+                              * same length; w[0] = the length received */
+#define ECHO_HANDLE_BACK  4u /* transfer the received handle back; w[0] = 1 if one came */
+#define ECHO_NEW_ENDPOINT 5u /* create an endpoint and transfer it (all rights); w[0] = 0
+                              * or the error */
+#define ECHO_PING         6u /* empty reply: the cheapest round trip (benchmarks) */
+
+#define ECHO_BUFFER_XOR   0xa5u

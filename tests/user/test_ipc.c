@@ -1,0 +1,269 @@
+/* Synchronous IPC between two address spaces: this task calls the
+ * ipc_echo server (handle 0, a send copy of its endpoint given by init)
+ * and checks words, badges, data buffers and handle transfer end to end,
+ * then the errors for empty endpoints, bad handles, missing rights and
+ * closed handles. */
+#include <mica/ktap.h>
+#include <mica/server.h>
+#include <mica/start.h>
+#include <mica/stdio.h>
+#include <mica/string.h>
+#include <mica/sys.h>
+
+#include "ipc_echo.h"
+
+#define ECHO 0 /* handle of the echo server's endpoint */
+
+static struct mica_ipc_buffer ipcbuf __attribute__((aligned(4096)));
+static bool server_up;
+
+static long call(uint64_t label, struct mica_msg *reply)
+{
+    struct mica_msg m = {.label = label};
+    return mica_ipc_call(ECHO, &m, reply, MICA_IPC_BLOCK);
+}
+
+/* The server may not be receiving yet when this program starts: retry a
+ * non-blocking call for a while rather than block forever on a missing
+ * server. Every later test needs it. */
+static void echo_server_answers(void)
+{
+    struct mica_msg m = {.label = ECHO_PING}, r;
+    long rc = -MICA_EAGAIN;
+    for (int i = 0; i < 10000 && rc == -MICA_EAGAIN; i++) {
+        rc = mica_ipc_call(ECHO, &m, &r, MICA_IPC_NONBLOCK);
+        if (rc == -MICA_EAGAIN)
+            mica_yield();
+    }
+    server_up = KTAP_EXPECT_EQ(rc, 0) && KTAP_EXPECT_EQ(MICA_MSG_LABEL(r.label), ECHO_PING);
+}
+
+static void call_reply_carries_words(void)
+{
+    KTAP_REQUIRE(server_up);
+    static const uint64_t w[4] = {0, 41, 0x8000000000000000ull, ~0ull - 1};
+    struct mica_msg m = {.label = ECHO_WORDS, .w = {w[0], w[1], w[2], w[3]}}, r;
+    KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &m, &r, MICA_IPC_BLOCK), 0);
+    KTAP_EXPECT_EQ(r.label, ECHO_WORDS);
+    for (int i = 0; i < 4; i++)
+        KTAP_EXPECT_EQ(r.w[i], w[i] + 1);
+    /* The reply may overwrite the request in place. */
+    KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &m, &m, MICA_IPC_BLOCK), 0);
+    KTAP_EXPECT_EQ(m.w[1], 42);
+}
+
+static void badge_identifies_sender(void)
+{
+    KTAP_REQUIRE(server_up);
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(call(ECHO_BADGE, &r), 0);
+    uint64_t badge = r.w[0];
+    KTAP_EXPECT(badge != 0); /* init badges each test program's copy */
+    /* A copy minted with badge 0 keeps the badge; a badged handle cannot be
+     * re-badged, so a client cannot pose as another. */
+    long h = mica_handle_mint(ECHO, MICA_RIGHT_SEND, 0);
+    KTAP_REQUIRE(h >= 0);
+    struct mica_msg m = {.label = ECHO_BADGE};
+    KTAP_EXPECT_EQ(mica_ipc_call((uint64_t)h, &m, &r, MICA_IPC_BLOCK), 0);
+    KTAP_EXPECT_EQ(r.w[0], badge);
+    KTAP_EXPECT_EQ(mica_handle_mint(ECHO, MICA_RIGHT_SEND, badge + 1), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_handle_mint((uint64_t)h, MICA_RIGHT_SEND, 0), -MICA_EPERM); /* no GRANT */
+    mica_handle_close((uint64_t)h);
+}
+
+/* Send len pattern bytes; the server returns each XOR ECHO_BUFFER_XOR. */
+static void check_buffer_round_trip(size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        ipcbuf.data[i] = (uint8_t)(i * 7 + len);
+    struct mica_msg r;
+    if (!KTAP_EXPECT_EQ(call(MICA_MSG_MAKE(ECHO_BUFFER, len), &r), 0))
+        return;
+    KTAP_EXPECT_EQ(MICA_MSG_LEN(r.label), len);
+    KTAP_EXPECT_EQ(r.w[0], len);
+    size_t bad = 0;
+    for (size_t i = 0; i < len; i++)
+        bad += ipcbuf.data[i] != (uint8_t)((i * 7 + len) ^ ECHO_BUFFER_XOR);
+    KTAP_EXPECT_EQ(bad, 0);
+}
+
+static void buffer_copies_up_to_max(void)
+{
+    KTAP_REQUIRE(server_up);
+    static const size_t lens[] = {0, 1, 7, 8, 100, MICA_IPC_BUF_MAX - 1, MICA_IPC_BUF_MAX};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        check_buffer_round_trip(lens[i]);
+}
+
+static void buffer_over_max_is_e2big(void)
+{
+    KTAP_REQUIRE(server_up);
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(call(MICA_MSG_MAKE(ECHO_BUFFER, MICA_IPC_BUF_MAX + 1), &r), -MICA_E2BIG);
+    KTAP_EXPECT_EQ(call(MICA_MSG_MAKE(ECHO_BUFFER, MICA_MSG_LEN_MASK), &r), -MICA_E2BIG);
+    /* The refusal leaves the channel usable. */
+    check_buffer_round_trip(16);
+}
+
+static void handle_transfer_round_trip(void)
+{
+    KTAP_REQUIRE(server_up);
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long give = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, 7);
+    KTAP_REQUIRE(give >= 0);
+    ipcbuf.handle = (uint64_t)give;
+    ipcbuf.reserved = 0;
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(call(ECHO_HANDLE_BACK | MICA_MSG_XFER_HANDLE, &r), 0);
+    KTAP_EXPECT_EQ(r.w[0], 1);
+    KTAP_REQUIRE(KTAP_EXPECT(r.label & MICA_MSG_XFER_HANDLE));
+    uint64_t back = ipcbuf.handle;
+    /* The handle came back through the server and still names an endpoint
+     * with SEND only: a non-blocking send finds no receiver (rather than
+     * EBADH or EPERM) and a receive lacks the right. */
+    struct mica_msg m = {.label = 9};
+    KTAP_EXPECT_EQ(mica_ipc_send(back, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_ipc_recv(back, &m, MICA_IPC_NONBLOCK), -MICA_EPERM);
+    mica_handle_close(back);
+    if (back != (uint64_t)give)
+        mica_handle_close((uint64_t)give);
+    KTAP_EXPECT_EQ(mica_handle_close((uint64_t)ep), 0);
+}
+
+static void handle_transfer_needs_grant(void)
+{
+    KTAP_REQUIRE(server_up);
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long nogrant = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND, 0);
+    KTAP_REQUIRE(nogrant >= 0);
+    ipcbuf.handle = (uint64_t)nogrant;
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(call(ECHO_HANDLE_BACK | MICA_MSG_XFER_HANDLE, &r), -MICA_EPERM);
+    ipcbuf.handle = MICA_HANDLE_MAX + 5;
+    KTAP_EXPECT_EQ(call(ECHO_HANDLE_BACK | MICA_MSG_XFER_HANDLE, &r), -MICA_EBADH);
+    /* Without the transfer flag the buffer's handle field is ignored. */
+    KTAP_EXPECT_EQ(call(ECHO_HANDLE_BACK, &r), 0);
+    KTAP_EXPECT_EQ(r.w[0], 0);
+    mica_handle_close((uint64_t)nogrant);
+    mica_handle_close((uint64_t)ep);
+}
+
+static void server_transfers_new_endpoint(void)
+{
+    KTAP_REQUIRE(server_up);
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(call(ECHO_NEW_ENDPOINT, &r), 0);
+    KTAP_EXPECT_EQ(r.w[0], 0);
+    KTAP_REQUIRE(KTAP_EXPECT(r.label & MICA_MSG_XFER_HANDLE));
+    uint64_t h = ipcbuf.handle;
+    struct mica_msg m;
+    /* All rights, and nobody else is waiting on it. */
+    KTAP_EXPECT_EQ(mica_ipc_recv(h, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_ipc_send(h, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    long copy = mica_handle_mint(h, MICA_RIGHT_SEND, 1);
+    KTAP_EXPECT(copy >= 0);
+    if (copy >= 0)
+        mica_handle_close((uint64_t)copy);
+    /* The server has let go of its copy by its next request: ours still works. */
+    KTAP_EXPECT_EQ(call(ECHO_WORDS, &r), 0);
+    KTAP_EXPECT_EQ(mica_ipc_recv(h, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_handle_close(h), 0);
+}
+
+static void nonblocking_on_empty_endpoint_is_eagain(void)
+{
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    struct mica_msg m = {.label = 1};
+    KTAP_EXPECT_EQ(mica_ipc_recv((uint64_t)ep, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_ipc_send((uint64_t)ep, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_ipc_call((uint64_t)ep, &m, &m, MICA_IPC_NONBLOCK), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_handle_close((uint64_t)ep), 0);
+}
+
+static void reply_without_caller_is_enoent(void)
+{
+    struct mica_msg m = {.label = 1};
+    KTAP_EXPECT_EQ(mica_ipc_reply(&m), -MICA_ENOENT);
+}
+
+static void bad_handle_is_ebadh(void)
+{
+    static const uint64_t bad[] = {~0ull, MICA_HANDLE_MAX, 1ull << 40, MICA_HANDLE_MAX - 1};
+    struct mica_msg m = {.label = ECHO_PING};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        KTAP_EXPECT_EQ(mica_ipc_send(bad[i], &m, MICA_IPC_BLOCK), -MICA_EBADH);
+        KTAP_EXPECT_EQ(mica_ipc_call(bad[i], &m, &m, MICA_IPC_BLOCK), -MICA_EBADH);
+    }
+}
+
+static void missing_right_is_eperm(void)
+{
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long recv_only = mica_handle_mint((uint64_t)ep, MICA_RIGHT_RECV, 0);
+    KTAP_REQUIRE(recv_only >= 0);
+    struct mica_msg m = {.label = 1};
+    KTAP_EXPECT_EQ(mica_ipc_send((uint64_t)recv_only, &m, MICA_IPC_BLOCK), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_ipc_call((uint64_t)recv_only, &m, &m, MICA_IPC_BLOCK), -MICA_EPERM);
+    /* Our copy of the server's endpoint can send but not receive, and its
+     * rights cannot grow by minting. */
+    KTAP_EXPECT_EQ(mica_ipc_recv(ECHO, &m, MICA_IPC_NONBLOCK), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_handle_mint(ECHO, MICA_RIGHT_RECV, 0), -MICA_EPERM);
+    mica_handle_close((uint64_t)recv_only);
+    mica_handle_close((uint64_t)ep);
+}
+
+static void closed_handle_is_ebadh(void)
+{
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    KTAP_EXPECT_EQ(mica_handle_close((uint64_t)ep), 0);
+    struct mica_msg m = {.label = 1};
+    KTAP_EXPECT_EQ(mica_ipc_send((uint64_t)ep, &m, MICA_IPC_NONBLOCK), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_ipc_recv((uint64_t)ep, &m, MICA_IPC_NONBLOCK), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_handle_close((uint64_t)ep), -MICA_EBADH);
+}
+
+static void unknown_label_is_answered_with_error(void)
+{
+    KTAP_REQUIRE(server_up);
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(call(999, &r), 0);
+    KTAP_EXPECT_EQ(MICA_MSG_LABEL(r.label), MICA_SERVER_BAD_LABEL);
+    KTAP_EXPECT_EQ(r.w[0], (uint64_t)-MICA_ENOSYS);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} tests[] = {
+    {"echo_server_answers", echo_server_answers},
+    {"call_reply_carries_words", call_reply_carries_words},
+    {"badge_identifies_sender", badge_identifies_sender},
+    {"buffer_copies_up_to_max", buffer_copies_up_to_max},
+    {"buffer_over_max_is_e2big", buffer_over_max_is_e2big},
+    {"handle_transfer_round_trip", handle_transfer_round_trip},
+    {"handle_transfer_needs_grant", handle_transfer_needs_grant},
+    {"server_transfers_new_endpoint", server_transfers_new_endpoint},
+    {"nonblocking_on_empty_endpoint_is_eagain", nonblocking_on_empty_endpoint_is_eagain},
+    {"reply_without_caller_is_enoent", reply_without_caller_is_enoent},
+    {"bad_handle_is_ebadh", bad_handle_is_ebadh},
+    {"missing_right_is_eperm", missing_right_is_eperm},
+    {"closed_handle_is_ebadh", closed_handle_is_ebadh},
+    {"unknown_label_is_answered_with_error", unknown_label_is_answered_with_error},
+};
+
+int main(const struct mica_start_info *si)
+{
+    (void)si;
+    ktap_begin(sizeof tests / sizeof tests[0]);
+    long rc = mica_set_ipc_buffer(&ipcbuf);
+    if (rc < 0)
+        printf("# cannot register the IPC buffer: %s\n", mica_error_name(rc));
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        ktap_run(tests[i].name, tests[i].fn);
+    return ktap_end();
+}

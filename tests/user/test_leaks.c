@@ -1,0 +1,177 @@
+/* Kernel resource accounting: whatever a task held (frames for its page
+ * tables, stack, image and start info; slab objects for the task, its
+ * thread and handles; heap bytes) must come back when it exits, whether
+ * it exits by itself or is killed, and when a spawn fails half-way. Each
+ * test takes a baseline of MICA_INFO_FREE_FRAMES, _SLAB_OBJECTS and
+ * _HEAP_BYTES after a warm-up (so caches that grow once are already
+ * grown), repeats the operation, and requires the exact baseline again. */
+#include <mica/ktap.h>
+#include <mica/start.h>
+#include <mica/stdio.h>
+#include <mica/sys.h>
+
+#include "misbehaviours.h"
+#include "tiny_elf.h"
+
+#define SHORT_LIVED 100
+#define KILLED      20
+#define WARM_UP     4
+#define SCRATCH_VA  0x0000300000000000ull
+#define PAGE        4096ull
+
+struct usage {
+    int64_t frames, slab, heap, tasks;
+};
+
+static struct usage usage_now(void)
+{
+    return (struct usage){
+        .frames = mica_info(MICA_INFO_FREE_FRAMES),
+        .slab = mica_info(MICA_INFO_SLAB_OBJECTS),
+        .heap = mica_info(MICA_INFO_HEAP_BYTES),
+        .tasks = mica_info(MICA_INFO_TASKS),
+    };
+}
+
+/* Expect every counter back at its baseline value. */
+static void expect_baseline(const struct usage *base)
+{
+    struct usage now = usage_now();
+    KTAP_EXPECT_EQ(now.frames, base->frames);
+    KTAP_EXPECT_EQ(now.slab, base->slab);
+    KTAP_EXPECT_EQ(now.heap, base->heap);
+    KTAP_EXPECT_EQ(now.tasks, base->tasks);
+}
+
+static int64_t run(const struct misbehaviour *m)
+{
+    return tiny_run(m->start, mb_len(m), "leaker", NULL);
+}
+
+static const struct misbehaviour exit0 = {"exit0", mb_exit0_start, mb_exit0_end, false};
+
+static void spawn_exit_returns_every_resource(void)
+{
+    for (int i = 0; i < WARM_UP; i++)
+        run(&exit0);
+    struct usage base = usage_now();
+    KTAP_EXPECT(base.frames > 0 && base.slab > 0 && base.heap >= 0);
+    unsigned bad = 0;
+    for (int i = 0; i < SHORT_LIVED; i++)
+        bad += run(&exit0) != 0;
+    KTAP_EXPECT_EQ(bad, 0);
+    expect_baseline(&base);
+}
+
+static void killed_tasks_return_every_resource(void)
+{
+    for (size_t i = 0; i < MISBEHAVIOURS && i < WARM_UP; i++)
+        run(&misbehaviours[i]);
+    struct usage base = usage_now();
+    unsigned survived = 0;
+    for (size_t i = 0; i < KILLED; i++) {
+        const struct misbehaviour *m = &misbehaviours[i % MISBEHAVIOURS];
+        if (m->needs_nx && !(mica_info(MICA_INFO_CPU_FEATURES) & 4))
+            m = &misbehaviours[0];
+        survived += run(m) != MICA_EXIT_KILLED;
+    }
+    KTAP_EXPECT_EQ(survived, 0);
+    expect_baseline(&base);
+}
+
+/* A task handle kept after the task exited pins only the zombie; closing
+ * it releases that too. */
+static void zombie_released_on_handle_close(void)
+{
+    static struct tiny_image img;
+    size_t len = tiny_elf_build(&img, mb_exit0_start, mb_len(&exit0));
+    run(&exit0);
+    struct usage base = usage_now();
+    long h[8];
+    for (int i = 0; i < 8; i++) {
+        h[i] = tiny_spawn_image(&img, len, "zombie");
+        KTAP_EXPECT(h[i] >= 0);
+    }
+    for (int i = 0; i < 8; i++)
+        if (h[i] >= 0)
+            KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h[i]), 0);
+    /* Waiting twice gives the same status: the zombie keeps it. */
+    if (h[0] >= 0)
+        KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h[0]), 0);
+    for (int i = 0; i < 8; i++)
+        if (h[i] >= 0)
+            KTAP_EXPECT_EQ(mica_handle_close((uint64_t)h[i]), 0);
+    expect_baseline(&base);
+}
+
+/* A spawn that fails after the kernel began building the task: the image
+ * header is readable but the code page behind it is not mapped, so the
+ * copy of the segment faults. Everything built so far must be undone. */
+static void failed_spawn_returns_every_resource(void)
+{
+    void *page = (void *)SCRATCH_VA;
+    if (!KTAP_EXPECT_EQ(mica_mem_map(page, PAGE, MICA_PROT_READ | MICA_PROT_WRITE), 0))
+        return;
+    struct tiny_image *img = page; /* only its first page is mapped */
+    static struct tiny_image full;
+    size_t len = tiny_elf_build(&full, mb_exit0_start, mb_len(&exit0));
+    memcpy(img, &full, PAGE);
+    struct usage base = usage_now();
+    unsigned succeeded = 0;
+    for (int i = 0; i < 20; i++) {
+        long h = tiny_spawn_image(img, len, "halfway");
+        if (h >= 0) {
+            succeeded++;
+            mica_task_wait((uint64_t)h);
+            mica_handle_close((uint64_t)h);
+        }
+    }
+    KTAP_EXPECT_EQ(succeeded, 0);
+    /* A bad handle to pass fails the spawn after the image is loaded. */
+    struct mica_spawn_args a = {.image = &full, .image_len = len, .name = "badh", .args = "",
+                                .handles = {0, MICA_HANDLE_MAX - 1}, .nhandles = 2};
+    for (int i = 0; i < 20; i++)
+        KTAP_EXPECT_EQ(mica_task_spawn(&a), -MICA_EBADH);
+    expect_baseline(&base);
+    mica_mem_unmap(page, PAGE);
+}
+
+static void endpoints_and_handles_return_every_resource(void)
+{
+    long warm = mica_endpoint_create();
+    if (warm >= 0)
+        mica_handle_close((uint64_t)warm);
+    struct usage base = usage_now();
+    for (int i = 0; i < 100; i++) {
+        long ep = mica_endpoint_create();
+        if (!KTAP_EXPECT(ep >= 0))
+            break;
+        long m = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND, (uint64_t)i);
+        KTAP_EXPECT(m >= 0);
+        /* Close the original first: the minted copy keeps the endpoint alive. */
+        KTAP_EXPECT_EQ(mica_handle_close((uint64_t)ep), 0);
+        if (m >= 0)
+            KTAP_EXPECT_EQ(mica_handle_close((uint64_t)m), 0);
+    }
+    expect_baseline(&base);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} tests[] = {
+    {"spawn_exit_returns_every_resource", spawn_exit_returns_every_resource},
+    {"killed_tasks_return_every_resource", killed_tasks_return_every_resource},
+    {"zombie_released_on_handle_close", zombie_released_on_handle_close},
+    {"failed_spawn_returns_every_resource", failed_spawn_returns_every_resource},
+    {"endpoints_and_handles_return_every_resource", endpoints_and_handles_return_every_resource},
+};
+
+int main(const struct mica_start_info *si)
+{
+    (void)si;
+    ktap_begin(sizeof tests / sizeof tests[0]);
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        ktap_run(tests[i].name, tests[i].fn);
+    return ktap_end();
+}
