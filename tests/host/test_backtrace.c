@@ -16,15 +16,8 @@
 
 static uintptr_t fake_stack[STACK_WORDS];
 
+#include "rng.h"
 static uint64_t rng_state = 0x8badf00ddeadbeefull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static uintptr_t slot_addr(unsigned slot)
 {

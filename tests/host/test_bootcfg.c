@@ -151,15 +151,8 @@ static void test_length_limits(void)
     CHECK(strstr(out[1].problem, "arguments too long") != NULL);
 }
 
+#include "rng.h"
 static uint64_t rng_state = 0x853c49e6748fea9bULL;
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
 
 /* Random texts over an alphabet rich in separators and keywords; every
  * result must satisfy the output contract. */

@@ -39,15 +39,8 @@ static struct img im;
 static struct elf_image out;
 static char err[256];
 
+#include "rng.h"
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static void put16(uint64_t off, uint16_t v) { memcpy(im.buf + off, &v, 2); }
 static void put32(uint64_t off, uint32_t v) { memcpy(im.buf + off, &v, 4); }

@@ -20,16 +20,7 @@ extern int pmm_stub_fail_after;
 #define ARENA_OVERHEAD 64   /* start fence + end fence with descriptor */
 #define HDR            16
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+#include "rng.h"
 
 static void setup(void)
 {

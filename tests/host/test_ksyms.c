@@ -11,15 +11,8 @@
 #include "ksyms_fixture.h"
 #include "kernel/ksyms.h"
 
+#include "rng.h"
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 /* The model: the last fixture symbol at or below addr, by linear scan,
  * unless addr is too far past it to be inside its function. */

@@ -13,15 +13,8 @@
 
 static struct memmap map;
 
+#include "rng.h"
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static uint64_t rng_below(uint64_t n)
 {

@@ -23,15 +23,8 @@ static struct mb blk;
 static struct boot_info bi;
 static char err[256];
 
+#include "rng.h"
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static void put32(uint32_t off, uint32_t v)
 {

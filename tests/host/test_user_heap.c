@@ -21,15 +21,7 @@ static int grow_calls, grow_refuse;
 static jmp_buf *fail_jmp;
 static char fail_what[128];
 
-static uint64_t rng_state;
-static uint64_t rng(void)
-{
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
-}
+#include "rng.h"
 
 /* Growth must be page-aligned and contiguous with what came before. */
 static int grow_cb(void *ctx, uintptr_t at, size_t len)
