@@ -1,6 +1,7 @@
 /* The generic server loop (see mica/server.h). */
 #include <mica/server.h>
-#include <mica/string.h>
+
+#include "sys_ipc.h"
 
 static const struct mica_server_op *find_op(const struct mica_server_op *table, size_t n,
                                             uint64_t label)
@@ -15,7 +16,11 @@ static const struct mica_server_op *find_op(const struct mica_server_op *table, 
 static int dispatch(const struct mica_server_op *table, size_t n, const struct mica_msg *req,
                     struct mica_msg *reply)
 {
-    memset(reply, 0, sizeof(*reply));
+    /* Field by field rather than memset: six stores instead of a byte
+     * loop, on the path of every request. */
+    reply->badge = reply->label = 0;
+    for (int i = 0; i < 4; i++)
+        reply->w[i] = 0;
     const struct mica_server_op *op = find_op(table, n, req->label);
     if (!op) {
         reply->label = MICA_SERVER_BAD_LABEL;
@@ -38,7 +43,7 @@ long mica_server_run(uint64_t ep, const struct mica_server_op *table, size_t n)
             return 0;
         }
         if (action == MICA_SERVER_REPLY) {
-            rc = mica_ipc_reply_recv(ep, &reply, &req, MICA_IPC_BLOCK);
+            rc = ipc_reply_recv(ep, &reply, &req, MICA_IPC_BLOCK);
             /* A reply the kernel refused (caller gone) must not stop the
              * server: drop it and receive normally. */
             if (rc == -MICA_EDEAD || rc == -MICA_EINVAL)

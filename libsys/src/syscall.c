@@ -3,6 +3,8 @@
 #include <mica/stdio.h>
 #include <mica/sys.h>
 
+#include "sys_ipc.h"
+
 static inline long sys0(uint64_t nr)
 {
     long rax = (long)nr;
@@ -21,57 +23,6 @@ static inline long sys3(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
                      :
                      : "rcx", "r11", "r8", "r9", "r10", "memory");
     return rax;
-}
-
-/* The IPC register block: in, the first argument and five more words;
- * out, badge, label and four words (the kernel writes them only when it
- * delivers a message, so they are copied out only on success). */
-struct ipc_regs {
-    uint64_t r[6]; /* rdi, rsi, rdx, r10, r8, r9 */
-};
-
-static inline long sys_ipc(uint64_t nr, struct ipc_regs *io)
-{
-    register uint64_t rdi __asm__("rdi") = io->r[0];
-    register uint64_t rsi __asm__("rsi") = io->r[1];
-    register uint64_t rdx __asm__("rdx") = io->r[2];
-    register uint64_t r10 __asm__("r10") = io->r[3];
-    register uint64_t r8 __asm__("r8") = io->r[4];
-    register uint64_t r9 __asm__("r9") = io->r[5];
-    long rax = (long)nr;
-    __asm__ volatile("syscall"
-                     : "+a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8),
-                       "+r"(r9)
-                     :
-                     : "rcx", "r11", "memory");
-    io->r[0] = rdi;
-    io->r[1] = rsi;
-    io->r[2] = rdx;
-    io->r[3] = r10;
-    io->r[4] = r8;
-    io->r[5] = r9;
-    return rax;
-}
-
-static void regs_from_msg(struct ipc_regs *io, uint64_t first, const struct mica_msg *m)
-{
-    io->r[0] = first;
-    io->r[1] = m->label;
-    for (int i = 0; i < 4; i++)
-        io->r[2 + i] = m->w[i];
-}
-
-static void msg_from_regs(struct mica_msg *m, const struct ipc_regs *io)
-{
-    m->badge = io->r[0];
-    m->label = io->r[1];
-    for (int i = 0; i < 4; i++)
-        m->w[i] = io->r[2 + i];
-}
-
-static inline uint64_t nr_flags(unsigned nr, unsigned flags)
-{
-    return (uint64_t)nr | (flags & ~MICA_SYS_NUMBER_MASK);
 }
 
 long mica_null(void)
@@ -133,12 +84,7 @@ long mica_ipc_reply(const struct mica_msg *m)
 long mica_ipc_reply_recv(uint64_t h, const struct mica_msg *reply, struct mica_msg *out,
                          unsigned flags)
 {
-    struct ipc_regs io;
-    regs_from_msg(&io, h, reply);
-    long rc = sys_ipc(nr_flags(MICA_SYS_IPC_REPLY_RECV, flags), &io);
-    if (rc >= 0)
-        msg_from_regs(out, &io);
-    return rc;
+    return ipc_reply_recv(h, reply, out, flags);
 }
 
 long mica_endpoint_create(void)

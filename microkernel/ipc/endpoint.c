@@ -39,29 +39,6 @@ struct endpoint *endpoint_create(void)
     return ep;
 }
 
-static void push(struct thread **head, struct thread **tail, struct thread *t)
-{
-    t->qnext = NULL;
-    if (*tail)
-        (*tail)->qnext = t;
-    else
-        *head = t;
-    *tail = t;
-}
-
-static struct thread *pop(struct thread **head, struct thread **tail)
-{
-    struct thread *t = *head;
-    if (!t)
-        return NULL;
-    *head = t->qnext;
-    if (!*head)
-        *tail = NULL;
-    t->qnext = NULL;
-    t->ep = NULL;
-    return t;
-}
-
 static void remove_from(struct thread **head, struct thread **tail, struct thread *t)
 {
     struct thread *prev = NULL;
@@ -85,32 +62,8 @@ static void remove_from(struct thread **head, struct thread **tail, struct threa
 static void wake_all_dead(struct thread **head, struct thread **tail)
 {
     struct thread *t;
-    while ((t = pop(head, tail)) != NULL)
+    while ((t = ep_pop(head, tail)) != NULL)
         sched_wake(t, -MICA_EDEAD);
-}
-
-void ep_queue_sender(struct endpoint *ep, struct thread *t)
-{
-    t->state = THREAD_BLOCKED_SEND;
-    t->ep = ep;
-    push(&ep->senders, &ep->senders_tail, t);
-}
-
-void ep_queue_receiver(struct endpoint *ep, struct thread *t)
-{
-    t->state = THREAD_BLOCKED_RECV;
-    t->ep = ep;
-    push(&ep->receivers, &ep->receivers_tail, t);
-}
-
-struct thread *ep_take_sender(struct endpoint *ep)
-{
-    return pop(&ep->senders, &ep->senders_tail);
-}
-
-struct thread *ep_take_receiver(struct endpoint *ep)
-{
-    return pop(&ep->receivers, &ep->receivers_tail);
 }
 
 void endpoint_dequeue(struct thread *t)

@@ -1,7 +1,7 @@
 /* Handle tables and the handle system calls (mint, close).
  *
  * A table is MICA_HANDLE_MAX slots from the kernel heap; a slot of type
- * HANDLE_FREE is empty. Every used slot holds one reference on its object
+ * HANDLE_FREE is empty, and slots at or above used_end were never used. Every used slot holds one reference on its object
  * (endpoint_handle_get / task_get), dropped when the slot is closed. A slot
  * is cleared before its reference is dropped, because the drop may end the
  * object and wake threads that look at tables. */
@@ -13,6 +13,7 @@
 #include "kernel/syscall.h"
 #include "lib/assert.h"
 #include "mm/kheap.h"
+#include "mm/page_zero.h"
 #include "task/sched.h"
 #include "task/task.h"
 
@@ -44,15 +45,25 @@ static void object_put(const struct handle *h)
     }
 }
 
+/* Every task creation pays for zeroing the table: word stores are 8 times
+ * fewer than memset's byte stores, and the free-slot type is 0. */
+STATIC_ASSERT(HANDLE_FREE == 0 && sizeof(struct handle) % 8 == 0,
+              "a zeroed table is a table of free slots");
+
 int handle_table_init(struct handle_table *ht)
 {
-    ht->slots = kcalloc(MICA_HANDLE_MAX, sizeof *ht->slots);
-    return ht->slots ? 0 : -MICA_ENOMEM;
+    ht->used_end = 0;
+    ht->slots = kmalloc(MICA_HANDLE_MAX * sizeof *ht->slots);
+    if (!ht->slots)
+        return -MICA_ENOMEM;
+    words_zero(ht->slots, MICA_HANDLE_MAX * sizeof *ht->slots / 8);
+    return 0;
 }
 
 void handle_table_destroy(struct handle_table *ht)
 {
-    for (unsigned h = 0; h < MICA_HANDLE_MAX; h++)
+    /* Only slots below used_end can hold handles: most tasks use a few. */
+    for (unsigned h = 0; h < ht->used_end; h++)
         if (ht->slots[h].type != HANDLE_FREE)
             handle_close(ht, h);
     kfree(ht->slots);
@@ -70,6 +81,8 @@ long handle_install(struct handle_table *ht, enum handle_type type, void *object
         if (s->type != HANDLE_FREE)
             continue;
         *s = (struct handle){.type = type, .rights = rights, .badge = badge, .object = object};
+        if (h >= ht->used_end)
+            ht->used_end = h + 1;
         object_get(s);
         return h;
     }

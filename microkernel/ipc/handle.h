@@ -17,6 +17,7 @@ struct handle {
 
 struct handle_table {
     struct handle *slots; /* MICA_HANDLE_MAX entries, from kmalloc */
+    unsigned used_end;    /* slots at or above it have never been used */
 };
 
 /* Allocate an empty table. Returns 0 or -MICA_ENOMEM. */

@@ -2,12 +2,13 @@
  * endpoints, L4 style. A rendezvous copies the message straight into the
  * partner's saved registers (ipc_priv.h).
  *
- * Fast paths: when a call finds a receiver already waiting, the caller
- * blocks for its reply and the CPU goes straight to the receiver; when a
- * reply-receive finds no sender queued, the server blocks in receive and
- * the CPU goes straight back to the caller. Neither passes through the run
- * queue. Everything else (queueing, plain sends and replies, which wake the
- * partner and keep running) is the slow path.
+ * Fast paths (seL4 style): a call that finds a receiver waiting, and a
+ * reply-receive that finds its caller waiting and no sender queued, when
+ * the message is registers only (no data bytes, no handle). They check
+ * only what can fail there, copy the words frame to frame and switch
+ * straight to the partner: no run queue, no ipc_send / ipc_deliver.
+ * Anything else, including every error, takes the slow path, which
+ * re-checks from the start and so gives the same results.
  *
  * Calls and replies: a receiver that takes a call becomes the caller's
  * callee (thread.caller / thread.callee) and the caller waits in
@@ -27,6 +28,10 @@
 #include "lib/assert.h"
 #include "task/sched.h"
 #include "task/task.h"
+
+/* syscall_entry.asm sends these two straight here, by number. */
+STATIC_ASSERT(MICA_SYS_IPC_CALL == 6 && MICA_SYS_IPC_REPLY_RECV == 8,
+              "syscall_entry.asm: MICA_SYS_IPC_CALL / MICA_SYS_IPC_REPLY_RECV");
 
 static inline bool nonblocking(const struct trap_frame *tf)
 {
@@ -88,6 +93,39 @@ void ipc_cancel(struct thread *t)
         t->caller = NULL;
         fail_caller(c);
     }
+}
+
+/* ---- fast paths ---- */
+
+/* The message is registers only: no data bytes, no handle to transfer. */
+static inline bool regs_only(uint64_t label)
+{
+    return (label & ((MICA_MSG_LEN_MASK << MICA_MSG_LEN_SHIFT) | MICA_MSG_XFER_HANDLE)) == 0;
+}
+
+/* Handle h of cur if it names an endpoint and has `right`, else NULL (the
+ * slow path then finds and reports the error). */
+static inline struct handle *fast_handle(struct thread *cur, uint64_t h, uint32_t right)
+{
+    if (h >= MICA_HANDLE_MAX)
+        return NULL;
+    struct handle *s = &cur->task->handles.slots[h];
+    return s->type == HANDLE_ENDPOINT && (s->rights & right) ? s : NULL;
+}
+
+/* Write a message into the registers of blocked thread t, to be returned
+ * from its system call with result 0. */
+static inline void fast_deliver(struct thread *t, uint64_t badge, const struct trap_frame *tf,
+                                uint64_t label)
+{
+    struct trap_frame *f = t->utf;
+    f->rdi = badge;
+    f->rsi = label;
+    f->rdx = tf->rdx;
+    f->r10 = tf->r10;
+    f->r8 = tf->r8;
+    f->r9 = tf->r9;
+    t->wake_result = 0;
 }
 
 /* ---- receive ---- */
@@ -158,7 +196,9 @@ static int64_t send_to_waiting(struct thread *cur, struct endpoint *ep, bool cal
     return cur->wake_result;
 }
 
-static int64_t do_send(struct trap_frame *tf, bool call)
+/* Out of line, as every slow path here, so that the fast paths need no
+ * callee-saved registers of their own. */
+static __attribute__((noinline)) int64_t do_send(struct trap_frame *tf, bool call)
 {
     struct thread *cur = sched_current();
     int err;
@@ -191,10 +231,31 @@ int64_t sys_ipc_send(struct trap_frame *tf)
 
 int64_t sys_ipc_call(struct trap_frame *tf)
 {
-    return do_send(tf, true);
+    struct thread *cur = sched_current();
+    uint64_t label = tf->rsi;
+    struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_SEND);
+    if (unlikely(!h || !regs_only(label)))
+        return do_send(tf, true);
+    struct endpoint *ep = h->object;
+    struct thread *r = ep->receivers;
+    /* A receiver still holding an unanswered call, or an endpoint nobody
+     * can receive on any more, is the slow path's business. */
+    if (unlikely(!r || r->caller || ep->recv_refs == 0))
+        return do_send(tf, true);
+
+    /* Fast path: hand the words to the waiting receiver, wait for its
+     * reply, and run it now. */
+    ep_take_receiver(ep);
+    fast_deliver(r, h->badge, tf, label);
+    r->caller = cur;
+    cur->callee = r;
+    cur->state = THREAD_BLOCKED_REPLY;
+    sched_switch_from_syscall(r);
 }
 
 /* ---- reply ---- */
+
+static __attribute__((noinline)) int64_t reply_recv_slow(struct trap_frame *tf);
 
 int64_t sys_ipc_reply(struct trap_frame *tf)
 {
@@ -212,6 +273,30 @@ int64_t sys_ipc_reply(struct trap_frame *tf)
 }
 
 int64_t sys_ipc_reply_recv(struct trap_frame *tf)
+{
+    struct thread *cur = sched_current();
+    struct thread *c = cur->caller;
+    uint64_t label = tf->rsi;
+    struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_RECV);
+    if (likely(c && h && regs_only(label) && !nonblocking(tf))) {
+        struct endpoint *ep = h->object;
+        if (likely(!ep->senders)) {
+            /* Fast path: answer the caller, wait for the next message and
+             * run the caller now. */
+            KASSERT(c->callee == cur && c->state == THREAD_BLOCKED_REPLY,
+                    "thread %u: caller %u is not waiting for its reply", cur->id, c->id);
+            fast_deliver(c, 0, tf, label);
+            cur->caller = NULL;
+            c->callee = NULL;
+            ep_queue_receiver(ep, cur);
+            sched_switch_from_syscall(c);
+        }
+    }
+    return reply_recv_slow(tf);
+}
+
+/* Everything the fast path above does not cover, and every error. */
+static __attribute__((noinline)) int64_t reply_recv_slow(struct trap_frame *tf)
 {
     struct thread *cur = sched_current();
     int err;
@@ -238,4 +323,10 @@ int64_t sys_ipc_reply_recv(struct trap_frame *tf)
     ep_queue_receiver(ep, cur);
     sched_switch_to(c);
     return cur->wake_result;
+}
+
+/* For kernel-made calls (ipc_kernel.c): the same bookkeeping as a call. */
+void ipc_set_caller(struct thread *server, struct thread *caller)
+{
+    set_caller(server, caller);
 }

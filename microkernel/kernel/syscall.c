@@ -39,25 +39,40 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_SET_IPC_BUFFER] = sys_set_ipc_buffer,
     [MICA_SYS_SHUTDOWN] = sys_shutdown,
     [MICA_SYS_INFO] = sys_info,
+    [MICA_SYS_TASK_SET_PAGER] = sys_task_set_pager,
+    [MICA_SYS_MAP_ANON] = sys_map_anon,
+    [MICA_SYS_UNMAP] = sys_unmap,
+    [MICA_SYS_PROTECT] = sys_protect,
+    [MICA_SYS_MAP_SHARE] = sys_map_share,
+    [MICA_SYS_MAP_COW] = sys_map_cow,
+    [MICA_SYS_TASK_FORK] = sys_task_fork,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
 {
-    struct thread *cur = sched_current();
     /* IPC writes a blocked partner's registers through thread.utf, so the
-     * frame the entry built must be that one. */
-    KASSERT(cur && tf == cur->utf, "syscall frame %p is not the thread's frame %p", (void *)tf,
-            cur ? (void *)cur->utf : NULL);
-    sched_reap();
+     * frame the entry built must be that one (the kernel stack top is
+     * always the running thread's: sched.c sets it at every switch). */
+    KASSERT(tf == sched_current()->utf, "syscall frame %p is not the thread's frame %p",
+            (void *)tf, (void *)sched_current()->utf);
 
-    uint64_t nr = tf->rax & MICA_SYS_NUMBER_MASK;
+    /* A dead thread parked by the scheduler is freed when the next thread
+     * resumes (sched.c, switch.asm), not here: system calls pay nothing.
+     * A bare number (no flag bits), the common case, takes one compare. */
+    uint64_t rax = tf->rax;
+    syscall_fn fn;
     int64_t rc;
-    if (tf->rax & ~(uint64_t)(MICA_SYS_NUMBER_MASK | MICA_SYS_FLAG_NONBLOCK))
-        rc = -MICA_EINVAL; /* unknown flag bits */
-    else if (nr >= MICA_SYS_COUNT || !syscall_table[nr])
-        rc = -MICA_ENOSYS;
-    else
-        rc = syscall_table[nr](tf);
+    if (likely(rax < MICA_SYS_COUNT) && likely((fn = syscall_table[rax]) != NULL)) {
+        rc = fn(tf);
+    } else {
+        uint64_t nr = rax & MICA_SYS_NUMBER_MASK;
+        if (rax & ~(uint64_t)(MICA_SYS_NUMBER_MASK | MICA_SYS_FLAG_NONBLOCK))
+            rc = -MICA_EINVAL; /* unknown flag bits */
+        else if (nr >= MICA_SYS_COUNT || (fn = syscall_table[nr]) == NULL)
+            rc = -MICA_ENOSYS;
+        else
+            rc = fn(tf);
+    }
     tf->rax = (uint64_t)rc;
 }
 

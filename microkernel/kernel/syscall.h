@@ -35,3 +35,10 @@ int64_t sys_mem_map(struct trap_frame *tf);        /* task/task.c */
 int64_t sys_mem_unmap(struct trap_frame *tf);
 int64_t sys_task_spawn(struct trap_frame *tf);     /* task/spawn.c */
 int64_t sys_task_wait(struct trap_frame *tf);
+int64_t sys_task_set_pager(struct trap_frame *tf); /* task/task_pager.c */
+int64_t sys_map_anon(struct trap_frame *tf);
+int64_t sys_unmap(struct trap_frame *tf);
+int64_t sys_protect(struct trap_frame *tf);
+int64_t sys_map_share(struct trap_frame *tf);      /* task/task_cow.c */
+int64_t sys_map_cow(struct trap_frame *tf);
+int64_t sys_task_fork(struct trap_frame *tf);      /* task/task_fork.c */

@@ -36,6 +36,7 @@
 
 #include "arch/x86_64/pte.h"
 #include "lib/assert.h"
+#include "mm/page_zero.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/tlb.h"
@@ -252,6 +253,52 @@ int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot)
     return 0;
 }
 
+int vmm_mark_cow(struct vm_space *as, vaddr_t va)
+{
+    struct walk w;
+    int rc = find_4k(as, va, &w);
+    if (rc < 0)
+        return rc;
+    uint64_t old = *w.entry[1];
+    if (!(old & PTE_U))
+        return -MICA_EINVAL; /* kernel pages are never shared */
+    uint64_t e = (old & ~PTE_W) | PTE_COW;
+    if (e == old)
+        return 0;
+    pte_set(w.entry[1], e);
+    if (is_current(as))
+        tlb_flush_page(va);
+    return 0;
+}
+
+bool vmm_is_cow(const struct vm_space *as, vaddr_t va)
+{
+    struct walk w;
+    return find_4k(as, va, &w) == 0 && (*w.entry[1] & PTE_COW);
+}
+
+int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_t *old_pa)
+{
+    int rc = check_request(va, prot, PAGE_SIZE);
+    if (rc < 0)
+        return rc;
+    if (!IS_ALIGNED(pa, PAGE_SIZE) || pa >= PTE_PHYS_LIMIT)
+        return -MICA_EINVAL;
+    struct walk w;
+    rc = find_4k(as, va, &w);
+    if (rc < 0)
+        return rc;
+    uint64_t old = *w.entry[1];
+    /* A new frame starts clean; the same frame keeps its A/D history. */
+    uint64_t keep = pte_addr(old) == pa ? (old & (PTE_A | PTE_D)) : 0;
+    pte_set(w.entry[1], pa | keep | pte_leaf_bits(prot));
+    if (is_kernel_va(va) || is_current(as))
+        tlb_flush_page(va);
+    if (old_pa)
+        *old_pa = pte_addr(old);
+    return 0;
+}
+
 /* Effective protection along the walk: writable/user only if every level
  * allows it, executable unless some level has NX. */
 static unsigned walk_prot(const struct walk *w)
@@ -296,18 +343,48 @@ int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *
     return 0;
 }
 
-/* Visit the leaves under `table` (at `level`, mapping from `base`). The
- * present-entry count ends the scan of a table after its last entry. */
+/* Where a table's present entries can be. A user table often holds a few
+ * entries at each end (program at the bottom of the user half, stack at the
+ * top), so scanning upwards alone would test ~500 empty slots per table.
+ * Scanning from both ends at once until the present-entry count is reached
+ * leaves a gap [gap_lo, gap_hi) known to be empty; the caller then visits
+ * [0, gap_lo) and [gap_hi, end) in ascending order. */
+struct span {
+    unsigned gap_lo, gap_hi;
+};
+
+static struct span present_span(const uint64_t *e, unsigned end, unsigned count)
+{
+    unsigned lo = 0, hi = end, seen = 0;
+    while (seen < count && lo < hi) {
+        seen += (e[lo++] & PTE_P) != 0;
+        if (seen < count && lo < hi)
+            seen += (e[--hi] & PTE_P) != 0;
+    }
+    return (struct span){.gap_lo = lo, .gap_hi = hi};
+}
+
+/* First and next index to look at outside the gap, ascending. */
+static inline unsigned span_first(const struct span *s)
+{
+    return s->gap_lo > 0 ? 0 : s->gap_hi;
+}
+
+static inline unsigned span_next(const struct span *s, unsigned i)
+{
+    return ++i == s->gap_lo ? s->gap_hi : i;
+}
+
+/* Visit the leaves under `table` (at `level`, mapping from `base`). */
 static int visit_leaves(paddr_t table, int level, vaddr_t base,
                         void (*fn)(vaddr_t va, paddr_t pa, void *arg), void *arg)
 {
     const uint64_t *e = table_ptr(table);
-    unsigned left = pt_count(table);
+    struct span s = present_span(e, PT_ENTRIES, pt_count(table));
     int n = 0;
-    for (unsigned i = 0; left > 0 && i < PT_ENTRIES; i++) {
+    for (unsigned i = span_first(&s); i < PT_ENTRIES; i = span_next(&s, i)) {
         if (!(e[i] & PTE_P))
             continue;
-        left--;
         vaddr_t va = base + (vaddr_t)i * PTE_SPAN(level);
         if (level > 1 && !(e[i] & PTE_PS)) {
             n += visit_leaves(pte_addr(e[i]), level - 1, va, fn, arg);
@@ -321,13 +398,23 @@ static int visit_leaves(paddr_t table, int level, vaddr_t base,
     return n;
 }
 
+/* The PML4 count includes the shared kernel slots; the rest are user slots. */
+static unsigned user_slots(const struct vm_space *as)
+{
+    unsigned count = pt_count(as->pml4);
+    KASSERT(count >= kernel_slots, "PML4 0x%llx: count %u below %u kernel slots",
+            (unsigned long long)as->pml4, count, kernel_slots);
+    return count - kernel_slots;
+}
+
 int vmm_for_each_user_page(const struct vm_space *as,
                            void (*fn)(vaddr_t va, paddr_t pa, void *arg), void *arg)
 {
     KASSERT(as->pml4 != kernel_as.pml4, "vmm_for_each_user_page of the kernel space");
     const uint64_t *pml4 = table_ptr(as->pml4);
+    struct span s = present_span(pml4, PML4_KERNEL_FIRST, user_slots(as));
     int n = 0;
-    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++)
+    for (unsigned i = span_first(&s); i < PML4_KERNEL_FIRST; i = span_next(&s, i))
         if (pml4[i] & PTE_P)
             n += visit_leaves(pte_addr(pml4[i]), PT_LEVELS - 1,
                               (vaddr_t)i * PTE_SPAN(PT_LEVELS), fn, arg);
@@ -373,10 +460,10 @@ int vmm_space_create(struct vm_space *as)
         for (unsigned i = PML4_KERNEL_FIRST; i < PT_ENTRIES; i++)
             kernel_slots += (kpml4[i] & PTE_P) != 0;
     }
-    for (unsigned i = 0; i < PML4_KERNEL_FIRST; i++)
-        e[i] = 0;
-    for (unsigned i = PML4_KERNEL_FIRST; i < PT_ENTRIES; i++)
-        e[i] = kpml4[i];
+    /* Word moves: 512 iterations for the whole PML4 instead of a loop. */
+    words_zero(e, PML4_KERNEL_FIRST);
+    words_copy(&e[PML4_KERNEL_FIRST], &kpml4[PML4_KERNEL_FIRST],
+               PT_ENTRIES - PML4_KERNEL_FIRST);
     pt_count_set(pml4, kernel_slots);
     live_spaces++;
     as->pml4 = pml4;
@@ -388,14 +475,10 @@ static void free_tables(paddr_t table, int level)
 {
     if (level > 1) {
         const uint64_t *e = table_ptr(table);
-        unsigned left = pt_count(table);
-        for (unsigned i = 0; left > 0 && i < PT_ENTRIES; i++) {
-            if (!(e[i] & PTE_P))
-                continue;
-            left--;
-            if (!(e[i] & PTE_PS))
+        struct span s = present_span(e, PT_ENTRIES, pt_count(table));
+        for (unsigned i = span_first(&s); i < PT_ENTRIES; i = span_next(&s, i))
+            if ((e[i] & PTE_P) && !(e[i] & PTE_PS))
                 free_tables(pte_addr(e[i]), level - 1);
-        }
     }
     pt_count_set(table, 0);
     pmm_free_frame(table);
@@ -409,16 +492,10 @@ void vmm_space_destroy(struct vm_space *as)
     KASSERT(live_spaces > 0, "vmm_space_destroy without a matching vmm_space_create");
 
     const uint64_t *e = table_ptr(as->pml4);
-    unsigned count = pt_count(as->pml4);
-    KASSERT(count >= kernel_slots, "PML4 0x%llx: count %u below %u kernel slots",
-            (unsigned long long)as->pml4, count, kernel_slots);
-    unsigned left = count - kernel_slots;
-    for (unsigned i = 0; left > 0 && i < PML4_KERNEL_FIRST; i++) {
-        if (e[i] & PTE_P) {
+    struct span s = present_span(e, PML4_KERNEL_FIRST, user_slots(as));
+    for (unsigned i = span_first(&s); i < PML4_KERNEL_FIRST; i = span_next(&s, i))
+        if (e[i] & PTE_P)
             free_tables(pte_addr(e[i]), PT_LEVELS - 1);
-            left--;
-        }
-    }
     pt_count_set(as->pml4, 0);
     pmm_free_frame(as->pml4);
     as->pml4 = 0;

@@ -47,6 +47,23 @@ int vmm_unmap(struct vm_space *as, vaddr_t va, paddr_t *old_pa);
 /* Change the protection of the 4 KiB mapping at `va`. */
 int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot);
 
+/* Copy-on-write marks: a software bit in a 4 KiB user leaf, kept apart
+ * from the VM_* protections (vmm_map and vmm_protect never set it, and
+ * vmm_protect clears it). A marked page is never writable. */
+
+/* Make the mapped 4 KiB page at `va` read-only and mark it copy-on-write;
+ * invalidates the TLB entry like vmm_protect. -MICA_ENOENT, -MICA_EINVAL. */
+int vmm_mark_cow(struct vm_space *as, vaddr_t va);
+
+/* True when a 4 KiB page is mapped at `va` and carries the mark. */
+bool vmm_is_cow(const struct vm_space *as, vaddr_t va);
+
+/* Point the mapped 4 KiB page at `va` to frame `pa` with `prot` (the mark
+ * cleared; pa may be the frame already mapped), storing the previous frame
+ * in *old_pa; invalidates the TLB entry like vmm_protect. The frames'
+ * references are the caller's business. -MICA_ENOENT, -MICA_EINVAL. */
+int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_t *old_pa);
+
 /* Look up `va` (any page size): sets *pa to the physical address of va
  * itself (offset included) and *prot (either may be NULL). -MICA_ENOENT if
  * not mapped. */

@@ -168,6 +168,18 @@ static int check_entry(struct parse *p, uint64_t entry)
     return fail(p, "entry point 0x%llx lies in no PT_LOAD segment", (unsigned long long)entry);
 }
 
+uint64_t elf_headers_len(const void *hdr, size_t hdr_len)
+{
+    struct elf64_ehdr eh;
+    if (hdr_len < sizeof eh)
+        return 0;
+    memcpy(&eh, hdr, sizeof eh);
+    if (eh.phentsize != sizeof(struct elf64_phdr) || eh.phoff > UINT32_MAX)
+        return 0;
+    /* Both terms are below 2^32, so the sum cannot overflow. */
+    return MAX(eh.phoff + (uint64_t)eh.phnum * sizeof(struct elf64_phdr), (uint64_t)sizeof eh);
+}
+
 int elf_parse(const void *hdr, size_t hdr_len, uint64_t image_len, struct elf_image *out,
               char *err, size_t errlen)
 {

@@ -29,3 +29,10 @@ struct elf_image {
  * Returns 0, or -MICA_ENOEXEC with a message in err[errlen]. */
 int elf_parse(const void *hdr, size_t hdr_len, uint64_t image_len, struct elf_image *out,
               char *err, size_t errlen);
+
+/* How many leading bytes of the image elf_parse needs, judged from its first
+ * hdr_len bytes (at least the 64-byte ELF header, else 0 is returned): the
+ * end of the program header table when the header describes one with
+ * 56-byte entries, else 0 (the caller then hands elf_parse what it has, and
+ * elf_parse names the problem). Saves reading a whole page of headers. */
+uint64_t elf_headers_len(const void *hdr, size_t hdr_len);

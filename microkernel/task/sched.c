@@ -8,9 +8,8 @@
  *
  * An exiting thread cannot free the stack it is running on. It parks itself
  * in runqueue.dead and switches away; whoever runs next frees it
- * (sched_reap) after its own arch_switch returns, or at its next system
- * call if it is a fresh thread that left for ring 3 without returning
- * through switch_to.
+ * (sched_reap) after its own arch_switch returns, or in the start stub of
+ * a fresh thread (switch.asm) that never returned through switch_to.
  *
  * The kernel is not preemptible (interrupts are off in kernel mode except
  * in the idle thread), so nothing here needs a lock on one CPU. */
@@ -27,6 +26,7 @@ struct runqueue {
     struct thread *head, *tail; /* ready threads, linked through qnext */
     unsigned slice;             /* ticks left for the current thread */
     struct thread *dead;        /* exited, its stack not yet free */
+    gdt_rsp0_t *rsp0;           /* this CPU's TSS.RSP0, once looked up */
 };
 
 /* One run queue per CPU, indexed by this_cpu()->id. */
@@ -73,21 +73,52 @@ static bool is_blocked(enum thread_state s)
            s == THREAD_BLOCKED_WAIT;
 }
 
-/* Run `next` in place of `prev` (NULL: the boot context). Returns when
- * prev is switched back to. */
-static void switch_to(struct thread *prev, struct thread *next)
+/* Free the parked dead thread, if any, once it is not the one running.
+ * Inline so that every resume point pays one load and one branch. */
+static inline void reap_parked(void)
 {
-    struct cpu *c = this_cpu();
-    KASSERT(next != prev, "switch from thread %u to itself", next->id);
-    KASSERT(next->state != THREAD_DEAD, "switch to dead thread %u", next->id);
+    if (unlikely(this_rq()->dead != NULL))
+        sched_reap();
+}
+
+/* Make `next` CPU c's running thread: its kernel stack for entries from
+ * ring 3, its address space, a fresh time slice. arch_switch follows. */
+static inline __attribute__((always_inline)) void enter(struct cpu *c, struct thread *next)
+{
+    struct runqueue *rq = &runqueues[c->id];
+    uintptr_t top = thread_kstack_top(next);
     next->state = THREAD_RUNNING;
-    this_rq()->slice = SCHED_SLICE_TICKS;
-    arch_set_kernel_stack(thread_kstack_top(next));
+    rq->slice = SCHED_SLICE_TICKS;
+    *rq->rsp0 = top;     /* interrupts and exceptions from ring 3 */
+    c->kernel_rsp = top; /* the syscall entry */
     if (next->task)
         arch_load_address_space(next->task->as.pml4);
     c->current = next;
+}
+
+/* Run `next` in place of `prev` (NULL: the boot context) on CPU c. Returns
+ * when prev is switched back to. Inline, as enter(): a switch makes no
+ * calls but arch_switch and reads this_cpu() once. */
+static inline __attribute__((always_inline)) void switch_to(struct cpu *c, struct thread *prev,
+                                                            struct thread *next)
+{
+    enter(c, next);
     arch_switch(prev ? &prev->ctx : &boot_ctx, &next->ctx);
-    sched_reap();
+    /* Every thread resumes here (or, the first time, in the start stubs of
+     * switch.asm, which reap too): whoever exited before us is freed now. */
+    reap_parked();
+}
+
+/* switch_to with its invariants checked: the slow paths' entry. */
+static void switch_checked(struct thread *prev, struct thread *next)
+{
+    KASSERT(next != prev, "switch from thread %u to itself", next->id);
+    KASSERT(next->state != THREAD_DEAD, "switch to dead thread %u", next->id);
+    struct cpu *c = this_cpu();
+    struct runqueue *rq = &runqueues[c->id];
+    if (!rq->rsp0) /* the CPU's first switch (sched_start): every later one uses it */
+        rq->rsp0 = gdt_kernel_stack_slot(c->id);
+    switch_to(c, prev, next);
 }
 
 void sched_reap(void)
@@ -134,7 +165,7 @@ int64_t sched_block(void)
     struct thread *cur = sched_current();
     KASSERT(is_blocked(cur->state), "sched_block of thread %u in state %d (not blocked)", cur->id,
             cur->state);
-    switch_to(cur, pick_next(this_rq()));
+    switch_checked(cur, pick_next(this_rq()));
     return cur->wake_result;
 }
 
@@ -148,12 +179,33 @@ void sched_wake(struct thread *t, int64_t result)
 
 void sched_switch_to(struct thread *t)
 {
-    struct thread *cur = sched_current();
-    KASSERT(cur->state != THREAD_RUNNING,
-            "sched_switch_to: thread %u is still running (set its state first)", cur->id);
-    KASSERT(t->state != THREAD_READY && t->state != THREAD_RUNNING,
-            "sched_switch_to: thread %u is in state %d (queued or running)", t->id, t->state);
-    switch_to(cur, t);
+    struct cpu *c = this_cpu();
+    struct thread *cur = c->current;
+    /* t must be neither queued nor running: READY and RUNNING are the two
+     * lowest states (thread.h), so one compare checks both. */
+    STATIC_ASSERT(THREAD_READY == 0 && THREAD_RUNNING == 1, "thread state order");
+    KASSERT(cur->state != THREAD_RUNNING && t->state > THREAD_RUNNING && t->state != THREAD_DEAD,
+            "sched_switch_to: thread %u (state %d) to thread %u (state %d)", cur->id, cur->state,
+            t->id, t->state);
+    switch_to(c, cur, t);
+}
+
+void sched_switch_from_syscall(struct thread *t)
+{
+    /* No state checks: the IPC fast path, the only caller, has just set
+     * cur's state and took t from an endpoint queue or a pending call. */
+    struct cpu *c = this_cpu();
+    struct thread *cur = c->current;
+    enter(c, t);
+    arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf, t->wake_result);
+}
+
+int64_t sched_syscall_resume(void)
+{
+    struct cpu *c = this_cpu();
+    if (unlikely(runqueues[c->id].dead != NULL))
+        sched_reap();
+    return c->current->wake_result;
 }
 
 void sched_yield(void)
@@ -165,7 +217,7 @@ void sched_yield(void)
     cur->state = THREAD_READY;
     if (cur != this_cpu()->idle) /* idle runs again when the queue is empty */
         rq_push(rq, cur);
-    switch_to(cur, rq_pop(rq));
+    switch_checked(cur, rq_pop(rq));
 }
 
 void sched_tick(struct trap_frame *tf)
@@ -190,7 +242,7 @@ __noreturn void sched_start(void)
 {
     KASSERT(sched_current() == NULL, "sched_start called twice");
     KASSERT(this_cpu()->idle != NULL, "sched_start before thread_init");
-    switch_to(NULL, pick_next(this_rq()));
+    switch_checked(NULL, pick_next(this_rq()));
     panic("sched_start: the boot context was resumed");
 }
 
@@ -202,6 +254,6 @@ __noreturn void sched_exit_current(void)
             cur->state);
     sched_reap(); /* at most one parked thread */
     rq->dead = cur;
-    switch_to(cur, pick_next(rq));
+    switch_checked(cur, pick_next(rq));
     panic("sched_exit_current: dead thread %u was resumed", cur->id);
 }

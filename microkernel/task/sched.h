@@ -26,13 +26,25 @@ void sched_wake(struct thread *t, int64_t result);
  * must already be set (blocked, or ready and queued). */
 void sched_switch_to(struct thread *t);
 
+/* The IPC fast path's switch: as sched_switch_to, for a current thread at
+ * the very end of its system call, whose kernel call chain is dropped. It
+ * returns from the system call with its wake_result when switched back to
+ * (by any path). Does not return. */
+__noreturn void sched_switch_from_syscall(struct thread *t);
+
+/* Finish the system call of a thread resumed after
+ * sched_switch_from_syscall: free a parked dead thread, return the thread's
+ * wake_result (called by switch.asm only). */
+int64_t sched_syscall_resume(void);
+
 /* Take a ready thread off the run queue (task teardown). */
 void sched_remove(struct thread *t);
 
 /* Free the last thread that exited on this CPU once it is no longer the one
- * running (its kernel stack was in use until the switch away from it). The
- * scheduler calls it after every switch; the syscall entry calls it too, so
- * that a fresh thread's first system call already sees the memory back. */
+ * running (its kernel stack was in use until the switch away from it). Every
+ * resume point calls it: the end of a switch, the start stubs of new
+ * threads and the syscall resume stub (switch.asm), so no system call runs
+ * while a dead thread is parked. */
 void sched_reap(void);
 
 /* Give up the CPU to the next ready thread, if any. */

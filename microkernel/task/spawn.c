@@ -10,9 +10,13 @@
  * User layout of a new task (see mica/syscall.h):
  *   program segments        below MICA_USER_MODULES
  *   boot modules (init)     MICA_USER_MODULES + page-aligned offsets, read-only
- *   stack                   [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, TOP), RW
+ *   stack                   [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, TOP) reserved,
+ *                           its top MICA_USER_STACK_MAPPED bytes mapped RW
  *   start info              one read-only page at MICA_USER_START_INFO (= TOP)
- * The page below the stack stays unmapped, so an overflow faults. */
+ * Only the top of the stack is mapped eagerly: each page mapped at spawn is
+ * a frame to allocate, zero, map and free again, the bulk of a small task's
+ * cost. Nothing else is placed in the reservation, and the page below it
+ * stays unmapped, so an overflow faults. */
 #include "task/spawn.h"
 
 #include <stdarg.h>
@@ -35,10 +39,14 @@
 
 #define HDR_READ_MAX 4096 /* bytes handed to elf_parse */
 #define STACK_BOTTOM (MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE)
+#define STACK_MAPPED_BOTTOM (MICA_USER_STACK_TOP - MICA_USER_STACK_MAPPED)
 
 STATIC_ASSERT(sizeof(struct mica_start_info) <= PAGE_SIZE, "start info fits one page");
 STATIC_ASSERT(MICA_USER_START_INFO == MICA_USER_STACK_TOP, "start info sits on the stack top");
 STATIC_ASSERT(MICA_USER_STACK_TOP % 16 == 0, "initial rsp is 16-aligned");
+STATIC_ASSERT(MICA_USER_STACK_MAPPED % PAGE_SIZE == 0 && MICA_USER_STACK_MAPPED > 0 &&
+              MICA_USER_STACK_MAPPED <= MICA_USER_STACK_SIZE,
+              "the stack mapped at spawn is whole pages inside the reserved stack");
 
 /* One spawn in progress. */
 struct spawn {
@@ -87,19 +95,37 @@ static int copy_into_task(struct task *t, uint64_t va, const struct image_src *s
     return 0;
 }
 
+/* Read the image's headers into hdr[HDR_READ_MAX]; returns their length or
+ * an error. The ELF header says where the program headers end, so a small
+ * image costs a few hundred bytes of copying rather than HDR_READ_MAX. When
+ * it is short or describes something odd, up to HDR_READ_MAX bytes are
+ * read and elf_parse names the problem. */
+static long read_headers(const struct image_src *src, uint8_t *hdr)
+{
+    size_t hl = (size_t)MIN(src->len, (uint64_t)HDR_READ_MAX);
+    size_t first = MIN(hl, (size_t)64);
+    int rc = src_read(src, 0, hdr, first);
+    if (rc)
+        return rc;
+    uint64_t need = elf_headers_len(hdr, first);
+    if (need && need <= hl)
+        hl = (size_t)need;
+    if (hl > first && (rc = src_read(src, first, hdr + first, hl - first)) != 0)
+        return rc;
+    return (long)hl;
+}
+
 static int parse_image(struct spawn *sp)
 {
     const struct image_src *src = &sp->req->src;
-    size_t hl = (size_t)MIN(src->len, (uint64_t)HDR_READ_MAX);
     char err[128];
-    void *hdr = kmalloc(HDR_READ_MAX);
+    uint8_t *hdr = kmalloc(HDR_READ_MAX);
     int rc;
 
     if (!hdr)
         return spawn_fail(sp, -MICA_ENOMEM, "no memory to read the ELF header");
-    rc = src_read(src, 0, hdr, hl);
-    if (rc == 0)
-        rc = elf_parse(hdr, hl, src->len, &sp->elf, err, sizeof err);
+    long hl = read_headers(src, hdr);
+    rc = hl < 0 ? (int)hl : elf_parse(hdr, (size_t)hl, src->len, &sp->elf, err, sizeof err);
     kfree(hdr);
     if (rc == -MICA_ENOEXEC)
         return spawn_fail(sp, rc, "not an ELF64 x86-64 executable: %s", err);
@@ -146,7 +172,8 @@ static int map_stack_and_info(struct spawn *sp)
     paddr_t pa;
     int rc;
 
-    rc = task_map_anon(t, STACK_BOTTOM, MICA_USER_STACK_SIZE, MICA_PROT_READ | MICA_PROT_WRITE);
+    rc = task_map_anon(t, STACK_MAPPED_BOTTOM, MICA_USER_STACK_MAPPED,
+                       MICA_PROT_READ | MICA_PROT_WRITE);
     if (rc)
         return spawn_fail(sp, rc, "mapping the stack failed (error %d)", rc);
     rc = task_map_anon(t, MICA_USER_START_INFO, PAGE_SIZE, MICA_PROT_READ);
@@ -409,6 +436,30 @@ static int copy_spawn_strings(struct spawn_strings *s, const struct mica_spawn_a
     return 0;
 }
 
+/* The child's pager from the spawn flags: the caller's own (flags 0), the
+ * endpoint handle a->pager (MICA_SPAWN_PAGER, needs SEND) or none. */
+static int spawn_pager(struct task *self, const struct mica_spawn_args *a,
+                       struct endpoint **ep, uint64_t *badge)
+{
+    *ep = self->pager;
+    *badge = self->pager_badge;
+    if (a->flags & ~(uint64_t)(MICA_SPAWN_PAGER | MICA_SPAWN_NO_PAGER) ||
+        (a->flags & MICA_SPAWN_PAGER && a->flags & MICA_SPAWN_NO_PAGER))
+        return -MICA_EINVAL;
+    if (a->flags & MICA_SPAWN_NO_PAGER)
+        *ep = NULL;
+    if (a->flags & MICA_SPAWN_PAGER) {
+        int err = 0;
+        struct handle *e = handle_lookup(&self->handles, a->pager, HANDLE_ENDPOINT,
+                                         MICA_RIGHT_SEND, &err);
+        if (!e)
+            return err;
+        *ep = e->object;
+        *badge = e->badge;
+    }
+    return 0;
+}
+
 int64_t sys_task_spawn(struct trap_frame *tf)
 {
     struct task *self = sched_current()->task;
@@ -423,6 +474,10 @@ int64_t sys_task_spawn(struct trap_frame *tf)
         return -MICA_EINVAL;
     if (!user_range_ok((uintptr_t)a.image, a.image_len))
         return -MICA_EFAULT;
+    struct endpoint *pager;
+    uint64_t pager_badge;
+    if ((rc = spawn_pager(self, &a, &pager, &pager_badge)) != 0)
+        return rc;
     struct spawn_strings *s = kmalloc(sizeof *s);
     if (!s)
         return -MICA_ENOMEM;
@@ -445,15 +500,17 @@ int64_t sys_task_spawn(struct trap_frame *tf)
 
     /* The handle first: once the child is runnable it cannot be undone. */
     long h = handle_install(&self->handles, HANDLE_TASK, child,
-                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_MAP, 0);
     if (h < 0) {
         kprintf("spawn: task '%s' not started: the caller's handle table is full\n",
                 child->name);
         task_spawn_abort(child);
         return h;
     }
+    if (pager) /* before the first instruction, so no fault can miss it */
+        task_set_pager(child, pager, pager_badge);
     if ((rc = task_spawn_start(child, entry)) != 0) {
-        task_spawn_abort(child);
+        task_spawn_abort(child); /* drops the pager reference too */
         handle_close(&self->handles, (uint64_t)h);
         return rc;
     }

@@ -28,8 +28,9 @@ struct spawn_request {
 };
 
 /* Build a task: address space with the ELF's PT_LOAD segments (W^X
- * enforced: a segment both writable and executable is refused), a stack of
- * MICA_USER_STACK_SIZE below MICA_USER_STACK_TOP, the start-info page, the
+ * enforced: a segment both writable and executable is refused), a stack
+ * reserving MICA_USER_STACK_SIZE below MICA_USER_STACK_TOP of which the top
+ * MICA_USER_STACK_MAPPED bytes are mapped, the start-info page, the
  * handles, and one thread at the entry point, made runnable. Returns 0 and
  * *out, or -MICA_ENOEXEC (the image is not a valid ELF64 x86-64
  * executable; a line naming what is wrong is printed), -MICA_ENOMEM,

@@ -183,6 +183,7 @@ void task_exit(struct task *t, int64_t status)
     bool self = cur && cur->task == t;
 
     stop_threads(t, cur);
+    task_set_pager(t, NULL, 0);
     handle_table_destroy(&t->handles);
     release_memory(t);
     unlink_live(t);

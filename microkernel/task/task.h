@@ -9,6 +9,7 @@
 #include "ipc/handle.h"
 
 struct thread;
+struct endpoint;
 
 enum task_state { TASK_LIVE, TASK_ZOMBIE /* exited, kept for a waiter */ };
 
@@ -25,6 +26,8 @@ struct task {
     uint32_t refs;               /* task handles + 1 while live */
     uint64_t start_flags;        /* MICA_START_* given at spawn */
     struct task *live_next;      /* link in the list of live tasks */
+    struct endpoint *pager;      /* page faults are sent here, or NULL (task_pager.c) */
+    uint64_t pager_badge;        /* badge of the handle that registered it */
 };
 
 /* Set up the task slab cache. Idempotent. */
@@ -58,11 +61,22 @@ void task_get(struct task *t);
 /* Drop a reference from a task handle; frees a zombie with no references. */
 void task_put(struct task *t);
 
-/* A CPU exception in ring 3 (tf from user mode): kill the current task
- * with a reason naming the exception, the address and the access. Does not
- * return. */
+/* A CPU exception in ring 3 (tf from user mode). A page fault in a task
+ * with a pager is sent to the pager and returns once the pager answered
+ * "resume" (the instruction is retried); anything else kills the current
+ * task with a reason naming the exception, the address and the access, and
+ * does not return. */
 struct trap_frame;
 void task_user_exception(struct trap_frame *tf);
+
+/* Register endpoint ep (badge) as t's pager, replacing any previous one;
+ * ep == NULL removes it. Takes a sending reference on ep (task_pager.c). */
+void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge);
+
+/* Change the protection of the mapped pages [va, va+len) of t, page
+ * aligned. Returns 0, -MICA_EINVAL, -MICA_ENOENT (a page is not mapped;
+ * nothing changed). */
+int task_protect(struct task *t, uintptr_t va, size_t len, unsigned prot);
 
 /* Number of live tasks (for MICA_INFO_TASKS). */
 unsigned task_count(void);

@@ -1,12 +1,29 @@
 /* Turning a CPU exception raised in ring 3 into the end of the task, with
  * a one-line reason a person can act on: which exception, which address and
- * access for a page fault, and where. */
+ * access for a page fault, and where.
+ *
+ * A page fault in a task with a pager is first offered to the pager: the
+ * faulting thread makes a kernel-made call (ipc_kernel.h) with the fault
+ * message of mica/syscall.h and stays blocked until the reply. "Resume"
+ * returns to ring 3, where the instruction runs again; "kill", a malformed
+ * reply or a dead pager ends the task with the usual report plus what the
+ * pager said. A write to a present page with the COW mark carries
+ * MICA_FAULT_COW, so the pager knows a copy (MICA_SYS_MAP_COW) is wanted.
+ *
+ * A system call's copy of user memory that faults (kernel/usercopy.c) is
+ * offered to the pager the same way (task_copy_fault, MICA_FAULT_KERNEL),
+ * from the system call's own context after the copy routine has returned,
+ * never from inside the trap handler. */
+#include <mica/errno.h>
+
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
+#include "ipc/ipc_kernel.h"
 #include "lib/assert.h"
 #include "lib/format.h"
 #include "task/sched.h"
 #include "task/task.h"
+#include "task/task_vm.h"
 
 /* Why a present page refused the access, from the task's own page tables. */
 static const char *protection_cause(const struct task *t, uint64_t addr, uint64_t err)
@@ -22,10 +39,9 @@ static const char *protection_cause(const struct task *t, uint64_t addr, uint64_
     return "protection violation";
 }
 
-static void describe_pf(const struct trap_frame *tf, const struct task *t, char *buf,
-                        size_t size)
+static void describe_pf(const struct trap_frame *tf, const struct task *t, uint64_t addr,
+                        char *buf, size_t size)
 {
-    uint64_t addr = read_cr2();
     const char *access = (tf->error & PF_ERR_I) ? "instruction fetch from"
                          : (tf->error & PF_ERR_W) ? "write to"
                                                   : "read from";
@@ -40,6 +56,67 @@ static void describe_pf(const struct trap_frame *tf, const struct task *t, char 
               (unsigned long)tf->rip);
 }
 
+/* The MICA_FAULT_* access bits of a page fault at addr in t. */
+static uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err)
+{
+    uint64_t a = (err & PF_ERR_I) ? MICA_FAULT_EXEC
+                 : (err & PF_ERR_W) ? MICA_FAULT_WRITE
+                                    : MICA_FAULT_READ;
+    if (err & PF_ERR_P) {
+        a |= MICA_FAULT_PRESENT;
+        if ((err & PF_ERR_W) && addr < MICA_USER_END &&
+            vmm_is_cow(&t->as, ALIGN_DOWN(addr, PAGE_SIZE)))
+            a |= MICA_FAULT_COW;
+    }
+    return a;
+}
+
+static const char *pager_reason(uint64_t code)
+{
+    switch (code) {
+    case MICA_FAULT_REASON_NO_REGION:
+        return "no region at this address";
+    case MICA_FAULT_REASON_ACCESS:
+        return "access not allowed in this region";
+    case MICA_FAULT_REASON_NO_MEMORY:
+        return "out of memory";
+    case MICA_FAULT_REASON_UNKNOWN:
+        return "unknown client";
+    case MICA_FAULT_REASON_GUARD:
+        return "stack guard page hit";
+    case MICA_FAULT_REASON_STACK:
+        return "stack limit reached";
+    default:
+        return "unknown reason";
+    }
+}
+
+/* Offer the fault at `addr` (MICA_FAULT_* `access`, at `rip`) to the
+ * task's pager. Returns true when the thread may resume; otherwise writes
+ * what went wrong to buf. */
+static bool pager_resolves(struct thread *cur, uint64_t addr, uint64_t access, uint64_t rip,
+                           char *buf, size_t size)
+{
+    struct task *t = cur->task;
+    const struct ipc_msg m = {.badge = t->pager_badge, .label = MICA_LABEL_FAULT,
+                              .w = {addr, access, rip, cur->id}};
+    struct ipc_msg reply;
+    int64_t rc = ipc_kernel_call(cur, t->pager, &m, &reply);
+    if (rc == 0 && MICA_MSG_LABEL(reply.label) == 0)
+        return true;
+    if (rc == -MICA_EDEAD)
+        ksnprintf(buf, size, "pager is dead");
+    else if (rc < 0)
+        ksnprintf(buf, size, "pager sent a malformed reply (%ld)", (long)rc);
+    else if (MICA_MSG_LABEL(reply.label) == MICA_FAULT_KILL)
+        ksnprintf(buf, size, "pager: %s (%lu)", pager_reason(reply.w[0]),
+                  (unsigned long)reply.w[0]);
+    else
+        ksnprintf(buf, size, "pager replied with unknown label 0x%lx",
+                  (unsigned long)MICA_MSG_LABEL(reply.label));
+    return false;
+}
+
 void task_user_exception(struct trap_frame *tf)
 {
     struct thread *cur = sched_current();
@@ -49,9 +126,22 @@ void task_user_exception(struct trap_frame *tf)
     unsigned long rip = (unsigned long)tf->rip;
 
     switch (tf->vector) {
-    case VEC_PF:
-        describe_pf(tf, cur->task, why, sizeof why);
+    case VEC_PF: {
+        uint64_t addr = read_cr2(); /* before anything else can fault */
+        if (cur->task->pager && !(tf->error & PF_ERR_RSVD)) {
+            char pager[80];
+            KASSERT(tf == cur->utf, "page-fault frame %p is not thread %u's frame %p",
+                    (void *)tf, cur->id, (void *)cur->utf);
+            if (pager_resolves(cur, addr, fault_access(cur->task, addr, tf->error), tf->rip,
+                               pager, sizeof pager))
+                return;
+            describe_pf(tf, cur->task, addr, why, sizeof why);
+            task_kill(cur->task, "%s; %s", why, pager);
+            panic("task_user_exception: killed task resumed");
+        }
+        describe_pf(tf, cur->task, addr, why, sizeof why);
         break;
+    }
     case VEC_GP:
         if (tf->error)
             ksnprintf(why, sizeof why, "#GP general protection (selector error 0x%lx) at rip 0x%lx",
@@ -67,4 +157,19 @@ void task_user_exception(struct trap_frame *tf)
     }
     task_kill(cur->task, "%s", why);
     panic("task_user_exception: killed task resumed");
+}
+
+int task_copy_fault(uintptr_t addr, uint64_t access)
+{
+    struct thread *cur = sched_current();
+    if (!cur || !cur->task || !cur->task->pager || !cur->utf)
+        return -MICA_EFAULT;
+    char pager[80];
+    if (pager_resolves(cur, addr, access | MICA_FAULT_KERNEL, cur->utf->rip, pager,
+                       sizeof pager))
+        return 0;
+    const char *what = (access & MICA_FAULT_WRITE) ? "write to" : "read from";
+    task_kill(cur->task, "system call's %s user address 0x%lx faulted; %s", what,
+              (unsigned long)addr, pager);
+    panic("task_copy_fault: killed task resumed");
 }

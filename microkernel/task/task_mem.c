@@ -6,6 +6,7 @@
 #include "kernel/syscall.h"
 #include "lib/assert.h"
 #include "lib/string.h"
+#include "mm/page_zero.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "task/sched.h"
@@ -66,7 +67,7 @@ int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot)
         rc = pmm_alloc_frame(&pa);
         if (rc < 0)
             break;
-        memset(phys_to_virt(pa), 0, PAGE_SIZE);
+        page_zero(phys_to_virt(pa)); /* rep stosq: see mm/page_zero.h */
         rc = vmm_map(&t->as, va + off, pa, vp);
         if (rc < 0) {
             pmm_free_frame(pa);

@@ -107,7 +107,7 @@ KTEST(handle_mint_rules)
 
     KEXPECT_EQ(t, mint(task, nogrant, MICA_RIGHT_SEND, 0), -MICA_EPERM);
     KEXPECT_EQ(t, mint(task, 99, MICA_RIGHT_SEND, 0), -MICA_EBADH);
-    KEXPECT_EQ(t, mint(task, all, 0x10, 0), -MICA_EINVAL);
+    KEXPECT_EQ(t, mint(task, all, MICA_RIGHTS_ALL + 1u, 0), -MICA_EINVAL);
     long badged = mint(task, all, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, 42);
     KEXPECT_EQ(t, badged, 2);
     struct handle *e = handle_lookup(ht, 2, HANDLE_ENDPOINT, MICA_RIGHT_SEND, &err);

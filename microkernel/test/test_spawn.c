@@ -185,12 +185,15 @@ KTEST(spawn_builds_address_space)
     KEXPECT_EQ(t, vmm_translate(&task->as, ALIGN_UP(TINY_BSS_END, PAGE_SIZE), NULL, NULL),
                -MICA_ENOENT);
 
-    /* Stack: both ends mapped read-write, a hole below it. */
-    uint64_t bottom = MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE;
+    /* Stack: both ends of the part mapped at spawn are read-write; the rest
+     * of the reservation and the page below it are not mapped. */
+    uint64_t bottom = MICA_USER_STACK_TOP - MICA_USER_STACK_MAPPED;
     KREQUIRE(t, vmm_translate(&task->as, bottom, NULL, &prot) == 0);
     KEXPECT_EQ(t, prot & (VM_USER | VM_WRITE | VM_EXEC), VM_USER | VM_WRITE | nx);
     KEXPECT_EQ(t, vmm_translate(&task->as, MICA_USER_STACK_TOP - 8, NULL, NULL), 0);
     KEXPECT_EQ(t, vmm_translate(&task->as, bottom - PAGE_SIZE, NULL, NULL), -MICA_ENOENT);
+    KEXPECT_EQ(t, vmm_translate(&task->as, MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE - PAGE_SIZE,
+                                NULL, NULL), -MICA_ENOENT);
 
     /* Start info: read-only for ring 3, filled in. */
     KREQUIRE(t, vmm_translate(&task->as, MICA_USER_START_INFO, &pa, &prot) == 0);

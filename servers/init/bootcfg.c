@@ -51,19 +51,26 @@ static const char *parse_grants(const char **pp, const char *end, struct bootcfg
         const char *w = skip_blanks(*pp, end), *we = word_end(w, end);
         size_t n = (size_t)(we - w);
         enum bootcfg_grant_kind kind;
+        size_t pl = 5; /* prefix length */
         if (has_prefix(w, n, "recv:"))
             kind = BOOTCFG_GRANT_RECV;
         else if (has_prefix(w, n, "send:"))
             kind = BOOTCFG_GRANT_SEND;
+        else if (has_prefix(w, n, "pager:"))
+            kind = BOOTCFG_GRANT_PAGER, pl = 6;
         else
             return NULL;
         if (out->ngrants == MICA_SPAWN_MAX_HANDLES)
             return "too many handles (at most 8)";
-        if (n == 5)
-            return "missing endpoint name after recv: or send:";
+        if (n == pl)
+            return "missing endpoint name after recv:, send: or pager:";
+        if (kind == BOOTCFG_GRANT_PAGER)
+            for (unsigned i = 0; i < out->ngrants; i++)
+                if (out->grants[i].kind == BOOTCFG_GRANT_PAGER)
+                    return "more than one pager: grant";
         struct bootcfg_grant *g = &out->grants[out->ngrants++];
         g->kind = kind;
-        if (copy_field(g->endpoint, sizeof(g->endpoint), w + 5, n - 5) < 0)
+        if (copy_field(g->endpoint, sizeof(g->endpoint), w + pl, n - pl) < 0)
             return "endpoint name too long";
         *pp = we;
     }

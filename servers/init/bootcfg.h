@@ -7,8 +7,9 @@
  *     # comment                      (also after leading blanks); blank lines
  * GRANTS are the words right after NAME of the form recv:EP (the endpoint
  * with all rights: the serving side) or send:EP (a copy with SEND and GRANT
- * rights, badged per program); they become the program's handles 0, 1, ...
- * in order. ARGS is the rest of the line with outer blanks removed. Words
+ * rights, badged per program) or pager:EP (a send copy like send:, and EP,
+ * served by servers/pager, becomes the program's pager: at most one per
+ * line); they become the program's handles 0, 1, ... in order. ARGS is the rest of the line with outer blanks removed. Words
  * are separated by spaces or tabs. The text need not be NUL-terminated and
  * may end without a newline. Pure logic, tested on the host. */
 #pragma once
@@ -20,7 +21,7 @@
 enum bootcfg_kind { BOOTCFG_ENDPOINT, BOOTCFG_SERVER, BOOTCFG_TEST, BOOTCFG_BENCH,
                     BOOTCFG_ERROR };
 
-enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND };
+enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_PAGER };
 
 struct bootcfg_grant {
     enum bootcfg_grant_kind kind;

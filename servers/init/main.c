@@ -9,6 +9,7 @@
 #include <mica/sys.h>
 
 #include "bootcfg.h"
+#include "pager_link.h"
 
 #define ENDPOINTS_MAX 16
 
@@ -17,6 +18,8 @@ struct init_state {
     int test_mode, bench_mode;
     uint64_t passed, failed;
     uint64_t started;  /* programs started so far; badges their send copies */
+    long pager_ep;     /* the last program's pager (init's handle), or -1 */
+    uint64_t pager_badge; /* and the badge that names it there */
     unsigned nendpoints;
     struct {
         char name[MICA_NAME_MAX];
@@ -70,7 +73,7 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
             return -1;
         }
         long h = ep;
-        if (g->kind == BOOTCFG_GRANT_SEND) {
+        if (g->kind == BOOTCFG_GRANT_SEND || g->kind == BOOTCFG_GRANT_PAGER) {
             h = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT,
                                  st->started + 1);
             if (h < 0) {
@@ -78,6 +81,12 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
                 return -1;
             }
             minted[i] = h;
+        }
+        if (g->kind == BOOTCFG_GRANT_PAGER) {
+            a->flags |= MICA_SPAWN_PAGER; /* registered before the child runs */
+            a->pager = (uint64_t)h;
+            st->pager_ep = ep;
+            st->pager_badge = st->started + 1;
         }
         a->handles[a->nhandles++] = (uint64_t)h;
     }
@@ -102,6 +111,7 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     long minted[MICA_SPAWN_MAX_HANDLES];
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         minted[i] = -1;
+    st->pager_ep = -1;
     int ready = prepare_handles(st, l, &a, minted) == 0; /* reported if not */
     long h = ready ? mica_task_spawn(&a) : -MICA_EINVAL;
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
@@ -114,7 +124,14 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     if (h < 0)
         return h;
     st->started++;
-    printf("init: started %s (task %ld)\n", l->name, h);
+    printf("init: started %s (task handle %ld)\n", l->name, h);
+    if (st->pager_ep >= 0) {
+        /* Until this arrives the pager answers the program's requests with
+         * -MICA_EAGAIN (mica/vm.h), so it cannot fault on a region early. */
+        long rc = pager_link_add((uint64_t)st->pager_ep, st->pager_badge, (uint64_t)h);
+        if (rc < 0)
+            problem(st, l, "cannot introduce the program to its pager:", mica_error_name(rc));
+    }
     return h;
 }
 
@@ -124,6 +141,8 @@ static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
 {
     int64_t status = mica_task_wait((uint64_t)h);
     mica_handle_close((uint64_t)h);
+    if (st->pager_ep >= 0)
+        pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
     if (l->kind == BOOTCFG_BENCH) {
         printf("init: bench %s exited with status %lld\n", l->name, (long long)status);
         return;

@@ -1,32 +1,125 @@
-/* pager: placeholder for the user-space pager. It creates its endpoint
- * and answers PING until the real pager (page-fault handling for other
- * tasks) replaces it. */
-#include <mica/server.h>
+/* pager: decides its clients' page faults in user space.
+ *
+ * Started by init with its endpoint (all rights) as handle 0. On it come:
+ *   - from init (badge 0, the control channel): PAGER_ADD_CLIENT with a
+ *     task handle (MICA_RIGHT_MAP) and the client's badge, PAGER_DROP_CLIENT
+ *     (control.c);
+ *   - from clients (their badge): the PAGER_VM_* requests of mica/vm.h
+ *     (requests.c, fork.c);
+ *   - from the kernel, as calls made by a client's faulting thread:
+ *     MICA_LABEL_FAULT (mica/syscall.h), decided by plan.c and carried out
+ *     by fault.c: demand-zero pages, stack growth, copy-on-write, or a
+ *     MICA_FAULT_KILL reply with a reason and a report line.
+ * Single-threaded: one message at a time, so a fork's child is in the
+ * table before its first fault can be received. A client can send a fault
+ * message itself, but it only obtains what its regions already allow. The
+ * pager must not be its own pager (it would wait for itself), so it has
+ * none. A per-client memory quota is left for later. */
 #include <mica/start.h>
 #include <mica/stdio.h>
+#include <mica/sys.h>
+#include <mica/vm.h>
 
-#define PAGER_PING 1u /* reply: label 0, w[0] = the request's w[0] + 1 */
+#include "fault.h"
+#include "pager.h"
 
-static int on_ping(const struct mica_msg *req, struct mica_msg *reply)
+struct pager_client pager_clients[PAGER_CLIENTS];
+struct mica_ipc_buffer pager_buffer;
+
+/* A minted handle sent with the last reply, closed once it has gone. */
+static long sent_handle = -1;
+
+void pager_reply_handle(struct mica_msg *reply, uint64_t h)
 {
-    reply->w[0] = req->w[0] + 1;
-    return MICA_SERVER_REPLY;
+    reply->label |= MICA_MSG_XFER_HANDLE;
+    pager_buffer.handle = h;
+    sent_handle = (long)h;
 }
 
-static const struct mica_server_op ops[] = {
-    { PAGER_PING, on_ping },
-};
+static void on_fault(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
+{
+    if (!c) {
+        reply->label = MICA_FAULT_KILL;
+        reply->w[0] = MICA_FAULT_REASON_UNKNOWN;
+        printf("pager: unknown client %llu: fault at 0x%llx: kill\n",
+               (unsigned long long)req->badge, (unsigned long long)req->w[0]);
+        return;
+    }
+    enum fault_result r = pager_fault(c, req->w[0], (unsigned)req->w[1], req->w[3]);
+    if (r == FAULT_CLIENT_DEAD)
+        pager_client_drop(c); /* nobody waits for the reply */
+    if (r != FAULT_CONTINUE) {
+        reply->label = MICA_FAULT_KILL;
+        reply->w[0] = fault_reason(r);
+    }
+}
+
+/* Answer one request into *reply. */
+static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
+{
+    *reply = (struct mica_msg){0};
+    /* A handle only has a use in PAGER_ADD_CLIENT; close any other. */
+    long xfer = (req->label & MICA_MSG_XFER_HANDLE) ? (long)pager_buffer.handle : -1;
+    uint32_t label = (uint32_t)MICA_MSG_LABEL(req->label);
+    struct pager_client *c = pager_client_find(pager_clients, req->badge);
+    if (label == MICA_LABEL_FAULT) {
+        on_fault(c, req, reply);
+    } else if (req->badge == 0) {
+        on_control(req, reply, xfer);
+        return;
+    } else if (!c) {
+        reply->w[0] = (uint64_t)-MICA_EAGAIN; /* init's introduction is on its way */
+    } else {
+        switch (label) {
+        case PAGER_VM_ALLOC: on_alloc(c, req, reply); break;
+        case PAGER_VM_FREE: on_free(c, req, reply); break;
+        case PAGER_VM_PROTECT: on_protect(c, req, reply); break;
+        case PAGER_VM_SHARE_COW: on_share_cow(c, req, reply); break;
+        case PAGER_VM_FORK_PREP: on_fork_prep(c, req, reply); break;
+        case PAGER_VM_FORK: on_fork(c, req, reply); break;
+        case PAGER_VM_RELEASE: on_release(c, req, reply); break;
+        case PAGER_VM_VERBOSE: c->verbose = req->w[0] != 0; break;
+        default:
+            reply->label = MICA_LABEL_ERROR;
+            reply->w[0] = (uint64_t)-MICA_ENOSYS;
+            break;
+        }
+    }
+    if (xfer >= 0)
+        mica_handle_close((uint64_t)xfer);
+}
 
 int main(const struct mica_start_info *si)
 {
-    (void)si;
-    long ep = mica_endpoint_create();
-    if (ep < 0) {
-        printf("pager: cannot create endpoint: %s\n", mica_error_name(ep));
+    if (si->nhandles < 1) {
+        printf("pager: no endpoint given (boot.cfg: server pager recv:EP)\n");
         return 1;
     }
-    printf("pager: ready (placeholder)\n");
-    long rc = mica_server_run((uint64_t)ep, ops, sizeof(ops) / sizeof(ops[0]));
-    printf("pager: server loop ended: %s\n", mica_error_name(rc));
-    return 1;
+    long rc = mica_set_ipc_buffer(&pager_buffer);
+    if (rc < 0) {
+        printf("pager: cannot register an IPC buffer: %s\n", mica_error_name(rc));
+        return 1;
+    }
+    printf("pager: ready\n");
+    struct mica_msg req, reply;
+    rc = mica_ipc_recv(PAGER_EP, &req, MICA_IPC_BLOCK);
+    for (;;) {
+        if (sent_handle >= 0) {
+            mica_handle_close((uint64_t)sent_handle); /* the receiver has its copy */
+            sent_handle = -1;
+        }
+        if (rc < 0) {
+            if (rc != -MICA_EFAULT && rc != -MICA_ENOSPC && rc != -MICA_EDEAD) {
+                printf("pager: receive failed: %s\n", mica_error_name(rc));
+                return 1;
+            }
+            /* A message we could not take whole (data or a handle with
+             * nowhere to go), or a reply whose caller died (its error comes
+             * back without the receive): go on receiving. */
+            rc = mica_ipc_recv(PAGER_EP, &req, MICA_IPC_BLOCK);
+            continue;
+        }
+        dispatch(&req, &reply);
+        rc = mica_ipc_reply_recv(PAGER_EP, &reply, &req, MICA_IPC_BLOCK);
+    }
 }

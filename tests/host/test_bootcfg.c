@@ -127,6 +127,23 @@ static void test_endpoints_and_grants(void)
     CHECK(strstr(out[2].problem, "endpoint name too long") != NULL);
 }
 
+/* pager:EP: a grant of its own kind, at most one per line. */
+static void test_pager_grant(void)
+{
+    int n = PARSE("test t pager:pg send:echo -x\ntest t pager:\ntest t pager:a pager:b\n");
+    CHECK_EQ(n, 3);
+    CHECK_EQ(out[0].kind, BOOTCFG_TEST);
+    CHECK_EQ(out[0].ngrants, 2);
+    CHECK_EQ(out[0].grants[0].kind, BOOTCFG_GRANT_PAGER);
+    CHECK(strcmp(out[0].grants[0].endpoint, "pg") == 0);
+    CHECK_EQ(out[0].grants[1].kind, BOOTCFG_GRANT_SEND);
+    CHECK(strcmp(out[0].args, "-x") == 0);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[1].problem, "missing endpoint name") != NULL);
+    CHECK_EQ(out[2].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[2].problem, "more than one pager") != NULL);
+}
+
 static void test_length_limits(void)
 {
     static char text[4096];
@@ -205,7 +222,7 @@ int main(void)
     static const struct tap_test tests[] = {
         TAP(test_directives),      TAP(test_no_trailing_newline_and_empty),
         TAP(test_malformed_lines), TAP(test_endpoints_and_grants),
-        TAP(test_length_limits),
+        TAP(test_length_limits),  TAP(test_pager_grant),
         TAP(test_random_texts),
     };
     return tap_run(tests, (int)(sizeof tests / sizeof tests[0]));

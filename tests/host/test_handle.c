@@ -25,6 +25,7 @@ static struct task tasks[NOBJ];
 static long ep_refs[NOBJ], ep_recv[NOBJ], task_refs[NOBJ];
 
 void *kcalloc(size_t n, size_t size) { return calloc(n, size); }
+void *kmalloc(size_t n) { return malloc(n); }
 void kfree(void *p) { free(p); }
 
 void endpoint_handle_get(struct endpoint *ep, uint32_t rights)
@@ -279,7 +280,7 @@ static void test_bad_numbers_and_rights(void)
     CHECK_EQ(handle_close(&ht, (uint64_t)-1), -MICA_EBADH);
     CHECK_EQ(handle_close(&ht, MICA_HANDLE_MAX), -MICA_EBADH);
     EXPECT_PANIC(handle_install(&ht, HANDLE_FREE, &eps[0], 0, 0));
-    EXPECT_PANIC(handle_install(&ht, HANDLE_ENDPOINT, &eps[0], 0x10, 0));
+    EXPECT_PANIC(handle_install(&ht, HANDLE_ENDPOINT, &eps[0], MICA_RIGHTS_ALL + 1u, 0));
     handle_table_destroy(&ht);
     CHECK_EQ(ep_recv[2], 0);
 }

@@ -135,7 +135,7 @@ static void syscall_enforces_handle_rights(void)
     /* No GRANT: it may not be minted further; rights never grow. */
     KTAP_EXPECT_EQ(mica_handle_mint((uint64_t)send_only, MICA_RIGHT_SEND, 0), -MICA_EPERM);
     /* Unknown rights bits are refused, not ignored. */
-    KTAP_EXPECT_EQ(mica_handle_mint((uint64_t)ep, 0x10, 0), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_handle_mint((uint64_t)ep, MICA_RIGHTS_ALL + 1u, 0), -MICA_EINVAL);
     /* Wrong object type: an endpoint is not a task. */
     KTAP_EXPECT_EQ(mica_task_wait((uint64_t)ep), -MICA_EBADH);
     mica_handle_close((uint64_t)recv_only);

@@ -38,7 +38,15 @@
 #define MICA_SYS_SET_IPC_BUFFER  16 /* (va of a struct mica_ipc_buffer, or 0) -> 0 */
 #define MICA_SYS_SHUTDOWN        17 /* (status, passed, failed): needs MICA_START_MACHINE */
 #define MICA_SYS_INFO            18 /* (MICA_INFO_*) -> value, for tests and tools */
-#define MICA_SYS_COUNT           19
+#define MICA_SYS_TASK_SET_PAGER  19 /* (task h or MICA_HANDLE_SELF, endpoint h with SEND) -> 0 */
+#define MICA_SYS_MAP_ANON        20 /* (task h with MAP, va, npages, prot) -> 0: fresh zeroed pages */
+#define MICA_SYS_UNMAP           21 /* (task h with MAP, va, npages) -> 0 */
+#define MICA_SYS_PROTECT         22 /* (task h with MAP, va, npages, prot) -> 0 */
+#define MICA_SYS_MAP_SHARE       23 /* (dst task h MAP, dst va, src task h MAP, src va, npages,
+                                     *  prot) -> pages shared: dst maps src's frames */
+#define MICA_SYS_MAP_COW         24 /* (task h MAP, va, prot) -> 1 copied, 0 taken over */
+#define MICA_SYS_TASK_FORK       25 /* (task h MAP, pager endpoint h SEND) -> child task h */
+#define MICA_SYS_COUNT           26
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -50,7 +58,10 @@
 #define MICA_RIGHT_RECV     0x2u /* receive on an endpoint */
 #define MICA_RIGHT_GRANT    0x4u /* may be passed in a message or minted */
 #define MICA_RIGHT_WAIT     0x8u /* task handle: wait for its exit */
-#define MICA_RIGHTS_ALL     0xfu
+#define MICA_RIGHT_MAP      0x10u /* task handle: map, unmap, protect its memory */
+#define MICA_RIGHTS_ALL     0x1fu
+/* A task handle naming the caller's own task (never a table slot). */
+#define MICA_HANDLE_SELF    (~0ull)
 
 /* ---- IPC messages ----
  * A message is a label and four words in registers. The label's low 32
@@ -70,6 +81,49 @@
 
 /* Reply labels the kernel uses when it answers for a dead partner. */
 #define MICA_LABEL_ERROR 0xffffffffu
+
+/* ---- page faults forwarded to a pager ----
+ * A ring-3 page fault in a task with a pager (MICA_SYS_TASK_SET_PAGER) is
+ * sent by the kernel as a call from the faulting thread to the pager's
+ * endpoint: badge = the badge of the registered pager handle, label =
+ * MICA_LABEL_FAULT, w0 = faulting address, w1 = MICA_FAULT_* access bits,
+ * w2 = rip, w3 = thread id. The pager replies label 0 (resume: the
+ * instruction is retried, so the pager must have mapped the page) or
+ * MICA_FAULT_KILL with w0 = a MICA_FAULT_REASON_* code (the task is killed
+ * and the kernel prints the reason). A reply carrying data or a handle is
+ * malformed and kills the task too. Senders may forge this label; a pager
+ * trusts only the badge. */
+#define MICA_LABEL_FAULT   0xfffffff0u
+#define MICA_FAULT_KILL    0xfffffff1u /* reply label: terminate the task */
+#define MICA_FAULT_READ    0x1u
+#define MICA_FAULT_WRITE   0x2u
+#define MICA_FAULT_EXEC    0x4u
+#define MICA_FAULT_PRESENT 0x8u /* the page was present: a protection fault */
+#define MICA_FAULT_COW     0x10u /* the page is a copy-on-write share (see below) */
+#define MICA_FAULT_KERNEL  0x20u /* raised by the kernel copying user memory in a
+                                  * system call; resume retries the copy */
+/* Kill reasons a pager gives in w0 of a MICA_FAULT_KILL reply. */
+#define MICA_FAULT_REASON_NO_REGION 1 /* no region at the address */
+#define MICA_FAULT_REASON_ACCESS    2 /* the region forbids this access */
+#define MICA_FAULT_REASON_NO_MEMORY 3 /* the pager could not get a frame */
+#define MICA_FAULT_REASON_UNKNOWN   4 /* the badge names no client */
+#define MICA_FAULT_REASON_GUARD     5 /* a stack guard page was hit */
+#define MICA_FAULT_REASON_STACK     6 /* the stack would grow past its limit */
+
+/* ---- copy-on-write ----
+ * MICA_SYS_MAP_SHARE and MICA_SYS_TASK_FORK map one frame in several places
+ * (its reference count counts the mappings). A share made writable-shared
+ * is refused: sharing is read-only, and pages that were writable carry the
+ * kernel's COW mark, reported as MICA_FAULT_COW on a write fault. The pager
+ * decides: MICA_SYS_MAP_COW gives the faulting task a private writable page
+ * (a copy, or the same frame when no other mapping is left) or it kills.
+ * MICA_SYS_TASK_FORK: the child gets a copy of every user mapping of the
+ * task (writable pages become COW shares in both), a copy of its handle
+ * table, the given pager endpoint, and one thread whose registers are those
+ * the task's thread had when it entered the kernel, except that the child's
+ * IPC call returns 0 with label MICA_LABEL_FORK_CHILD. The parent's call
+ * is answered by its pager as usual. */
+#define MICA_LABEL_FORK_CHILD 0xfffffff2u
 
 #ifndef __ASSEMBLER__
 struct mica_ipc_buffer {
@@ -97,7 +151,11 @@ struct mica_spawn_args {
     const char *args;        /* argument string, NUL-terminated, may be NULL */
     uint64_t handles[MICA_SPAWN_MAX_HANDLES]; /* caller's handles to copy */
     uint64_t nhandles;       /* the child gets them as handles 0..nhandles-1 */
+    uint64_t flags;          /* MICA_SPAWN_*; 0: the child inherits the caller's pager */
+    uint64_t pager;          /* with MICA_SPAWN_PAGER: endpoint handle (SEND) of its pager */
 };
+#define MICA_SPAWN_PAGER    (1u << 0) /* register `pager` as the child's pager */
+#define MICA_SPAWN_NO_PAGER (1u << 1) /* the child has no pager (faults kill it) */
 
 /* The new task's entry point is called as entry(const struct mica_start_info *). */
 #define MICA_START_TEST_MODE (1u << 0) /* kernel command line has "test" */
@@ -130,9 +188,15 @@ struct mica_start_info {
 #endif
 
 #ifndef __ASSEMBLER__
-/* ---- user address-space layout set up by the kernel at spawn ---- */
-#define MICA_USER_STACK_TOP   0x00007fffffe00000ull /* initial rsp (16-aligned) */
-#define MICA_USER_STACK_SIZE  (256ull * 1024)        /* mapped below the top */
+/* ---- user address-space layout set up by the kernel at spawn ----
+ * The stack reserves MICA_USER_STACK_SIZE below its top, and the page below
+ * that reservation is never mapped, so running off the stack faults. Only the
+ * top MICA_USER_STACK_MAPPED bytes are mapped at spawn: below them the
+ * reservation is unmapped until something maps it (a program may map it
+ * with MICA_SYS_MEM_MAP; a pager may grow stacks on demand). */
+#define MICA_USER_STACK_TOP    0x00007fffffe00000ull /* initial rsp (16-aligned) */
+#define MICA_USER_STACK_SIZE   (256ull * 1024)        /* reserved below the top */
+#define MICA_USER_STACK_MAPPED (16ull * 1024)         /* mapped at spawn, below the top */
 #define MICA_USER_START_INFO  0x00007fffffe00000ull /* struct mica_start_info, read-only */
 #define MICA_USER_MODULES     0x0000100000000000ull /* init: boot modules, read-only */
 

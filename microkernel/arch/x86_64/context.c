@@ -1,7 +1,7 @@
 /* Thread contexts and the ring-3 boundary (arch/x86_64/context.h): the
- * initial stacks of new threads, the kernel stack used on entry from
- * ring 3, address-space switches, and the syscall MSRs. The code that runs
- * on these stacks is in switch.asm, syscall_entry.asm and trap_entry.asm. */
+ * initial stacks of new threads and the syscall MSRs. The code that runs on
+ * these stacks is in switch.asm, syscall_entry.asm and trap_entry.asm; the
+ * scheduler (task/sched.c) sets the ring-3 entry stack at each switch. */
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
@@ -21,8 +21,6 @@
 #define RFLAGS_AC  (1ULL << 18)
 #define RFLAGS_USER_INITIAL 0x202 /* IF and the always-one bit 1 */
 
-#define CR3_PML4_MASK 0x000ffffffffff000ULL
-
 /* switch.asm, syscall_entry.asm */
 extern void arch_user_thread_start(void);
 extern void arch_kernel_thread_start(void);
@@ -36,6 +34,7 @@ struct switch_frame {
 
 STATIC_ASSERT(offsetof(struct arch_context, rsp) == 0, "switch.asm stores rsp at ctx+0");
 STATIC_ASSERT(sizeof(struct switch_frame) == 56, "switch.asm pushes six registers");
+STATIC_ASSERT(offsetof(struct switch_frame, rip) == 48, "switch.asm: SF_RIP");
 
 struct trap_frame *arch_thread_setup_user(struct arch_context *ctx, uintptr_t kstack_top)
 {
@@ -75,23 +74,6 @@ void arch_thread_setup_kernel(struct arch_context *ctx, uintptr_t kstack_top,
     sf->r13 = (uintptr_t)arg;
     sf->rip = (uintptr_t)arch_kernel_thread_start;
     ctx->rsp = (uintptr_t)sf;
-}
-
-void arch_set_kernel_stack(uintptr_t top)
-{
-    struct cpu *c = this_cpu();
-    gdt_set_kernel_stack(c->id, top);
-    c->kernel_rsp = top;
-}
-
-void arch_load_address_space(paddr_t pml4)
-{
-    KASSERT((pml4 & ~CR3_PML4_MASK) == 0, "arch_load_address_space: PML4 %#lx not a frame address",
-            (unsigned long)pml4);
-    /* Writing CR3 flushes every non-global TLB entry, so skip it when
-     * switching between threads of the same task. */
-    if ((read_cr3() & CR3_PML4_MASK) != pml4)
-        write_cr3(pml4);
 }
 
 void arch_syscall_init(void)

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "lib/types.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 
 #define TRAP_VECTOR_SYSCALL 0x100 /* trap_frame.vector of a syscall entry */
@@ -24,6 +25,14 @@ struct arch_context {
  * another thread switches back to `from`. Interrupts stay as they were. */
 void arch_switch(struct arch_context *from, const struct arch_context *to);
 
+/* Like arch_switch, for a thread at the very end of a system call with
+ * nothing live on its kernel stack but its trap_frame from_frame: the call
+ * chain is dropped, and when *from is resumed the system call returns
+ * sched_syscall_resume()'s value. If *to was saved the same way, its system
+ * call returns to_result at once (switch.asm). Does not return. */
+__noreturn void arch_switch_from_syscall(struct arch_context *from, const struct arch_context *to,
+                                         struct trap_frame *from_frame, int64_t to_result);
+
 /* Prepare a new thread whose kernel stack is [kstack, kstack_top): places a
  * zeroed trap_frame at the top (returned; the caller fills rip, rsp, rdi...
  * cs/ss/rflags are set for ring 3 with interrupts on) and makes *ctx such
@@ -35,10 +44,6 @@ struct trap_frame *arch_thread_setup_user(struct arch_context *ctx, uintptr_t ks
 void arch_thread_setup_kernel(struct arch_context *ctx, uintptr_t kstack_top,
                               void (*fn)(void *), void *arg);
 
-/* Make `top` the stack the CPU switches to on entry from ring 3 (TSS.RSP0
- * and this_cpu()->kernel_rsp for the syscall entry). */
-void arch_set_kernel_stack(uintptr_t top);
-
 /* Program STAR, LSTAR, FMASK and EFER.SCE for the syscall entry. */
 void arch_syscall_init(void);
 
@@ -46,5 +51,15 @@ void arch_syscall_init(void);
  * longer touches user memory outside the copy routines. */
 void arch_user_protection_init(void);
 
-/* Load the address space whose PML4 is at `pml4` if it is not loaded yet. */
-void arch_load_address_space(paddr_t pml4);
+#define CR3_PML4_MASK 0x000ffffffffff000ULL
+
+/* Load the address space whose PML4 is at `pml4` if it is not loaded yet.
+ * Inline: every switch between tasks does it. Writing CR3 flushes every
+ * non-global TLB entry, so it is skipped between threads of one task. */
+static inline void arch_load_address_space(paddr_t pml4)
+{
+    /* pml4 is a frame address by construction (vmm.c): not re-checked on
+     * the hottest path of the kernel. */
+    if ((read_cr3() & CR3_PML4_MASK) != pml4)
+        write_cr3(pml4);
+}

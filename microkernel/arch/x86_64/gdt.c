@@ -126,3 +126,9 @@ void gdt_set_kernel_stack(unsigned cpu_id, uintptr_t top)
             (unsigned long)top);
     tsss[cpu_id].rsp[0] = top;
 }
+
+gdt_rsp0_t *gdt_kernel_stack_slot(unsigned cpu_id)
+{
+    KASSERT(cpu_id < MAX_CPUS, "gdt_kernel_stack_slot: cpu id %u beyond MAX_CPUS", cpu_id);
+    return (gdt_rsp0_t *)((char *)&tsss[cpu_id] + offsetof(struct tss, rsp));
+}

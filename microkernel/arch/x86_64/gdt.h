@@ -50,3 +50,9 @@ void gdt_init(struct cpu *c);
 /* Set the stack the CPU switches to when an interrupt arrives in ring 3
  * (TSS.RSP0) on CPU `cpu_id`. `top` must be 16-byte aligned. */
 void gdt_set_kernel_stack(unsigned cpu_id, uintptr_t top);
+
+/* TSS.RSP0 of CPU `cpu_id`, for the scheduler's switch path, which stores
+ * into it directly on every switch (same contract as gdt_set_kernel_stack).
+ * Only 4-byte aligned: the TSS is packed. */
+typedef uint64_t __attribute__((aligned(4))) gdt_rsp0_t;
+gdt_rsp0_t *gdt_kernel_stack_slot(unsigned cpu_id);

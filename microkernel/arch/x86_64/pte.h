@@ -22,6 +22,8 @@
 #define PTE_PS  (1ULL << 7)  /* large page (levels 2 and 3 only) */
 #define PTE_G   (1ULL << 8)  /* global (leaves only) */
 #define PTE_NX  (1ULL << 63) /* execute disable (needs EFER.NXE) */
+/* Bits 9..11 of a leaf are ignored by the CPU and left to software. */
+#define PTE_COW (1ULL << 9)  /* copy-on-write share (4 KiB user leaves, never with PTE_W) */
 
 #define PTE_ADDR_MASK  0x000ffffffffff000ULL /* frame address bits 12..51 */
 #define PTE_PHYS_LIMIT (1ULL << 52)          /* architectural MAXPHYADDR bound */

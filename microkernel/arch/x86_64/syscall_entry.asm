@@ -23,6 +23,8 @@ default rel
 %define GDT_USER_DS 0x23        ; arch/x86_64/gdt.h
 %define GDT_USER_CS 0x2b
 %define TRAP_VECTOR_SYSCALL 0x100 ; arch/x86_64/context.h
+%define MICA_SYS_IPC_CALL 6       ; mica/syscall.h
+%define MICA_SYS_IPC_REPLY_RECV 8
 
 ; struct trap_frame offsets (arch/x86_64/trap.h)
 %define TF_R15    0
@@ -54,6 +56,8 @@ default rel
 %define USER_RFLAGS_SET  0x202
 
 extern syscall_dispatch
+extern sys_ipc_call
+extern sys_ipc_reply_recv
 extern trap_exit
 global syscall_entry
 global syscall_exit
@@ -89,6 +93,14 @@ syscall_entry:
     push r15
     xor ebp, ebp                    ; backtraces end here
     mov rdi, rsp
+    ; The two IPC calls of a round trip go straight to their handlers,
+    ; whose fast paths leave through switch.asm; rax is still the user's,
+    ; and a value with flag bits in it takes syscall_dispatch, which checks
+    ; them.
+    cmp rax, MICA_SYS_IPC_CALL
+    je syscall_ipc_call
+    cmp rax, MICA_SYS_IPC_REPLY_RECV
+    je syscall_ipc_reply_recv
     call syscall_dispatch
 
 ; Leave through the trap_frame at rsp (also reached by a thread that
@@ -124,5 +136,15 @@ syscall_exit:
 
 .iret:
     jmp trap_exit
+
+syscall_ipc_call:
+    call sys_ipc_call
+    mov [rsp + TF_RAX], rax
+    jmp syscall_exit
+
+syscall_ipc_reply_recv:
+    call sys_ipc_reply_recv
+    mov [rsp + TF_RAX], rax
+    jmp syscall_exit
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,0 +1,157 @@
+/* Memory managed by a pager (servers/pager): regions of demand-zero pages
+ * reserved with vm_alloc and filled in on first touch, protections,
+ * copy-on-write sharing and fork; and the system calls a pager uses on its
+ * clients' address spaces.
+ *
+ * A program that uses vm_* is started with a pager: init's boot.cfg grant
+ * "pager:EP" gives it a badged send handle to the pager's endpoint as a
+ * handle like any other and registers that endpoint as the task's pager
+ * before its first instruction. vm_* talk to the pager through handle
+ * MICA_VM_PAGER_HANDLE (0, so the pager grant comes first on the boot.cfg
+ * line) unless vm_use_pager names another.
+ *
+ * What the pager gives every client: its regions from vm_alloc, and its
+ * stack, [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, MICA_USER_STACK_TOP),
+ * grown on demand below the part mapped at spawn, with a guard page below
+ * it. Violations kill the task (exit status MICA_EXIT_KILLED) with the
+ * kernel's report and one line from the pager naming the client (badge),
+ * address, access and region: a write to a read-only region or an exec in
+ * a no-exec one (MICA_FAULT_REASON_ACCESS), an access outside every region
+ * (NO_REGION), the stack's guard page (GUARD) or up to 64 KiB below it
+ * (STACK), no frame left (NO_MEMORY). A system call handed an untouched
+ * page of a region (a buffer to fill, say) is served the same way. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <mica/syscall.h>
+
+#define MICA_VM_PAGER_HANDLE 0
+
+/* The pager's protocol (labels on the pager endpoint). The badge names the
+ * client; badge 0 (init's own handle) is the control channel. Every reply
+ * has label 0 and a status (0 or -MICA_E*) in w0; a client the pager does
+ * not know yet is answered -MICA_EAGAIN. Addresses and lengths are in
+ * bytes; lengths are rounded up to pages. */
+#define PAGER_VM_ALLOC     1 /* w0 = len, w1 = prot -> w0 = va or -MICA_E* */
+#define PAGER_VM_FREE      2 /* w0 = va, w1 = len -> w0 */
+#define PAGER_VM_PROTECT   3 /* w0 = va, w1 = len, w2 = prot -> w0 */
+#define PAGER_VM_SHARE_COW 4 /* w0 = va, w1 = len, w2 = badge of a child of the caller
+                              * -> w0, w1 = pages shared */
+#define PAGER_VM_FORK_PREP 5 /* () -> w0, w1 = the child's badge, and a send handle
+                              * (SEND|GRANT) with that badge transferred */
+#define PAGER_VM_FORK      6 /* w0 = va of the caller's IPC buffer -> w0, w1 = child's
+                              * badge, its task handle (WAIT|GRANT) transferred; the
+                              * child's call returns label MICA_LABEL_FORK_CHILD */
+#define PAGER_VM_RELEASE   7 /* w0 = badge of a child of the caller -> w0 */
+#define PAGER_VM_VERBOSE   8 /* w0 = 1: print a line per fault decision, 0: only kills */
+#define PAGER_ADD_CLIENT  16 /* control: w0 = client badge, a task handle with
+                              * MICA_RIGHT_MAP transferred -> w0 = 0 or -MICA_E* */
+#define PAGER_DROP_CLIENT 17 /* control: w0 = client badge -> w0 = 0 or -MICA_E* */
+
+/* Talk to the pager through handle h from now on (default
+ * MICA_VM_PAGER_HANDLE). */
+void vm_use_pager(uint64_t h);
+
+/* Tell vm_* that the calling program registered buf as its thread's IPC
+ * buffer (mica_set_ipc_buffer), so that vm_fork and its receipt of
+ * handles use it instead of registering a buffer of their own (which would
+ * replace the program's registration). */
+void vm_use_ipc_buffer(struct mica_ipc_buffer *buf);
+
+/* Reserve len bytes (rounded up to pages) of demand-zero memory with
+ * MICA_PROT_* prot (not write and exec together). Nothing is mapped until
+ * touched; sequential first touches upward are served 8 pages per fault.
+ * Returns the address, or NULL (no pager, bad arguments, the pager's
+ * region table (32 per client) or address range is full). Retries while
+ * the pager has not yet been told about this task (see init). */
+void *vm_alloc(size_t len, unsigned prot);
+
+/* Release [va, va+len) (page-aligned va, len rounded up to pages), which
+ * must lie wholly in regions from vm_alloc (part of a region is fine: the
+ * region is split). Its pages are unmapped and later accesses kill.
+ * Returns 0, or -MICA_ENOENT (not wholly in regions), -MICA_ENOSPC (a split
+ * found the region table full; the pages are unmapped but stay reserved),
+ * -MICA_EINVAL (len 0), or an IPC error. */
+long vm_free(void *va, size_t len);
+
+/* Change the protection of [va, va+len) (as vm_free's range) to prot (as
+ * vm_alloc's), for present pages and those touched later; regions are
+ * split as needed. Pages still shared copy-on-write stay read-only in the
+ * page tables: a write to them (if prot allows it) takes a private copy.
+ * Returns 0, or
+ * -MICA_EINVAL (prot), -MICA_ENOENT, -MICA_ENOSPC (nothing changed), or
+ * an IPC error. */
+long vm_protect(void *va, size_t len, unsigned prot);
+
+/* Share [va, va+len) (page-aligned, within one vm_alloc region) copy-on-
+ * write with `child`, a task handle vm_fork returned and not yet released:
+ * the child sees the present pages at the same address, read-only, and a
+ * write by either side copies the page for the writer; pages not present
+ * are demand-zero in each. Returns the number of pages shared, or
+ * -MICA_ENOENT (child unknown, or range not in one region), -MICA_EEXIST
+ * (the child has a region there), -MICA_ENOSPC, -MICA_EINVAL, a kernel
+ * error of MICA_SYS_MAP_SHARE (-MICA_ENOSYS on a kernel without it), or an
+ * IPC error. */
+long vm_share_cow(void *va, size_t len, uint64_t child);
+
+/* Fork: a child task whose address space is a copy-on-write clone of the
+ * caller's (writable pages are shared until either side writes), with a
+ * copy of the handle table and the same pager, running from this call.
+ * Returns in the parent the child's task handle (MICA_RIGHT_WAIT, for
+ * mica_task_wait; pass it to vm_release after the wait), 0 in the child,
+ * or -MICA_E* in the parent (-MICA_ENOSPC: the pager's client table (64)
+ * or a handle table is full; -MICA_ENOSYS: a kernel without
+ * MICA_SYS_TASK_FORK; IPC errors). Only the calling thread is copied. The
+ * child's vm_* calls use a pager handle of its own (another badge); its
+ * copy of the parent's pager handle stays in its table. Both sides' vm
+ * IPC buffers are made private again before vm_fork returns; another
+ * buffer the program registered must be written to once before it
+ * receives data or a handle (receiving needs a writable page). */
+long vm_fork(void);
+
+/* Tell the pager to forget `child` (a handle vm_fork returned, after its
+ * mica_task_wait) and close the handle. Returns 0, or -MICA_ENOENT (not a
+ * child from vm_fork), or an IPC error. The pager also forgets clients
+ * whose task it finds dead (a map call answered -MICA_EDEAD, or a sweep
+ * when its table is full), so a forgotten release only costs a slot for a
+ * while. */
+long vm_release(uint64_t child);
+
+/* Ask the pager to print a line per fault decision of this task (on) or
+ * only kills (off, the default). Returns 0 or an error. */
+long vm_verbose(bool on);
+
+/* Register the endpoint behind handle ep (SEND) as the pager of the task
+ * behind handle task (MICA_RIGHT_MAP; MICA_HANDLE_SELF: the caller). */
+long mica_task_set_pager(uint64_t task, uint64_t ep);
+
+/* Map npages fresh zeroed pages at va in the task behind handle task
+ * (MICA_RIGHT_MAP, or MICA_HANDLE_SELF). Returns 0, or -MICA_EINVAL
+ * (unaligned, kernel half, bad prot), -MICA_EEXIST (already mapped; nothing
+ * left mapped), -MICA_ENOMEM, -MICA_EBADH, -MICA_EPERM, -MICA_EDEAD. */
+long mica_map_anon(uint64_t task, uint64_t va, uint64_t npages, unsigned prot);
+
+/* Unmap npages at va in that task (holes skipped). Same handle errors. */
+long mica_unmap(uint64_t task, uint64_t va, uint64_t npages);
+
+/* Change the protection of npages mapped pages at va in that task.
+ * Returns 0, or -MICA_ENOENT (a page is not mapped; nothing changed). */
+long mica_protect(uint64_t task, uint64_t va, uint64_t npages, unsigned prot);
+
+/* MICA_SYS_MAP_SHARE: map src's frames at [src_va, +npages) into dst at
+ * dst_va (both handles MICA_RIGHT_MAP or MICA_HANDLE_SELF); see
+ * mica/syscall.h. Returns the number of pages shared or -MICA_E*. */
+long mica_map_share(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va,
+                    uint64_t npages, unsigned prot);
+
+/* MICA_SYS_MAP_COW: give the task a private writable page at va (a copy,
+ * or the shared frame itself when no other mapping is left). Returns 1
+ * (copied), 0 (taken over) or -MICA_E*. */
+long mica_map_cow(uint64_t task, uint64_t va, unsigned prot);
+
+/* MICA_SYS_TASK_FORK: clone the task behind handle task (MICA_RIGHT_MAP)
+ * with pager endpoint handle pager (SEND); see mica/syscall.h. Returns the
+ * child's task handle or -MICA_E*. */
+long mica_task_fork(uint64_t task, uint64_t pager);

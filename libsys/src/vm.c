@@ -1,0 +1,209 @@
+/* mica/vm.h: the client side of the pager protocol and the system-call
+ * stubs for paging (MICA_SYS_TASK_SET_PAGER, MAP_ANON, UNMAP, PROTECT,
+ * MAP_SHARE, MAP_COW, TASK_FORK). */
+#include <mica/sys.h>
+#include <mica/vm.h>
+
+/* How often vm_alloc asks again while the pager has not heard of us. */
+#define ALLOC_RETRIES 10000
+/* Children from vm_fork this task can name to the pager at once. */
+#define VM_CHILDREN 64
+
+static uint64_t pager_handle = MICA_VM_PAGER_HANDLE;
+static struct mica_ipc_buffer own_buffer;
+static struct mica_ipc_buffer *ipc_buf; /* registered for this thread, or NULL */
+
+/* Task handle -> pager badge of each child from vm_fork: the pager names
+ * clients by badge, the program by handle. */
+static struct {
+    uint64_t handle, badge; /* badge 0: free */
+} children[VM_CHILDREN];
+
+static inline long sys6(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                        uint64_t a4, uint64_t a5)
+{
+    register uint64_t rdi __asm__("rdi") = a0;
+    register uint64_t rsi __asm__("rsi") = a1;
+    register uint64_t rdx __asm__("rdx") = a2;
+    register uint64_t r10 __asm__("r10") = a3;
+    register uint64_t r8 __asm__("r8") = a4;
+    register uint64_t r9 __asm__("r9") = a5;
+    long rax = (long)nr;
+    __asm__ volatile("syscall"
+                     : "+a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                     :
+                     : "rcx", "r11", "memory");
+    return rax;
+}
+
+long mica_task_set_pager(uint64_t task, uint64_t ep)
+{
+    return sys6(MICA_SYS_TASK_SET_PAGER, task, ep, 0, 0, 0, 0);
+}
+
+long mica_map_anon(uint64_t task, uint64_t va, uint64_t npages, unsigned prot)
+{
+    return sys6(MICA_SYS_MAP_ANON, task, va, npages, prot, 0, 0);
+}
+
+long mica_unmap(uint64_t task, uint64_t va, uint64_t npages)
+{
+    return sys6(MICA_SYS_UNMAP, task, va, npages, 0, 0, 0);
+}
+
+long mica_protect(uint64_t task, uint64_t va, uint64_t npages, unsigned prot)
+{
+    return sys6(MICA_SYS_PROTECT, task, va, npages, prot, 0, 0);
+}
+
+long mica_map_share(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va,
+                    uint64_t npages, unsigned prot)
+{
+    return sys6(MICA_SYS_MAP_SHARE, dst, dst_va, src, src_va, npages, prot);
+}
+
+long mica_map_cow(uint64_t task, uint64_t va, unsigned prot)
+{
+    return sys6(MICA_SYS_MAP_COW, task, va, prot, 0, 0, 0);
+}
+
+long mica_task_fork(uint64_t task, uint64_t pager)
+{
+    return sys6(MICA_SYS_TASK_FORK, task, pager, 0, 0, 0, 0);
+}
+
+void vm_use_pager(uint64_t h)
+{
+    pager_handle = h;
+}
+
+void vm_use_ipc_buffer(struct mica_ipc_buffer *buf)
+{
+    ipc_buf = buf;
+}
+
+/* A registered IPC buffer to receive handles in: the program's, or ours. */
+static long need_buffer(void)
+{
+    if (ipc_buf)
+        return 0;
+    long rc = mica_set_ipc_buffer(&own_buffer);
+    if (rc == 0)
+        ipc_buf = &own_buffer;
+    return rc;
+}
+
+/* Call the pager; returns the IPC error, or the reply's status word. A
+ * program may run before init has introduced it to the pager, which then
+ * answers -MICA_EAGAIN: every request yields and retries a bounded number
+ * of times, whichever request comes first. */
+static long call(uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2, struct mica_msg *r)
+{
+    long rc = -MICA_EAGAIN;
+    for (unsigned i = 0; i < ALLOC_RETRIES && rc == -MICA_EAGAIN; i++) {
+        if (i)
+            mica_yield();
+        struct mica_msg m = {.label = label, .w = {w0, w1, w2}};
+        rc = mica_ipc_call(pager_handle, &m, r, MICA_IPC_BLOCK);
+        if (rc == 0)
+            rc = MICA_MSG_LABEL(r->label) != 0 ? -MICA_EINVAL : (long)r->w[0];
+    }
+    return rc;
+}
+
+void *vm_alloc(size_t len, unsigned prot)
+{
+    struct mica_msg r;
+    long rc = call(PAGER_VM_ALLOC, len, prot, 0, &r);
+    return rc < 0 ? NULL : (void *)rc;
+}
+
+long vm_free(void *va, size_t len)
+{
+    struct mica_msg r;
+    return call(PAGER_VM_FREE, (uint64_t)va, len, 0, &r);
+}
+
+long vm_protect(void *va, size_t len, unsigned prot)
+{
+    struct mica_msg r;
+    return call(PAGER_VM_PROTECT, (uint64_t)va, len, prot, &r);
+}
+
+static int child_slot(uint64_t handle)
+{
+    for (int i = 0; i < VM_CHILDREN; i++)
+        if (children[i].badge && children[i].handle == handle)
+            return i;
+    return -1;
+}
+
+long vm_share_cow(void *va, size_t len, uint64_t child)
+{
+    int i = child_slot(child);
+    if (i < 0)
+        return -MICA_ENOENT;
+    struct mica_msg r;
+    long rc = call(PAGER_VM_SHARE_COW, (uint64_t)va, len, children[i].badge, &r);
+    return rc < 0 ? rc : (long)r.w[1];
+}
+
+long vm_fork(void)
+{
+    int slot = -1;
+    for (int i = 0; i < VM_CHILDREN && slot < 0; i++)
+        if (!children[i].badge)
+            slot = i;
+    if (slot < 0)
+        return -MICA_ENOSPC;
+    long rc = need_buffer();
+    if (rc < 0)
+        return rc;
+    /* First a pager handle with the child's badge, so that the child finds
+     * it in its copy of our handle table. */
+    struct mica_msg r;
+    rc = call(PAGER_VM_FORK_PREP, 0, 0, 0, &r);
+    if (rc < 0)
+        return rc;
+    uint64_t child_pager = ipc_buf->handle;
+    struct mica_msg m = {.label = PAGER_VM_FORK, .w = {(uint64_t)ipc_buf}};
+    rc = mica_ipc_call(pager_handle, &m, &r, MICA_IPC_BLOCK);
+    if (rc == 0 && MICA_MSG_LABEL(r.label) == MICA_LABEL_FORK_CHILD) {
+        pager_handle = child_pager;
+        for (int i = 0; i < VM_CHILDREN; i++)
+            children[i].badge = 0; /* the parent's children are not ours */
+        mica_set_ipc_buffer(ipc_buf); /* in case the kernel did not copy it */
+        /* Receiving writes the buffer through the kernel, which needs the
+         * page writable: take our private copy of it now. */
+        *(volatile uint64_t *)&ipc_buf->handle = 0;
+        return 0;
+    }
+    mica_handle_close(child_pager);
+    if (rc < 0)
+        return rc;
+    if (MICA_MSG_LABEL(r.label) != 0)
+        return -MICA_EINVAL;
+    if ((long)r.w[0] < 0)
+        return (long)r.w[0];
+    children[slot].handle = ipc_buf->handle;
+    children[slot].badge = r.w[1];
+    return (long)children[slot].handle;
+}
+
+long vm_release(uint64_t child)
+{
+    int i = child_slot(child);
+    if (i < 0)
+        return -MICA_ENOENT;
+    struct mica_msg r;
+    long rc = call(PAGER_VM_RELEASE, children[i].badge, 0, 0, &r);
+    children[i].badge = 0;
+    mica_handle_close(child);
+    return rc;
+}
+
+long vm_verbose(bool on)
+{
+    struct mica_msg r;
+    return call(PAGER_VM_VERBOSE, on, 0, 0, &r);
+}

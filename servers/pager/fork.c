@@ -1,0 +1,78 @@
+/* Fork in two requests (mica/vm.h, vm_fork):
+ *   PAGER_VM_FORK_PREP: mint a send handle on our endpoint with a fresh
+ *     badge and give the parent a copy, so that the child, whose handle
+ *     table is a copy of the parent's, has a pager handle naming itself;
+ *   PAGER_VM_FORK: MICA_SYS_TASK_FORK with that handle as the child's
+ *     pager, a new client with a copy of the parent's regions (writable
+ *     ones become cow in both), and the child's task handle (WAIT|GRANT)
+ *     to the parent. The child wakes from the same call with label
+ *     MICA_LABEL_FORK_CHILD, made by the kernel.
+ * Badges the pager makes start at PAGER_FORK_BADGE_BASE: init's are small. */
+#include <mica/stdio.h>
+#include <mica/vm.h>
+
+#include "pager.h"
+
+static uint64_t next_badge = PAGER_FORK_BADGE_BASE;
+
+void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
+{
+    (void)req;
+    if (c->fork_handle >= 0)
+        mica_handle_close((uint64_t)c->fork_handle);
+    c->fork_handle = -1;
+    uint64_t badge = next_badge++;
+    long h = mica_handle_mint(PAGER_EP, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
+    if (h < 0) {
+        reply->w[0] = (uint64_t)h;
+        return;
+    }
+    c->fork_handle = h;
+    c->fork_badge = badge;
+    reply->w[1] = badge;
+    /* The parent gets a copy; ours stays for MICA_SYS_TASK_FORK. */
+    reply->label |= MICA_MSG_XFER_HANDLE;
+    pager_buffer.handle = (uint64_t)h;
+}
+
+void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
+{
+    long rc = c->fork_handle < 0 ? -MICA_EINVAL : 0;
+    struct pager_client *child = 0;
+    if (rc == 0 && !(child = pager_client_new(c->fork_badge, 0)))
+        rc = -MICA_ENOSPC;
+    long task = rc;
+    if (rc == 0)
+        task = mica_task_fork(c->task, (uint64_t)c->fork_handle);
+    if (c->fork_handle >= 0)
+        mica_handle_close((uint64_t)c->fork_handle); /* the kernel holds the child's */
+    c->fork_handle = -1;
+    if (task < 0) {
+        if (child)
+            child->used = false;
+        reply->w[0] = (uint64_t)task;
+        return;
+    }
+    child->task = (uint64_t)task;
+    child->parent = c->badge;
+    pager_regions_fork(c, child);
+    /* Our reply puts the child's handle in the parent's IPC buffer, which
+     * the fork just made a read-only share: give the parent its own copy
+     * of that page first, or the delivery would fail. */
+    uint64_t buf = req->w[0] & ~(PAGER_PAGE - 1);
+    if (buf)
+        mica_map_cow(c->task, buf, MICA_PROT_READ | MICA_PROT_WRITE);
+    long wait = mica_handle_mint((uint64_t)task, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+    if (c->verbose)
+        printf("pager: client %llu: fork -> client %llu\n", (unsigned long long)c->badge,
+               (unsigned long long)child->badge);
+    reply->w[1] = child->badge;
+    if (wait < 0) {
+        /* Cannot weaken it (no GRANT on the fork's handle?): the parent
+         * gets a copy of ours. */
+        reply->label |= MICA_MSG_XFER_HANDLE;
+        pager_buffer.handle = (uint64_t)task;
+        return;
+    }
+    pager_reply_handle(reply, (uint64_t)wait);
+}

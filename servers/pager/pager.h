@@ -1,0 +1,36 @@
+/* The pager's shared state (main.c owns it) and the request handlers of
+ * requests.c and control.c. Each handler answers one message into *reply
+ * (label 0, status in w0, unless noted). */
+#pragma once
+
+#include <mica/sys.h>
+
+#include "regions.h"
+
+#define PAGER_EP 0 /* the pager's endpoint: handle 0, all rights */
+
+extern struct pager_client pager_clients[PAGER_CLIENTS];
+extern struct mica_ipc_buffer pager_buffer;
+
+/* Send handle h with the coming reply, then close it (a minted copy). */
+void pager_reply_handle(struct mica_msg *reply, uint64_t h);
+
+/* Forget client c: close its task handle and any prepared fork handle. */
+void pager_client_drop(struct pager_client *c);
+
+/* A free client slot for badge/task; when the table is full, clients
+ * whose task has died are dropped first. NULL when still full. */
+struct pager_client *pager_client_new(uint64_t badge, uint64_t task);
+
+/* Client requests (mica/vm.h), c the sender. */
+void on_alloc(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+void on_free(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+void on_protect(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+void on_share_cow(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+void on_release(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
+
+/* Control messages from init (badge 0); xfer is the handle that came with
+ * the message, or -1. Takes or closes xfer. */
+void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer);
