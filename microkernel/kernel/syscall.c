@@ -14,6 +14,7 @@
 #include "mm/slab.h"
 #include "task/sched.h"
 #include "task/task.h"
+#include "task/task_vm.h"
 #include "test/ktest.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
@@ -148,6 +149,8 @@ int64_t sys_info(struct trap_frame *tf)
                (cpu_features.nx ? 4 : 0);
     case MICA_INFO_RDTSC:
         return 0;
+    case MICA_INFO_FRAMES_CHARGED:
+        return (int64_t)task_frames_charged(sched_current()->task);
     default:
         return -MICA_EINVAL;
     }

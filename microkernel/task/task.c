@@ -25,6 +25,7 @@
 #include "mm/pmm.h"
 #include "mm/slab.h"
 #include "task/sched.h"
+#include "task/task_vm.h"
 #include "task/thread.h"
 
 static struct slab_cache *task_cache;
@@ -143,14 +144,14 @@ static void stop_threads(struct task *t, struct thread *cur)
     }
 }
 
-/* Drop the task's reference to a mapped frame. Boot modules mapped into
- * init are reserved memory, not the allocator's (refcount 0): left alone. */
+/* Drop the task's reference to a mapped frame (the last one gives its
+ * charge back to the pager that paid for it). Boot modules mapped into
+ * init are reserved memory, not the allocator's: left alone. */
 static void drop_frame(vaddr_t va, paddr_t pa, void *arg)
 {
     (void)va;
     (void)arg;
-    if (pmm_refcount(pa) > 0)
-        pmm_free_frame(pa);
+    task_frame_release(pa);
 }
 
 /* Free the user half: frames first (the tables stay intact during the
@@ -186,6 +187,7 @@ void task_exit(struct task *t, int64_t status)
     task_set_pager(t, NULL, 0);
     handle_table_destroy(&t->handles);
     release_memory(t);
+    task_frames_detach(t);
     unlink_live(t);
     t->exit_status = status;
     t->state = TASK_ZOMBIE;

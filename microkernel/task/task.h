@@ -28,6 +28,8 @@ struct task {
     struct task *live_next;      /* link in the list of live tasks */
     struct endpoint *pager;      /* page faults are sent here, or NULL (task_pager.c) */
     uint64_t pager_badge;        /* badge of the handle that registered it */
+    uint64_t frame_quota;        /* frames it may have charged as a pager; 0: no limit */
+    uint16_t frame_account;      /* its charge account (task_frames.c), 0 before the first */
 };
 
 /* Set up the task slab cache. Idempotent. */

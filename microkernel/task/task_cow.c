@@ -16,6 +16,7 @@
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
+#include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
 
@@ -48,7 +49,7 @@ static void unshare(struct task *dst, uintptr_t dst_va, struct task *src, uintpt
         int rc = vmm_unmap(&dst->as, dst_va + i * PAGE_SIZE, &pa);
         KASSERT(rc == 0, "share rollback: page 0x%lx of task %u not mapped: %d",
                 (unsigned long)(dst_va + i * PAGE_SIZE), dst->id, rc);
-        pmm_free_frame(pa);
+        task_frame_release(pa);
     }
 }
 
@@ -109,6 +110,11 @@ int64_t task_map_share(struct task *dst, uintptr_t dst_va, struct task *src, uin
 
 int task_map_cow(struct task *t, uintptr_t va, unsigned prot)
 {
+    return task_map_cow_for(t, NULL, va, prot);
+}
+
+int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned prot)
+{
     if (!range_ok(va, 1) || task_check_prot(prot) < 0 || !(prot & MICA_PROT_WRITE))
         return -MICA_EINVAL;
     if (!vmm_is_cow(&t->as, va))
@@ -127,12 +133,13 @@ int task_map_cow(struct task *t, uintptr_t va, unsigned prot)
         return 0;
     }
     paddr_t copy;
-    if (pmm_alloc_frame(&copy) < 0)
+    if (task_frame_reserve(payer, 1) < 0 || pmm_alloc_frame(&copy) < 0)
         return -MICA_ENOMEM;
     frame_copy(copy, pa);
     rc = vmm_remap(&t->as, va, copy, vp, &old);
     KASSERT(rc == 0 && old == pa, "replacing page 0x%lx failed: %d", (unsigned long)va, rc);
-    pmm_free_frame(old); /* this mapping's reference; others keep the frame */
+    task_frame_charge(payer, copy);
+    task_frame_release(old); /* this mapping's reference; others keep the frame */
     return 1;
 }
 
@@ -160,5 +167,6 @@ int64_t sys_map_cow(struct trap_frame *tf)
         return err;
     if (tf->rdx != (unsigned)tf->rdx)
         return -MICA_EINVAL;
-    return task_map_cow(t, tf->rsi, (unsigned)tf->rdx);
+    /* A copy is charged to the calling pager. */
+    return task_map_cow_for(t, sched_current()->task, tf->rsi, (unsigned)tf->rdx);
 }

@@ -11,6 +11,7 @@
 #include "mm/pmm.h"
 #include "task/sched.h"
 #include "task/task.h"
+#include "task/task_vm.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 
@@ -35,31 +36,32 @@ static unsigned vm_prot(unsigned prot)
     return vp;
 }
 
-/* Drop the task's reference to a frame it mapped; boot-module frames are
- * reserved memory (refcount 0) and are not the allocator's to free. */
-static void drop_frame(paddr_t pa)
-{
-    if (pmm_refcount(pa) > 0)
-        pmm_free_frame(pa);
-}
-
 /* Unmap what is mapped in [va, va+len); holes are skipped. */
 static void unmap_range(struct task *t, uintptr_t va, size_t len)
 {
     for (size_t off = 0; off < len; off += PAGE_SIZE) {
         paddr_t pa;
         if (vmm_unmap(&t->as, va + off, &pa) == 0)
-            drop_frame(pa);
+            task_frame_release(pa);
     }
 }
 
 int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot)
+{
+    return task_map_anon_for(t, NULL, va, len, prot);
+}
+
+int task_map_anon_for(struct task *t, struct task *payer, uintptr_t va, size_t len,
+                      unsigned prot)
 {
     int rc = check_range(va, len);
     if (rc < 0)
         return rc;
     if (prot & ~PROT_ALL)
         return -MICA_EINVAL;
+    /* The whole length against the quota before any frame is taken. */
+    if ((rc = task_frame_reserve(payer, len / PAGE_SIZE)) < 0)
+        return rc;
     unsigned vp = vm_prot(prot);
     size_t off;
     for (off = 0; off < len; off += PAGE_SIZE) {
@@ -73,6 +75,7 @@ int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot)
             pmm_free_frame(pa);
             break;
         }
+        task_frame_charge(payer, pa);
     }
     if (rc < 0)
         unmap_range(t, va, off); /* exactly the pages this call mapped */

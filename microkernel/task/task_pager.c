@@ -112,7 +112,8 @@ int64_t sys_task_set_pager(struct trap_frame *tf)
 
 /* (task h, va, npages, prot) -> 0, -MICA_EINVAL (unaligned, kernel half,
  * bad prot), -MICA_EEXIST (a page is mapped; nothing is left mapped),
- * -MICA_ENOMEM, handle errors. */
+ * -MICA_ENOMEM (out of frames, or over the caller's frame quota; nothing
+ * was allocated), handle errors. */
 int64_t sys_map_anon(struct trap_frame *tf)
 {
     int err = 0;
@@ -123,7 +124,9 @@ int64_t sys_map_anon(struct trap_frame *tf)
         return err;
     if (tf->rdx == 0 || tf->rdx > NPAGES_MAX)
         return -MICA_EINVAL;
-    return task_map_anon(t, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);
+    /* The calling pager pays for the frames, within its quota. */
+    return task_map_anon_for(t, sched_current()->task, tf->rsi, tf->rdx * PAGE_SIZE,
+                             (unsigned)tf->r10);
 }
 
 /* (task h, va, npages) -> 0; holes are skipped. */

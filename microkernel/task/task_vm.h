@@ -61,3 +61,40 @@ void task_fork_start(struct task *child);
  * "kill" (or a dead pager) ends the task and does not return. Without a
  * pager (or outside a task): -MICA_EFAULT. */
 int task_copy_fault(uintptr_t addr, uint64_t access);
+
+/* ---- per-pager frame quotas (task_frames.c) ---- */
+
+/* task_map_anon (task_mem.c), the new frames charged to `payer` (NULL:
+ * uncharged): -MICA_ENOMEM before anything is allocated when len pages
+ * would exceed payer's quota. */
+int task_map_anon_for(struct task *t, struct task *payer, uintptr_t va, size_t len,
+                      unsigned prot);
+
+/* task_map_cow, a copy charged to `payer` (NULL: uncharged); -MICA_ENOMEM
+ * when a copy would exceed payer's quota (taking a frame over is free). */
+int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned prot);
+
+/* Check that `payer` (NULL: nobody, always fine) may be charged `n` more
+ * frames under its quota. 0, or -MICA_ENOMEM (over the quota, or no charge
+ * account left). Charges nothing: call before allocating. */
+int task_frame_reserve(struct task *payer, uint64_t n);
+
+/* Charge the freshly allocated frame pa (count 1, aux 0) to `payer`, which
+ * passed task_frame_reserve; NULL: the frame stays uncharged. */
+void task_frame_charge(struct task *payer, paddr_t pa);
+
+/* Drop one mapping's reference to the user frame pa. The last reference
+ * gives the frame's charge back to its payer and frees it; reserved frames
+ * (count 0, boot modules) are left alone. */
+void task_frame_release(paddr_t pa);
+
+/* Frames now charged to t as a pager. */
+uint64_t task_frames_charged(const struct task *t);
+
+/* Set t's quota of charged frames (0: no limit). A quota below the current
+ * charge refuses new frames until enough are released. */
+void task_set_frame_quota(struct task *t, uint64_t quota);
+
+/* t ends: its account stays until the frames charged to it are released
+ * (they may be mapped in other tasks), then is reused. */
+void task_frames_detach(struct task *t);

@@ -4,6 +4,7 @@
 #include <mica/vm.h>
 
 #include "fault.h"
+#include "pager.h"
 
 /* A map call's error as a fault result. */
 static enum fault_result map_error(long rc, enum fault_result otherwise)
@@ -97,19 +98,23 @@ static const char *plan_name(const struct pager_plan *p)
     return "violation";
 }
 
+const char *pager_client_name(uint64_t badge, char *buf, size_t size)
+{
+    if (badge >= PAGER_FORK_BADGE_BASE)
+        snprintf(buf, size, "fork-%llu", (unsigned long long)(badge - PAGER_FORK_BADGE_BASE));
+    else
+        snprintf(buf, size, "%llu", (unsigned long long)badge);
+    return buf;
+}
+
 /* One line: who, what access where, in which region, what was decided.
- * Clients init introduced are named by their badge, forked ones by
- * "fork-N" (fork.c makes their badges). */
+ * Clients are named by pager_client_name. */
 static void report(const struct pager_client *c, uint64_t addr, unsigned access,
                    const struct pager_plan *p, enum fault_result r)
 {
     const struct pager_region *g = p->region;
     char who[32], region[96], what[64];
-    if (c->badge >= PAGER_FORK_BADGE_BASE)
-        snprintf(who, sizeof who, "fork-%llu",
-                 (unsigned long long)(c->badge - PAGER_FORK_BADGE_BASE));
-    else
-        snprintf(who, sizeof who, "%llu", (unsigned long long)c->badge);
+    pager_client_name(c->badge, who, sizeof who);
     if (g)
         snprintf(region, sizeof region, "%s %s [0x%llx-0x%llx) %c%c%c",
                  p->reason == MICA_FAULT_REASON_GUARD || p->reason == MICA_FAULT_REASON_STACK

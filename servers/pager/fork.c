@@ -64,8 +64,11 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
         mica_map_cow(c->task, buf, MICA_PROT_READ | MICA_PROT_WRITE);
     long wait = mica_handle_mint((uint64_t)task, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
     if (c->verbose)
-        printf("pager: client %llu: fork -> client %llu\n", (unsigned long long)c->badge,
-               (unsigned long long)child->badge);
+    {
+        char a[32], b[32];
+        printf("pager: client %s: fork -> client %s\n", pager_client_name(c->badge, a, sizeof a),
+               pager_client_name(child->badge, b, sizeof b));
+    }
     reply->w[1] = child->badge;
     if (wait < 0) {
         /* Cannot weaken it (no GRANT on the fork's handle?): the parent

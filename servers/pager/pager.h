@@ -18,6 +18,11 @@ void pager_reply_handle(struct mica_msg *reply, uint64_t h);
 /* Forget client c: close its task handle and any prepared fork handle. */
 void pager_client_drop(struct pager_client *c);
 
+/* A client's name for report lines, written into buf[size]: its badge for
+ * clients init introduced, "fork-N" for forked ones (fork.c makes their
+ * badges). Returns buf. */
+const char *pager_client_name(uint64_t badge, char *buf, size_t size);
+
 /* A free client slot for badge/task; when the table is full, clients
  * whose task has died are dropped first. NULL when still full. */
 struct pager_client *pager_client_new(uint64_t badge, uint64_t task);

@@ -13,7 +13,7 @@
  *                a marked page of a writable region gets MICA_SYS_MAP_COW.
  *
  * Cost: fixed arrays, PAGER_CLIENTS clients of PAGER_REGIONS regions each
- * (about 1 KiB per client); finding a client or a region is a linear scan
+ * (840 bytes per client); finding a client or a region is a linear scan
  * (at most 64 or 32 compares), below the cost of the IPC round trip that
  * brings the question. Address space is handed out by a per-client bump
  * pointer from PAGER_VA_BASE, with one unmapped guard page after every
