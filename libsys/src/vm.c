@@ -51,6 +51,11 @@ long mica_unmap(uint64_t task, uint64_t va, uint64_t npages)
     return sys6(MICA_SYS_UNMAP, task, va, npages, 0, 0, 0);
 }
 
+long mica_set_frame_quota(uint64_t task, uint64_t frames)
+{
+    return sys6(MICA_SYS_SET_FRAME_QUOTA, task, frames, 0, 0, 0, 0);
+}
+
 long mica_protect(uint64_t task, uint64_t va, uint64_t npages, unsigned prot)
 {
     return sys6(MICA_SYS_PROTECT, task, va, npages, prot, 0, 0);

@@ -47,6 +47,7 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_MAP_SHARE] = sys_map_share,
     [MICA_SYS_MAP_COW] = sys_map_cow,
     [MICA_SYS_TASK_FORK] = sys_task_fork,
+    [MICA_SYS_SET_FRAME_QUOTA] = sys_set_frame_quota,
 };
 
 void syscall_dispatch(struct trap_frame *tf)

@@ -42,3 +42,4 @@ int64_t sys_protect(struct trap_frame *tf);
 int64_t sys_map_share(struct trap_frame *tf);      /* task/task_cow.c */
 int64_t sys_map_cow(struct trap_frame *tf);
 int64_t sys_task_fork(struct trap_frame *tf);      /* task/task_fork.c */
+int64_t sys_set_frame_quota(struct trap_frame *tf); /* task/task_frames.c */

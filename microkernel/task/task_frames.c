@@ -17,6 +17,8 @@
 #include "mm/pmm.h"
 #include "task/task.h"
 #include "task/task_vm.h"
+#include "task/sched.h"
+#include "kernel/syscall.h"
 
 /* Slot 0 means "uncharged"; the table bounds the number of tasks that hold
  * charges at once, not the number of tasks. */
@@ -73,8 +75,10 @@ void task_frame_charge(struct task *payer, paddr_t pa)
         return;
     uint16_t a = payer->frame_account;
     KASSERT(a != 0, "charging a frame to task %u without a reservation", payer->id);
-    KASSERT(pmm_refcount(pa) == 1 && pmm_frame_aux(pa) == 0,
-            "charging frame 0x%lx that is shared or already charged", (unsigned long)pa);
+    /* A fresh frame: aux 0. (Its count of 1 is the caller's contract; not
+     * checked here, this is on every demand-zero and copy fault.) */
+    KASSERT(pmm_frame_aux(pa) == 0, "charging frame 0x%lx that is already charged",
+            (unsigned long)pa);
     accounts[a].charged++;
     pmm_frame_set_aux(pa, a);
 }
@@ -102,4 +106,19 @@ void task_frames_detach(struct task *t)
     KASSERT(accounts[a].owner == t, "account %u does not belong to task %u", a, t->id);
     accounts[a].owner = NULL; /* free once its frames are (charged == 0) */
     t->frame_account = 0;
+}
+
+/* (task h with MAP, frames) -> 0. A task may not set its own quota (a
+ * pager would lift its own limit): -MICA_EINVAL for the caller's task.
+ * Handle errors as for every MAP call. */
+int64_t sys_set_frame_quota(struct trap_frame *tf)
+{
+    int err = 0;
+    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    if (!t)
+        return err;
+    if (t == sched_current()->task)
+        return -MICA_EINVAL;
+    task_set_frame_quota(t, tf->rsi);
+    return 0;
 }

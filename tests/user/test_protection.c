@@ -11,6 +11,7 @@
 #include <mica/stdio.h>
 #include <mica/string.h>
 #include <mica/sys.h>
+#include <mica/vm.h>
 
 #include "misbehaviours.h"
 #include "raw_syscall.h"
@@ -138,6 +139,9 @@ static void syscall_enforces_handle_rights(void)
     KTAP_EXPECT_EQ(mica_handle_mint((uint64_t)ep, MICA_RIGHTS_ALL + 1u, 0), -MICA_EINVAL);
     /* Wrong object type: an endpoint is not a task. */
     KTAP_EXPECT_EQ(mica_task_wait((uint64_t)ep), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_set_frame_quota((uint64_t)ep, 16), -MICA_EBADH);
+    /* A pager may not lift its own frame quota. */
+    KTAP_EXPECT_EQ(mica_set_frame_quota(MICA_HANDLE_SELF, 0), -MICA_EINVAL);
     mica_handle_close((uint64_t)recv_only);
     mica_handle_close((uint64_t)send_only);
     mica_handle_close((uint64_t)ep);

@@ -46,7 +46,9 @@
                                      *  prot) -> pages shared: dst maps src's frames */
 #define MICA_SYS_MAP_COW         24 /* (task h MAP, va, prot) -> 1 copied, 0 taken over */
 #define MICA_SYS_TASK_FORK       25 /* (task h MAP, pager endpoint h SEND) -> child task h */
-#define MICA_SYS_COUNT           26
+#define MICA_SYS_SET_FRAME_QUOTA 26 /* (task h with MAP, frames; 0 = no limit) -> 0: the most
+                                     *  frames that task may hold charged as a pager */
+#define MICA_SYS_COUNT           27
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu

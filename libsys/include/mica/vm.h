@@ -127,6 +127,12 @@ long vm_verbose(bool on);
  * behind handle task (MICA_RIGHT_MAP; MICA_HANDLE_SELF: the caller). */
 long mica_task_set_pager(uint64_t task, uint64_t ep);
 
+/* Limit the frames the task behind handle task (MICA_RIGHT_MAP; not the
+ * caller itself) may hold charged as a pager (MAP_ANON and MAP_COW copies
+ * charge their caller); 0 means no limit. Returns 0, -MICA_EINVAL (the
+ * caller's own task), -MICA_EBADH, -MICA_EPERM. */
+long mica_set_frame_quota(uint64_t task, uint64_t frames);
+
 /* Map npages fresh zeroed pages at va in the task behind handle task
  * (MICA_RIGHT_MAP, or MICA_HANDLE_SELF). Returns 0, or -MICA_EINVAL
  * (unaligned, kernel half, bad prot), -MICA_EEXIST (already mapped; nothing
