@@ -1,6 +1,7 @@
 /* System-call dispatch and the small system calls that belong to no
  * subsystem: null, debug output, exit, yield, information and shutdown. */
 #include "kernel/syscall.h"
+#include "mm/mm_usage.h"
 
 #include <mica/errno.h>
 
@@ -117,13 +118,6 @@ int64_t sys_yield(struct trap_frame *tf)
     return 0;
 }
 
-static void add_slab_objects(const struct slab_cache *c, void *arg)
-{
-    struct slab_stats s;
-    slab_get_stats(c, &s);
-    *(uint64_t *)arg += s.objs_in_use;
-}
-
 /* (MICA_INFO_*) -> value; -MICA_EINVAL for an unknown query. */
 int64_t sys_info(struct trap_frame *tf)
 {
@@ -133,11 +127,8 @@ int64_t sys_info(struct trap_frame *tf)
         pmm_get_stats(&s);
         return (int64_t)s.free;
     }
-    case MICA_INFO_SLAB_OBJECTS: {
-        uint64_t n = 0;
-        slab_for_each_cache(add_slab_objects, &n);
-        return (int64_t)n;
-    }
+    case MICA_INFO_SLAB_OBJECTS:
+        return (int64_t)slab_objects_in_use();
     case MICA_INFO_HEAP_BYTES: {
         struct kheap_stats s;
         kheap_get_stats(&s);

@@ -16,6 +16,7 @@
 #include "task/task.h"
 #include "task/task_vm.h"
 #include "task/thread.h"
+#include "mm/mm_usage.h"
 #include "test/ktest.h"
 
 #define VA 0x400000ull
@@ -23,33 +24,10 @@
 #define RW (MICA_PROT_READ | MICA_PROT_WRITE)
 #define PG PAGE_SIZE
 
-struct counters {
-    uint64_t free_frames, slab_objs, heap_bytes;
-};
-
-static void add_objs(const struct slab_cache *c, void *arg)
+static void expect_baseline(struct ktest_ctx *t, const struct mm_usage *base)
 {
-    struct slab_stats s;
-    slab_get_stats(c, &s);
-    *(uint64_t *)arg += s.objs_in_use;
-}
-
-static void snapshot(struct counters *c)
-{
-    struct pmm_stats ps;
-    struct kheap_stats hs;
-    pmm_get_stats(&ps);
-    kheap_get_stats(&hs);
-    c->free_frames = ps.free;
-    c->heap_bytes = hs.bytes_in_use;
-    c->slab_objs = 0;
-    slab_for_each_cache(add_objs, &c->slab_objs);
-}
-
-static void expect_baseline(struct ktest_ctx *t, const struct counters *base)
-{
-    struct counters now;
-    snapshot(&now);
+    struct mm_usage now;
+    mm_usage_get(&now);
     KEXPECT_EQ(t, now.free_frames, base->free_frames);
     KEXPECT_EQ(t, now.slab_objs, base->slab_objs);
     KEXPECT_EQ(t, now.heap_bytes, base->heap_bytes);
@@ -104,9 +82,9 @@ static void warm_up(void)
 
 KTEST(cow_share_maps_same_frames_read_only_marked)
 {
-    struct counters base;
+    struct mm_usage base;
     warm_up();
-    snapshot(&base);
+    mm_usage_get(&base);
     struct task *a = task_create("ktest-cow-a"), *b = task_create("ktest-cow-b");
     KREQUIRE(t, a && b);
     /* Pages 0-2 writable, 3 a hole, 4 read-only. */
@@ -152,9 +130,9 @@ KTEST(cow_share_maps_same_frames_read_only_marked)
 
 KTEST(cow_map_cow_copies_shared_and_takes_over_alone)
 {
-    struct counters base;
+    struct mm_usage base;
     warm_up();
-    snapshot(&base);
+    mm_usage_get(&base);
     struct task *a = task_create("ktest-cow-a"), *b = task_create("ktest-cow-b");
     KREQUIRE(t, a && b);
     KREQUIRE(t, task_map_anon(a, VA, PG, RW) == 0);
@@ -186,9 +164,9 @@ KTEST(cow_map_cow_copies_shared_and_takes_over_alone)
 
 KTEST(cow_fork_clones_mappings_handles_and_registers)
 {
-    struct counters base;
+    struct mm_usage base;
     warm_up();
-    snapshot(&base);
+    mm_usage_get(&base);
     struct task *p = task_create("ktest-cow-parent");
     struct endpoint *ep = endpoint_create();
     KREQUIRE(t, p && ep);

@@ -12,35 +12,13 @@
 #include "mm/slab.h"
 #include "task/task.h"
 #include "task/task_vm.h"
+#include "mm/mm_usage.h"
 #include "test/ktest.h"
 
 #define VA 0x400000ull
 #define VB 0x800000ull
 #define RW (MICA_PROT_READ | MICA_PROT_WRITE)
 #define PG PAGE_SIZE
-
-struct counters {
-    uint64_t free_frames, slab_objs, heap_bytes;
-};
-
-static void add_objs(const struct slab_cache *c, void *arg)
-{
-    struct slab_stats s;
-    slab_get_stats(c, &s);
-    *(uint64_t *)arg += s.objs_in_use;
-}
-
-static void snapshot(struct counters *c)
-{
-    struct pmm_stats ps;
-    struct kheap_stats hs;
-    pmm_get_stats(&ps);
-    kheap_get_stats(&hs);
-    c->free_frames = ps.free;
-    c->heap_bytes = hs.bytes_in_use;
-    c->slab_objs = 0;
-    slab_for_each_cache(add_objs, &c->slab_objs);
-}
 
 static uint64_t free_frames(void)
 {
@@ -72,9 +50,9 @@ static void warm_up(void)
 
 KTEST(quota_charges_follow_frames_and_refuse_past_the_limit)
 {
-    struct counters base, now;
+    struct mm_usage base, now;
     warm_up();
-    snapshot(&base);
+    mm_usage_get(&base);
     struct task *p = task_create("ktest-quota-pager"), *c = task_create("ktest-quota-c"),
                 *d = task_create("ktest-quota-d");
     KREQUIRE(t, p && c && d);
@@ -128,7 +106,7 @@ KTEST(quota_charges_follow_frames_and_refuse_past_the_limit)
     /* The pager ends first: its remaining charge is released by d's end. */
     task_exit(p, 0);
     task_exit(d, 0);
-    snapshot(&now);
+    mm_usage_get(&now);
     KEXPECT_EQ(t, now.free_frames, base.free_frames);
     KEXPECT_EQ(t, now.slab_objs, base.slab_objs);
     KEXPECT_EQ(t, now.heap_bytes, base.heap_bytes);
@@ -145,6 +123,6 @@ KTEST(quota_charges_follow_frames_and_refuse_past_the_limit)
     task_exit(e, 0);
     KEXPECT_EQ(t, task_frames_charged(q), 0);
     task_exit(q, 0);
-    snapshot(&now);
+    mm_usage_get(&now);
     KEXPECT_EQ(t, now.free_frames, base.free_frames);
 }

@@ -11,34 +11,12 @@
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/thread.h"
+#include "mm/mm_usage.h"
 #include "test/ktest.h"
 
 #define VA 0x400000ull
 
-struct counters {
-    uint64_t free_frames, slab_objs, heap_bytes;
-};
-
-static void add_objs(const struct slab_cache *c, void *arg)
-{
-    struct slab_stats s;
-    slab_get_stats(c, &s);
-    *(uint64_t *)arg += s.objs_in_use;
-}
-
-static void snapshot(struct counters *c)
-{
-    struct pmm_stats ps;
-    struct kheap_stats hs;
-    pmm_get_stats(&ps);
-    kheap_get_stats(&hs);
-    c->free_frames = ps.free;
-    c->heap_bytes = hs.bytes_in_use;
-    c->slab_objs = 0;
-    slab_for_each_cache(add_objs, &c->slab_objs);
-}
-
-static void expect_same(struct ktest_ctx *t, const struct counters *a, const struct counters *b)
+static void expect_same(struct ktest_ctx *t, const struct mm_usage *a, const struct mm_usage *b)
 {
     KEXPECT_EQ(t, a->free_frames, b->free_frames);
     KEXPECT_EQ(t, a->slab_objs, b->slab_objs);
@@ -61,9 +39,9 @@ static void warm_up(void)
 
 KTEST(task_memory_returns_to_baseline)
 {
-    struct counters base, now;
+    struct mm_usage base, now;
     warm_up();
-    snapshot(&base);
+    mm_usage_get(&base);
     unsigned live = task_count();
     struct task *task = task_create("ktest-mem");
     KREQUIRE(t, task != NULL);
@@ -99,7 +77,7 @@ KTEST(task_memory_returns_to_baseline)
 
     task_exit(task, 0); /* no handle: freed at once */
     KEXPECT_EQ(t, task_count(), live);
-    snapshot(&now);
+    mm_usage_get(&now);
     expect_same(t, &base, &now);
 }
 
@@ -165,9 +143,9 @@ KTEST(vmm_user_walk_sees_every_page)
 
 KTEST(task_exit_frees_unstarted_threads)
 {
-    struct counters base, now;
+    struct mm_usage base, now;
     warm_up();
-    snapshot(&base);
+    mm_usage_get(&base);
     struct task *task = task_create("ktest-threads");
     KREQUIRE(t, task != NULL);
     struct thread *a = thread_create_user(task, VA, 0x7000, 1);
@@ -184,6 +162,6 @@ KTEST(task_exit_frees_unstarted_threads)
     sched_ready(b);
     KEXPECT_EQ(t, b->state, THREAD_READY);
     task_exit(task, 0);
-    snapshot(&now);
+    mm_usage_get(&now);
     expect_same(t, &base, &now);
 }
