@@ -34,7 +34,7 @@ KERNEL_CFLAGS += --target=x86_64-unknown-none-elf -Wno-unused-command-line-argum
 endif
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack \
 	-T microkernel/arch/x86_64/kernel.ld --no-warn-rwx-segments
-NASMFLAGS := -f elf64 -g -F dwarf -w+all -w+error
+NASMFLAGS := -f elf64 -g -F dwarf -w+all -w+error -I microkernel/arch/x86_64/
 
 KERNEL_C   := $(shell find microkernel -name '*.c' | sort)
 KERNEL_ASM := $(shell find microkernel boot -name '*.asm' | sort)

@@ -42,6 +42,14 @@ void ktap_run(const char *name, void (*fn)(void))
     ktap_result(true, name);
 }
 
+int ktap_run_cases(const struct ktap_case *cases, size_t n)
+{
+    ktap_begin((unsigned)n);
+    for (size_t i = 0; i < n; i++)
+        ktap_run(cases[i].name, cases[i].fn);
+    return ktap_end();
+}
+
 bool ktap_check(bool cond, const char *expr, const char *file, int line)
 {
     if (!cond) {

@@ -260,10 +260,7 @@ static void cow_frames_back_at_baseline(void)
     KTAP_EXPECT_EQ(mica_info(MICA_INFO_FREE_FRAMES), base);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct ktap_case tests[] = {
     {"cow_clone_shares_frames", cow_clone_shares_frames},
     {"cow_parent_and_child_read_same_data", cow_parent_and_child_read_same_data},
     {"cow_writes_are_private", cow_writes_are_private},
@@ -276,8 +273,5 @@ static const struct {
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    ktap_begin(sizeof tests / sizeof tests[0]);
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        ktap_run(tests[i].name, tests[i].fn);
-    return ktap_end();
+    return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

@@ -236,10 +236,7 @@ static void unknown_label_is_answered_with_error(void)
     KTAP_EXPECT_EQ(r.w[0], (uint64_t)-MICA_ENOSYS);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct ktap_case tests[] = {
     {"echo_server_answers", echo_server_answers},
     {"call_reply_carries_words", call_reply_carries_words},
     {"badge_identifies_sender", badge_identifies_sender},

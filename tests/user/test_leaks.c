@@ -156,10 +156,7 @@ static void endpoints_and_handles_return_every_resource(void)
     expect_baseline(&base);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct ktap_case tests[] = {
     {"spawn_exit_returns_every_resource", spawn_exit_returns_every_resource},
     {"killed_tasks_return_every_resource", killed_tasks_return_every_resource},
     {"zombie_released_on_handle_close", zombie_released_on_handle_close},
@@ -170,8 +167,5 @@ static const struct {
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    ktap_begin(sizeof tests / sizeof tests[0]);
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        ktap_run(tests[i].name, tests[i].fn);
-    return ktap_end();
+    return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

@@ -257,10 +257,7 @@ static void kernel_copy_faults_resume_through_pager(void)
     KTAP_EXPECT_EQ(mica_info(MICA_INFO_FREE_FRAMES), free0);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct ktap_case tests[] = {
     {"seed_demand_page_fault", seed_demand_page_fault},
     {"vm_alloc_rejects_bad_arguments", vm_alloc_rejects_bad_arguments},
     {"fault_message_and_resume", fault_message_and_resume},
@@ -275,8 +272,5 @@ static const struct {
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    ktap_begin(sizeof tests / sizeof tests[0]);
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        ktap_run(tests[i].name, tests[i].fn);
-    return ktap_end();
+    return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

@@ -204,10 +204,7 @@ static void task_spawn_rejects_bad_image(void)
     KTAP_EXPECT_EQ(mica_info(MICA_INFO_TASKS), tasks_at_start);
 }
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct ktap_case tests[] = {
     {"child_exit_status_reaches_parent", child_exit_status_reaches_parent},
     {"seed_user_kernel_protection", seed_user_kernel_protection},
     {"kernel_survives_misbehaving_children", kernel_survives_misbehaving_children},
@@ -227,8 +224,5 @@ int main(const struct mica_start_info *si)
 {
     (void)si;
     tasks_at_start = mica_info(MICA_INFO_TASKS);
-    ktap_begin(sizeof tests / sizeof tests[0]);
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        ktap_run(tests[i].name, tests[i].fn);
-    return ktap_end();
+    return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <mica/syscall.h>
 
@@ -26,6 +27,16 @@ void ktap_skip(const char *name, const char *reason);
 /* Run fn as one test case and report its result under name (ok iff no
  * expectation failed inside it). */
 void ktap_run(const char *name, void (*fn)(void));
+
+/* One named test case for ktap_run_cases. */
+struct ktap_case {
+    const char *name;
+    void (*fn)(void);
+};
+
+/* The whole program for a plain table of cases: ktap_begin(n), ktap_run
+ * of each case in order, then ktap_end(), whose status it returns. */
+int ktap_run_cases(const struct ktap_case *cases, size_t n);
 
 /* Print the totals and return MICA_TEST_STATUS(passed, failed); results
  * missing from the plan count as failures, extra ones are a failure. */

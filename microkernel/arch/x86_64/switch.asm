@@ -16,6 +16,8 @@
 bits 64
 default rel
 
+%include "trap_frame.inc"
+
 extern trap_exit
 extern syscall_exit
 extern sched_reap
@@ -62,7 +64,6 @@ arch_switch:
 ; meaningless registers and calling back into C. No dead thread can be
 ; parked at this point (every resume point frees it), so skipping
 ; sched_syscall_resume loses nothing.
-%define TF_RAX 112                  ; arch/x86_64/trap.h
 %define SWITCH_FRAME 56             ; six registers and a return address
 %define SF_RIP 48
 align 16

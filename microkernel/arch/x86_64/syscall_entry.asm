@@ -26,25 +26,7 @@ default rel
 %define MICA_SYS_IPC_CALL 6       ; mica/syscall.h
 %define MICA_SYS_IPC_REPLY_RECV 8
 
-; struct trap_frame offsets (arch/x86_64/trap.h)
-%define TF_R15    0
-%define TF_R14    8
-%define TF_R13    16
-%define TF_R12    24
-%define TF_R10    40
-%define TF_R9     48
-%define TF_R8     56
-%define TF_RBP    64
-%define TF_RDI    72
-%define TF_RSI    80
-%define TF_RDX    88
-%define TF_RBX    104
-%define TF_RAX    112
-%define TF_RIP    136
-%define TF_CS     144
-%define TF_RFLAGS 152
-%define TF_RSP    160
-%define TF_SS     168
+%include "trap_frame.inc"
 
 ; Lowest rip sysret must not return to: the last user page is excluded as
 ; well, as other kernels do, so that a syscall instruction at its very end
@@ -76,21 +58,7 @@ syscall_entry:
     push rcx                        ; rip
     push qword 0                    ; error
     push qword TRAP_VECTOR_SYSCALL  ; vector
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    TF_PUSH_GPRS
     xor ebp, ebp                    ; backtraces end here
     mov rdi, rsp
     ; The two IPC calls of a round trip go straight to their handlers,

@@ -27,12 +27,7 @@
 bits 64
 default rel
 
-; Offsets into struct trap_frame, checked by STATIC_ASSERTs in trap.h.
-%define TF_VECTOR 120
-%define TF_RIP    136
-%define TF_CS     144
-%define TF_RFLAGS 152
-%define TF_RSP    160
+%include "trap_frame.inc"
 
 %define VEC_NMI 2
 %define VEC_DF  8
@@ -73,21 +68,7 @@ trap_stub_%1:
 ; Shared by all vectors. Interrupts are off (every gate is an interrupt gate).
 align 16
 trap_common:
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
+    TF_PUSH_GPRS
     cld                     ; the ABI requires DF = 0 on function entry
     xor ebx, ebx            ; 1 = GS swapped for a kernel-mode trap (callee-saved)
 
@@ -153,21 +134,7 @@ trap_exit:
     mov [rsp + TF_RFLAGS], rax
     swapgs
 .restore:
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
+    TF_POP_GPRS
     add rsp, 16             ; vector and error code
 trap_iretq:                 ; trap.c recognises faults of this instruction
     iretq
