@@ -182,6 +182,7 @@ void task_exit(struct task *t, int64_t status)
     KASSERT(t->state == TASK_LIVE, "task_exit of task %u that already exited", t->id);
     struct thread *cur = sched_current();
     bool self = cur && cur->task == t;
+    t->state = TASK_DYING; /* no call targets it from here on */
 
     stop_threads(t, cur);
     task_set_pager(t, NULL, 0);

@@ -11,7 +11,10 @@
 struct thread;
 struct endpoint;
 
-enum task_state { TASK_LIVE, TASK_ZOMBIE /* exited, kept for a waiter */ };
+/* LIVE -> DYING (task_exit has begun: the task takes no new work, its
+ * memory may be in the middle of being released) -> ZOMBIE (exited, kept
+ * for a waiter). Only a LIVE task may be the target of a call. */
+enum task_state { TASK_LIVE, TASK_DYING, TASK_ZOMBIE };
 
 struct task {
     uint32_t id;
@@ -30,7 +33,15 @@ struct task {
     uint64_t pager_badge;        /* badge of the handle that registered it */
     uint64_t frame_quota;        /* frames it may have charged as a pager; 0: no limit */
     uint16_t frame_account;      /* its charge account (task_frames.c), 0 before the first */
+    bool killed;                 /* a kill is pending: its threads unwind and exit */
 };
+
+/* True once t was killed: a thread of t inside a system call must stop
+ * blocking and unwind through its error path; it exits on its way out. */
+static inline bool task_killed(const struct task *t)
+{
+    return t->killed;
+}
 
 /* Set up the task slab cache. Idempotent. */
 void task_init(void);
