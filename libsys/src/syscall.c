@@ -122,6 +122,11 @@ int64_t mica_task_wait(uint64_t h)
     return sys3(MICA_SYS_TASK_WAIT, h, 0, 0);
 }
 
+long mica_task_kill(uint64_t h)
+{
+    return sys3(MICA_SYS_TASK_KILL, h, 0, 0);
+}
+
 long mica_set_ipc_buffer(struct mica_ipc_buffer *buf)
 {
     return sys3(MICA_SYS_SET_IPC_BUFFER, (uint64_t)buf, 0, 0);

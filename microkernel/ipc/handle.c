@@ -2,7 +2,7 @@
  *
  * A table is MICA_HANDLE_MAX slots from the kernel heap; a slot of type
  * HANDLE_FREE is empty, and slots at or above used_end were never used. Every used slot holds one reference on its object
- * (endpoint_handle_get / task_get), dropped when the slot is closed. A slot
+ * (endpoint_handle_get / task_handle_get), dropped when the slot is closed. A slot
  * is cleared before its reference is dropped, because the drop may end the
  * object and wake threads that look at tables. */
 #include "ipc/handle.h"
@@ -24,7 +24,7 @@ static void object_get(const struct handle *h)
         endpoint_handle_get(h->object, h->rights);
         break;
     case HANDLE_TASK:
-        task_get(h->object);
+        task_handle_get(h->object);
         break;
     default:
         panic("handle of unknown type %d", h->type);
@@ -38,7 +38,7 @@ static void object_put(const struct handle *h)
         endpoint_handle_put(h->object, h->rights);
         break;
     case HANDLE_TASK:
-        task_put(h->object);
+        task_handle_put(h->object);
         break;
     default:
         panic("handle of unknown type %d", h->type);
@@ -110,6 +110,16 @@ struct handle *handle_lookup(struct handle_table *ht, uint64_t h, enum handle_ty
         return NULL;
     }
     return s;
+}
+
+unsigned handle_count(const struct handle_table *ht, const void *object, uint32_t rights)
+{
+    unsigned n = 0;
+    for (unsigned h = 0; h < ht->used_end; h++) {
+        const struct handle *e = &ht->slots[h];
+        n += e->type != HANDLE_FREE && e->object == object && (e->rights & rights) == rights;
+    }
+    return n;
 }
 
 int handle_close(struct handle_table *ht, uint64_t h)

@@ -37,5 +37,10 @@ long handle_install(struct handle_table *ht, enum handle_type type, void *object
 struct handle *handle_lookup(struct handle_table *ht, uint64_t h, enum handle_type type,
                              uint32_t rights, int *err);
 
+/* Number of handles in ht naming `object` with all of `rights`. Walks the
+ * used part of the table (at most MICA_HANDLE_MAX slots): for rare checks,
+ * not for fast paths. */
+unsigned handle_count(const struct handle_table *ht, const void *object, uint32_t rights);
+
 /* Close handle h, dropping its reference. Returns 0 or -MICA_EBADH. */
 int handle_close(struct handle_table *ht, uint64_t h);

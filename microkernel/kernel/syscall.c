@@ -49,6 +49,7 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_MAP_COW] = sys_map_cow,
     [MICA_SYS_TASK_FORK] = sys_task_fork,
     [MICA_SYS_SET_FRAME_QUOTA] = sys_set_frame_quota,
+    [MICA_SYS_TASK_KILL] = sys_task_kill,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
@@ -77,6 +78,9 @@ void syscall_dispatch(struct trap_frame *tf)
             rc = fn(tf);
     }
     tf->rax = (uint64_t)rc;
+    /* A kill during the call (a pager's answer to a copy fault, another
+     * task's MICA_SYS_TASK_KILL) let the call unwind; the task ends now. */
+    task_exit_if_killed();
 }
 
 int64_t sys_null(struct trap_frame *tf)
@@ -107,7 +111,8 @@ int64_t sys_debug_write(struct trap_frame *tf)
 
 int64_t sys_exit(struct trap_frame *tf)
 {
-    task_exit(sched_current()->task, (int64_t)tf->rdi);
+    struct task *t = sched_current()->task;
+    task_exit(t, t->killed ? MICA_EXIT_KILLED : (int64_t)tf->rdi);
     panic("sys_exit: the exited task is still running");
 }
 

@@ -34,7 +34,8 @@ int64_t sys_set_ipc_buffer(struct trap_frame *tf);
 int64_t sys_mem_map(struct trap_frame *tf);        /* task/task.c */
 int64_t sys_mem_unmap(struct trap_frame *tf);
 int64_t sys_task_spawn(struct trap_frame *tf);     /* task/spawn.c */
-int64_t sys_task_wait(struct trap_frame *tf);
+int64_t sys_task_wait(struct trap_frame *tf);      /* task/task_calls.c */
+int64_t sys_task_kill(struct trap_frame *tf);
 int64_t sys_task_set_pager(struct trap_frame *tf); /* task/task_pager.c */
 int64_t sys_map_anon(struct trap_frame *tf);
 int64_t sys_unmap(struct trap_frame *tf);

@@ -205,6 +205,7 @@ int64_t sched_syscall_resume(void)
     struct cpu *c = this_cpu();
     if (unlikely(runqueues[c->id].dead != NULL))
         sched_reap();
+    task_exit_if_killed(); /* woken by a kill: the call ends with the task */
     return c->current->wake_result;
 }
 

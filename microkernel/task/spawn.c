@@ -500,7 +500,8 @@ int64_t sys_task_spawn(struct trap_frame *tf)
 
     /* The handle first: once the child is runnable it cannot be undone. */
     long h = handle_install(&self->handles, HANDLE_TASK, child,
-                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_MAP, 0);
+                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_MAP |
+                                MICA_RIGHT_KILL, 0);
     if (h < 0) {
         kprintf("spawn: task '%s' not started: the caller's handle table is full\n",
                 child->name);
@@ -515,24 +516,4 @@ int64_t sys_task_spawn(struct trap_frame *tf)
         return rc;
     }
     return h;
-}
-
-int64_t sys_task_wait(struct trap_frame *tf)
-{
-    struct thread *cur = sched_current();
-    int err = 0;
-    struct handle *e = handle_lookup(&cur->task->handles, tf->rdi, HANDLE_TASK,
-                                     MICA_RIGHT_WAIT, &err);
-    if (!e)
-        return err;
-
-    struct task *t = e->object;
-    if (t->state == TASK_ZOMBIE)
-        return t->exit_status;
-    if (t == cur->task)
-        return -MICA_EINVAL; /* it would wait for ever */
-    cur->state = THREAD_BLOCKED_WAIT;
-    cur->qnext = t->waiters;
-    t->waiters = cur;
-    return sched_block(); /* task_exit wakes us with the status */
 }

@@ -84,6 +84,20 @@ void task_put(struct task *t)
     slab_free(task_cache, t);
 }
 
+void task_handle_get(struct task *t)
+{
+    task_get(t);
+    t->handle_refs++;
+}
+
+void task_handle_put(struct task *t)
+{
+    KASSERT(t->handle_refs > 0, "task %u: handle closed that was never counted", t->id);
+    if (--t->handle_refs == 0 && t->state == TASK_LIVE)
+        task_kill(t, "no handle to it is left (nobody could wait for, page or end it)");
+    task_put(t);
+}
+
 unsigned task_count(void)
 {
     return live_count;
@@ -203,13 +217,55 @@ void task_exit(struct task *t, int64_t status)
         sched_exit_current();
 }
 
+/* Make thread th of a killed task leave the kernel: whatever it waits for
+ * is given up, and it runs again to unwind its system call. */
+static void kick_thread(struct thread *th)
+{
+    switch (th->state) {
+    case THREAD_BLOCKED_SEND:
+    case THREAD_BLOCKED_RECV:
+    case THREAD_BLOCKED_REPLY:
+        ipc_cancel(th);
+        sched_wake(th, -MICA_EDEAD);
+        break;
+    case THREAD_BLOCKED_WAIT:
+        unwait(th);
+        sched_wake(th, -MICA_EDEAD);
+        break;
+    case THREAD_DEAD:
+        panic("task %u has dead thread %u on its list", th->task->id, th->id);
+    default:
+        /* Ready or running: it exits at its next return towards ring 3.
+         * New: whoever is starting it makes it ready; its first entry to
+         * ring 3 (arch_user_thread_start) exits instead. */
+        break;
+    }
+}
+
 void task_kill(struct task *t, const char *fmt, ...)
 {
+    if (t->killed || t->state != TASK_LIVE)
+        return; /* one report, one end */
     char reason[192];
     va_list ap;
     va_start(ap, fmt);
     kvsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     kprintf("task %s (id %u) killed: %s\n", t->name, t->id, reason);
-    task_exit(t, MICA_EXIT_KILLED);
+    t->killed = true;
+    if (t->nthreads == 0) {
+        /* Nothing runs in it that could unwind: a task still being built. */
+        task_exit(t, MICA_EXIT_KILLED);
+        return;
+    }
+    for (struct thread *th = t->threads; th; th = th->task_next)
+        kick_thread(th);
+}
+
+void task_exit_if_killed(void)
+{
+    struct thread *cur = sched_current();
+    struct task *t = cur->task;
+    if (t && unlikely(t->killed) && t->state == TASK_LIVE)
+        task_exit(t, MICA_EXIT_KILLED);
 }

@@ -27,6 +27,7 @@ struct task {
     int64_t exit_status;
     struct thread *waiters;      /* threads in MICA_SYS_TASK_WAIT, via qnext */
     uint32_t refs;               /* task handles + 1 while live */
+    uint32_t handle_refs;        /* task handles naming it (the last one closed kills it) */
     uint64_t start_flags;        /* MICA_START_* given at spawn */
     struct task *live_next;      /* link in the list of live tasks */
     struct endpoint *pager;      /* page faults are sent here, or NULL (task_pager.c) */
@@ -64,15 +65,34 @@ int task_unmap(struct task *t, uintptr_t va, size_t len);
  * the current task, does not return to it. */
 void task_exit(struct task *t, int64_t status);
 
-/* Kill the task for a reason: prints one report line
- * "task <name> (id N) killed: <reason>" and exits it with MICA_EXIT_KILLED. */
+/* Kill the task for a reason. The first kill prints one report line
+ * "task <name> (id N) killed: <reason>" and marks the task; later ones do
+ * nothing. A kill never ends a thread in the middle of kernel code: a
+ * blocked thread of t is taken out of its IPC or wait and woken with
+ * -MICA_EDEAD, a running one (t is current) carries on, and each returns
+ * through its system call's normal error path, releasing what the call
+ * held; it exits (MICA_EXIT_KILLED) on its way back to ring 3
+ * (task_exit_if_killed). A task with no thread yet is torn down at once.
+ * Returns to the caller in every case; any context may call it. */
 void task_kill(struct task *t, const char *fmt, ...) __printf(2, 3);
 
-/* Take a reference for a task handle (handle_install does). */
-void task_get(struct task *t);
+/* On every way back to ring 3 (system-call return, trap return, a new
+ * thread's first entry): if the current task was killed, it exits here and
+ * this does not return. Cheap when it was not: one load and a branch. */
+void task_exit_if_killed(void);
 
-/* Drop a reference from a task handle; frees a zombie with no references. */
+/* Take / drop a reference that keeps the task object (not the task) alive;
+ * the last drop frees a zombie. */
+void task_get(struct task *t);
 void task_put(struct task *t);
+
+/* Take / drop the reference of a task handle (handle.c, fork's copy of a
+ * handle table). Closing the last handle to a live task kills it: nobody
+ * could wait for it, kill it or page it any more, and it would hold its
+ * memory for ever. A task under construction, which never had a handle,
+ * is not affected. */
+void task_handle_get(struct task *t);
+void task_handle_put(struct task *t);
 
 /* A CPU exception in ring 3 (tf from user mode). A page fault in a task
  * with a pager is sent to the pager and returns once the pager answered

@@ -18,6 +18,8 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
+#include "ipc/endpoint.h"
+#include "ipc/handle.h"
 #include "ipc/ipc_kernel.h"
 #include "lib/assert.h"
 #include "lib/format.h"
@@ -91,6 +93,26 @@ static const char *pager_reason(uint64_t code)
     }
 }
 
+/* Longest chain of callers followed when looking for a pager loop. */
+#define PAGER_CHAIN_MAX 32
+
+/* A fault of cur sent to ep could never be answered: every handle that may
+ * receive on ep belongs to cur's task or to a task whose thread waits,
+ * through a chain of calls, for cur (a task that is its own pager, or two
+ * pagers paging each other). Only looked at when no thread is waiting on
+ * ep already, so the common case costs one test. */
+static bool pager_chain_loops(const struct thread *cur, const struct endpoint *ep)
+{
+    if (ep->receivers || ep->dead || ep->recv_refs == 0)
+        return false; /* answered now, or refused as dead by the call */
+    unsigned held = handle_count(&cur->task->handles, ep, MICA_RIGHT_RECV);
+    const struct thread *c = cur->caller;
+    for (unsigned i = 0; c && i < PAGER_CHAIN_MAX; i++, c = c->caller)
+        if (c->task && c->task != cur->task)
+            held += handle_count(&c->task->handles, ep, MICA_RIGHT_RECV);
+    return held >= ep->recv_refs;
+}
+
 /* Offer the fault at `addr` (MICA_FAULT_* `access`, at `rip`) to the
  * task's pager. Returns true when the thread may resume; otherwise writes
  * what went wrong to buf. */
@@ -98,13 +120,25 @@ static bool pager_resolves(struct thread *cur, uint64_t addr, uint64_t access, u
                            char *buf, size_t size)
 {
     struct task *t = cur->task;
+    if (task_killed(t)) {
+        /* Killed while unwinding: a pager must not keep it in the kernel. */
+        ksnprintf(buf, size, "the task was killed");
+        return false;
+    }
+    if (pager_chain_loops(cur, t->pager)) {
+        ksnprintf(buf, size, "its pager chain leads back to it (the fault could never be "
+                  "answered)");
+        return false;
+    }
     const struct ipc_msg m = {.badge = t->pager_badge, .label = MICA_LABEL_FAULT,
                               .w = {addr, access, rip, cur->id}};
     struct ipc_msg reply;
     int64_t rc = ipc_kernel_call(cur, t->pager, &m, &reply);
     if (rc == 0 && MICA_MSG_LABEL(reply.label) == 0)
         return true;
-    if (rc == -MICA_EDEAD)
+    if (task_killed(t))
+        ksnprintf(buf, size, "the task was killed while its pager handled the fault");
+    else if (rc == -MICA_EDEAD)
         ksnprintf(buf, size, "pager is dead");
     else if (rc < 0)
         ksnprintf(buf, size, "pager sent a malformed reply (%ld)", (long)rc);
@@ -137,6 +171,7 @@ void task_user_exception(struct trap_frame *tf)
                 return;
             describe_pf(tf, cur->task, addr, why, sizeof why);
             task_kill(cur->task, "%s; %s", why, pager);
+            task_exit_if_killed();
             panic("task_user_exception: killed task resumed");
         }
         describe_pf(tf, cur->task, addr, why, sizeof why);
@@ -156,6 +191,7 @@ void task_user_exception(struct trap_frame *tf)
         break;
     }
     task_kill(cur->task, "%s", why);
+    task_exit_if_killed();
     panic("task_user_exception: killed task resumed");
 }
 
@@ -171,5 +207,7 @@ int task_copy_fault(uintptr_t addr, uint64_t access)
     const char *what = (access & MICA_FAULT_WRITE) ? "write to" : "read from";
     task_kill(cur->task, "system call's %s user address 0x%lx faulted; %s", what,
               (unsigned long)addr, pager);
-    panic("task_copy_fault: killed task resumed");
+    /* The call unwinds through its error path and releases what it holds;
+     * the task ends on its way out of the kernel (task_exit_if_killed). */
+    return -MICA_EFAULT;
 }

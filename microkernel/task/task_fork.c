@@ -89,7 +89,7 @@ static void copy_handles(struct handle_table *dst, const struct handle_table *sr
             endpoint_handle_get(s->object, s->rights);
             break;
         case HANDLE_TASK:
-            task_get(s->object);
+            task_handle_get(s->object);
             break;
         default:
             panic("fork: handle %u of unknown type %d", h, s->type);
@@ -160,7 +160,8 @@ int64_t sys_task_fork(struct trap_frame *tf)
         return err;
     /* The handle first: once the child runs it cannot be undone. */
     long h = handle_install(&self->handles, HANDLE_TASK, child,
-                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_MAP, 0);
+                            MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_MAP |
+                                MICA_RIGHT_KILL, 0);
     if (h < 0) {
         task_exit(child, MICA_EXIT_KILLED);
         return h;

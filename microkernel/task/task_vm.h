@@ -57,9 +57,12 @@ void task_fork_start(struct task *child);
 
 /* A system call's copy of user memory faulted at `addr` (`access`: the
  * MICA_FAULT_* bits of the access, MICA_FAULT_KERNEL included). With a
- * pager, sends it the fault and returns 0 once it answered "resume"; a
- * "kill" (or a dead pager) ends the task and does not return. Without a
- * pager (or outside a task): -MICA_EFAULT. */
+ * pager, sends it the fault and returns 0 once it answered "resume". A
+ * "kill", a dead pager, a pager chain that leads back to the task, or a
+ * task already killed: the task is killed (task_kill) and -MICA_EFAULT
+ * returned, so that the call unwinds and releases what it holds; the task
+ * ends on its way out of the kernel. Without a pager (or outside a task):
+ * -MICA_EFAULT. */
 int task_copy_fault(uintptr_t addr, uint64_t access);
 
 /* ---- per-pager frame quotas (task_frames.c) ---- */

@@ -10,15 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* exit(0): eax = MICA_SYS_EXIT (2), edi = status. */
-#define MB_EXIT0 "xorl %edi, %edi\n movl $2, %eax\n syscall\n ud2\n"
-
-#define MB_SNIPPET(name, body)                                      \
-    __asm__(".pushsection .rodata.misbehave, \"a\"\n"              \
-            "mb_" #name "_start:\n" body MB_EXIT0                  \
-            "mb_" #name "_end:\n"                                   \
-            ".popsection\n");                                       \
-    extern const uint8_t mb_##name##_start[], mb_##name##_end[]
+#include "snippet.h"
 
 MB_SNIPPET(exit0, "");
 MB_SNIPPET(exit42, "movl $42, %edi\n movl $2, %eax\n syscall\n");

@@ -12,36 +12,13 @@
 
 #include "misbehaviours.h"
 #include "tiny_elf.h"
+#include "usage.h"
 
 #define SHORT_LIVED 100
 #define KILLED      20
 #define WARM_UP     4
 #define SCRATCH_VA  0x0000300000000000ull
 #define PAGE        4096ull
-
-struct usage {
-    int64_t frames, slab, heap, tasks;
-};
-
-static struct usage usage_now(void)
-{
-    return (struct usage){
-        .frames = mica_info(MICA_INFO_FREE_FRAMES),
-        .slab = mica_info(MICA_INFO_SLAB_OBJECTS),
-        .heap = mica_info(MICA_INFO_HEAP_BYTES),
-        .tasks = mica_info(MICA_INFO_TASKS),
-    };
-}
-
-/* Expect every counter back at its baseline value. */
-static void expect_baseline(const struct usage *base)
-{
-    struct usage now = usage_now();
-    KTAP_EXPECT_EQ(now.frames, base->frames);
-    KTAP_EXPECT_EQ(now.slab, base->slab);
-    KTAP_EXPECT_EQ(now.heap, base->heap);
-    KTAP_EXPECT_EQ(now.tasks, base->tasks);
-}
 
 static int64_t run(const struct misbehaviour *m)
 {

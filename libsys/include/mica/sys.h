@@ -97,6 +97,14 @@ long mica_task_spawn(const struct mica_spawn_args *a);
  * exit with a status >= 0. */
 int64_t mica_task_wait(uint64_t h);
 
+/* End the task behind handle h (MICA_RIGHT_KILL; MICA_HANDLE_SELF: the
+ * caller, which does not return), whatever it is blocked on: IPC, a page
+ * fault its pager never answers, a wait. Everything it holds is returned.
+ * The kernel prints one report line; mica_task_wait then gives
+ * MICA_EXIT_KILLED. Returns 0 (also when it was already killed), or
+ * -MICA_EBADH / -MICA_EPERM / -MICA_EDEAD (it has already exited). */
+long mica_task_kill(uint64_t h);
+
 /* Register buf (or NULL to unregister) as this thread's IPC buffer for
  * data and handle transfer. Returns 0, or -MICA_EFAULT, -MICA_EINVAL
  * (misaligned). */

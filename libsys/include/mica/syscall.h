@@ -48,7 +48,9 @@
 #define MICA_SYS_TASK_FORK       25 /* (task h MAP, pager endpoint h SEND) -> child task h */
 #define MICA_SYS_SET_FRAME_QUOTA 26 /* (task h with MAP, frames; 0 = no limit) -> 0: the most
                                      *  frames that task may hold charged as a pager */
-#define MICA_SYS_COUNT           27
+#define MICA_SYS_TASK_KILL       27 /* (task h with KILL, or MICA_HANDLE_SELF) -> 0: the task
+                                     *  ends, whatever it is blocked on */
+#define MICA_SYS_COUNT           28
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -61,7 +63,8 @@
 #define MICA_RIGHT_GRANT    0x4u /* may be passed in a message or minted */
 #define MICA_RIGHT_WAIT     0x8u /* task handle: wait for its exit */
 #define MICA_RIGHT_MAP      0x10u /* task handle: map, unmap, protect its memory */
-#define MICA_RIGHTS_ALL     0x1fu
+#define MICA_RIGHT_KILL     0x20u /* task handle: end the task (MICA_SYS_TASK_KILL) */
+#define MICA_RIGHTS_ALL     0x3fu
 /* A task handle naming the caller's own task (never a table slot). */
 #define MICA_HANDLE_SELF    (~0ull)
 

@@ -22,6 +22,7 @@ extern trap_exit
 extern syscall_exit
 extern sched_reap
 extern sched_syscall_resume
+extern task_exit_if_killed
 global arch_switch
 global arch_switch_from_syscall
 global arch_syscall_resume
@@ -100,9 +101,11 @@ arch_syscall_resume:
 ; First return of a new user thread: rsp points at its trap_frame (16-aligned,
 ; context.c). A thread that exited just before may still be parked on this
 ; CPU: free it first, as every other resume point does after arch_switch.
+; A task killed before its thread first ran ends here, never in ring 3.
 align 16
 arch_user_thread_start:
     call sched_reap
+    call task_exit_if_killed
     jmp trap_exit
 
 ; First return of a new kernel thread: r12 = fn, r13 = arg, rsp 16-aligned.

@@ -41,6 +41,7 @@ extern syscall_dispatch
 extern sys_ipc_call
 extern sys_ipc_reply_recv
 extern trap_exit
+extern task_exit_if_killed
 global syscall_entry
 global syscall_exit
 
@@ -105,14 +106,19 @@ syscall_exit:
 .iret:
     jmp trap_exit
 
+; Their fast paths never come back here; the slow paths and errors do, and
+; a task killed while the call was blocked ends before ring 3, as after
+; syscall_dispatch.
 syscall_ipc_call:
     call sys_ipc_call
     mov [rsp + TF_RAX], rax
+    call task_exit_if_killed
     jmp syscall_exit
 
 syscall_ipc_reply_recv:
     call sys_ipc_reply_recv
     mov [rsp + TF_RAX], rax
+    call task_exit_if_killed
     jmp syscall_exit
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -107,6 +107,9 @@ void trap_dispatch(struct trap_frame *tf)
      * their frames are not recorded as the current one. */
     if (vector >= VEC_EXCEPTIONS) {
         trap_call_handler(tf);
+        /* A task killed while it was preempted ends before ring 3 again. */
+        if (trap_from_user(tf))
+            task_exit_if_killed();
         return;
     }
     if (!trap_from_user(tf)) {

@@ -1,0 +1,33 @@
+/* Kernel resource counters for leak checks: a snapshot of
+ * MICA_INFO_FREE_FRAMES, _SLAB_OBJECTS, _HEAP_BYTES and _TASKS, and a KTAP
+ * expectation that all four are back at a baseline. Take the baseline
+ * after a warm-up run, so that caches that grow once are already grown. */
+#pragma once
+
+#include <stdint.h>
+#include <mica/ktap.h>
+#include <mica/sys.h>
+
+struct usage {
+    int64_t frames, slab, heap, tasks;
+};
+
+static inline struct usage usage_now(void)
+{
+    return (struct usage){
+        .frames = mica_info(MICA_INFO_FREE_FRAMES),
+        .slab = mica_info(MICA_INFO_SLAB_OBJECTS),
+        .heap = mica_info(MICA_INFO_HEAP_BYTES),
+        .tasks = mica_info(MICA_INFO_TASKS),
+    };
+}
+
+/* Expect every counter back at its baseline value. */
+static inline void expect_baseline(const struct usage *base)
+{
+    struct usage now = usage_now();
+    KTAP_EXPECT_EQ(now.frames, base->frames);
+    KTAP_EXPECT_EQ(now.slab, base->slab);
+    KTAP_EXPECT_EQ(now.heap, base->heap);
+    KTAP_EXPECT_EQ(now.tasks, base->tasks);
+}
