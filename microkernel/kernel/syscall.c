@@ -146,6 +146,12 @@ int64_t sys_info(struct trap_frame *tf)
                (cpu_features.nx ? 4 : 0);
     case MICA_INFO_RDTSC:
         return 0;
+    case MICA_INFO_FREE_FRAMES_DRAINED: {
+        mm_reclaim();
+        struct pmm_stats s;
+        pmm_get_stats(&s);
+        return (int64_t)s.free;
+    }
     case MICA_INFO_FRAMES_CHARGED:
         return (int64_t)task_frames_charged(sched_current()->task);
     default:

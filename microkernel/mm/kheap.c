@@ -589,6 +589,20 @@ size_t kmalloc_usable_size(const void *p)
     return blk_size(checked_block(p, "kmalloc_usable_size")) - HDR_SIZE;
 }
 
+uint64_t kheap_reclaim(void)
+{
+    if (heap.quick_bytes)
+        quick_flush(); /* cached blocks may be all that keeps an arena */
+    struct kheap_arena *a = heap.empty_arena;
+    if (!a)
+        return 0;
+    uint64_t frames = 1ull << a->order;
+    heap.empty_arena = NULL;
+    list_remove(arena_first(a));
+    arena_release(a);
+    return frames;
+}
+
 void kheap_get_stats(struct kheap_stats *s)
 {
     s->bytes_free = heap.list_bytes + heap.quick_bytes;

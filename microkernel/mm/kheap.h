@@ -39,6 +39,11 @@ void kfree(void *p);
 /* Usable size of an allocated block (>= the size asked for). */
 size_t kmalloc_usable_size(const void *p);
 
+/* Flush the quick lists, then give every wholly free arena (the heap keeps
+ * one for the next growth) back to the page-frame allocator, so that the
+ * free-frame count is exact for leak checks. Returns the frames freed. */
+uint64_t kheap_reclaim(void);
+
 /* Fill *s with the current counters. */
 void kheap_get_stats(struct kheap_stats *s);
 

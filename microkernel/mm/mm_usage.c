@@ -29,3 +29,10 @@ void mm_usage_get(struct mm_usage *u)
     u->heap_bytes = hs.bytes_in_use;
     u->slab_objs = slab_objects_in_use();
 }
+
+void mm_reclaim(void)
+{
+    slab_reclaim();
+    kheap_reclaim();
+    pmm_drain_cpu_cache();
+}

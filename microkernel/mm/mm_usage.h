@@ -15,3 +15,10 @@ void mm_usage_get(struct mm_usage *u);
 
 /* Objects in use over all slab caches. */
 uint64_t slab_objects_in_use(void);
+
+/* Give every frame the memory core keeps cached but unused back to the
+ * page-frame allocator: each slab cache's empty spare slab, the heap's
+ * spare empty arena, this CPU's frame cache. Afterwards the free-frame
+ * count is exact: equal before and after any sequence of operations that
+ * released everything it took. O(number of slab caches). */
+void mm_reclaim(void);

@@ -392,6 +392,21 @@ void slab_get_stats(const struct slab_cache *c, struct slab_stats *st)
     st->frees = c->frees;
 }
 
+uint64_t slab_reclaim(void)
+{
+    uint64_t freed = 0;
+    for (struct slab_cache *c = slab.caches; c; c = c->next) {
+        struct slab *s = c->spare;
+        if (s && s->in_use == 0) {
+            c->spare = NULL;
+            slab_unlink(&c->partial, s);
+            slab_destroy(c, s);
+            freed++;
+        }
+    }
+    return freed;
+}
+
 void slab_for_each_cache(void (*fn)(const struct slab_cache *c, void *arg), void *arg)
 {
     for (struct slab_cache *c = slab.caches, *next; c; c = next) {

@@ -47,5 +47,10 @@ void slab_free_size(void *obj);
 /* Counters of one cache. */
 void slab_get_stats(const struct slab_cache *c, struct slab_stats *s);
 
+/* Give each cache's empty spare slab (the one empty slab a cache keeps,
+ * see slab.c) back to the page-frame allocator, so that the free-frame
+ * count is exact for leak checks. Returns the frames freed. O(caches). */
+uint64_t slab_reclaim(void);
+
 /* Call fn for every cache (generic and named), for reports and leak tests. */
 void slab_for_each_cache(void (*fn)(const struct slab_cache *c, void *arg), void *arg);

@@ -45,9 +45,9 @@ void endpoint_handle_put(struct endpoint *ep, uint32_t rights)
     }
 }
 
-void task_get(struct task *t) { task_refs[t - tasks]++; }
+void task_handle_get(struct task *t) { task_refs[t - tasks]++; }
 
-void task_put(struct task *t)
+void task_handle_put(struct task *t)
 {
     CHECK(task_refs[t - tasks] > 0);
     task_refs[t - tasks]--;
@@ -119,6 +119,9 @@ static void check_against_model(const struct handle_table *ht)
         CHECK_EQ(ep_refs[i], er[i]);
         CHECK_EQ(ep_recv[i], rr[i]);
         CHECK_EQ(task_refs[i], tr[i]);
+        /* What the pager-loop check counts. */
+        CHECK_EQ(handle_count(ht, obj_ptr(HANDLE_ENDPOINT, i), MICA_RIGHT_RECV), rr[i]);
+        CHECK_EQ(handle_count(ht, obj_ptr(HANDLE_ENDPOINT, i), 0), er[i]);
     }
 }
 
@@ -214,7 +217,7 @@ static void random_step(struct handle_table *ht)
         break;
     }
     default: { /* mint */
-        uint64_t rights = next_rand() % 8 ? next_rand() % 16 : next_rand() % 64;
+        uint64_t rights = next_rand() % 8 ? next_rand() % 16 : next_rand() % 128;
         uint64_t badge = next_rand() % 2 ? 0 : 1 + next_rand() % 50;
         int64_t expect = model_mint(h, rights, badge);
         CHECK_EQ(do_mint(h, rights, badge), expect);

@@ -514,6 +514,34 @@ static void test_arenas_returned(void)
     teardown();
 }
 
+/* kheap_reclaim leaves nothing behind once every block is freed: quick
+ * lists flushed, the kept empty arena returned; live blocks stay valid. */
+static void test_reclaim_returns_every_free_arena(void)
+{
+    setup();
+    uint64_t out0 = pmm_stub_blocks_out();
+    static void *ptr[200];
+    for (int i = 0; i < 200; i++)
+        ptr[i] = kmalloc(i % 2 ? 64 : 3000); /* quick and coalescing sizes */
+    void *keep = kmalloc(100);
+    CHECK(keep != NULL);
+    memset(keep, 0x5a, 100);
+    for (int i = 0; i < 200; i++)
+        kfree(ptr[i]);
+    CHECK(pmm_stub_blocks_out() > out0 + 1); /* quick lists and the spare hold some */
+    CHECK(kheap_reclaim() > 0);
+    kheap_check();
+    CHECK_EQ(pmm_stub_blocks_out(), out0 + 1); /* only the arena of `keep` */
+    CHECK_EQ(((unsigned char *)keep)[99], 0x5a);
+    CHECK_EQ(kheap_reclaim(), 0); /* nothing left to give */
+    kfree(keep);
+    kheap_reclaim();
+    CHECK_EQ(pmm_stub_blocks_out(), out0);
+    CHECK_EQ(stats().bytes_arena, 0);
+    kheap_check();
+    teardown();
+}
+
 static void test_double_free_panics(void)
 {
     setup();
@@ -599,6 +627,7 @@ int main(void)
         TAP(test_exhaustion),
         TAP(test_small_pmm_blocks_only),
         TAP(test_arenas_returned),
+        TAP(test_reclaim_returns_every_free_arena),
         TAP(test_double_free_panics),
         TAP(test_corrupted_header_panics),
         TAP(test_check_finds_bad_footer),

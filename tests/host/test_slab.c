@@ -339,6 +339,36 @@ static void test_spare_slab_policy(void)
     teardown();
 }
 
+/* slab_reclaim gives back exactly the empty spares, in every cache. */
+static void test_reclaim_frees_empty_spares(void)
+{
+    setup();
+    struct slab_cache *c = slab_cache_create("reclaim", 1000, 0); /* 3 per slab */
+    struct slab_cache *d = slab_cache_create("busy", 1000, 0);
+    void *a[6], *live = slab_alloc(d);
+    for (int i = 0; i < 6; i++)
+        a[i] = slab_alloc(c);
+    for (int i = 0; i < 6; i++)
+        slab_free(c, a[i]); /* one slab freed at once, one kept as the spare */
+    CHECK_EQ(stats_of(c).slabs, 1);
+    uint64_t out = pmm_stub_blocks_out();
+    uint64_t freed = slab_reclaim();
+    CHECK(freed >= 1);
+    CHECK_EQ(stats_of(c).slabs, 0);
+    CHECK_EQ(stats_of(d).slabs, 1); /* a slab holding an object stays */
+    CHECK_EQ(pmm_stub_blocks_out(), out - freed);
+    void *again = slab_alloc(c); /* the cache grows again as usual */
+    CHECK(again != NULL);
+    CHECK_EQ(stats_of(c).slabs, 1);
+    slab_free(c, again);
+    slab_free(d, live);
+    check_frames();
+    slab_cache_destroy(c);
+    slab_cache_destroy(d);
+    check_frames();
+    teardown();
+}
+
 static void test_exhaustion(void)
 {
     setup();
@@ -540,6 +570,7 @@ int main(void)
         TAP(test_alloc_free_loop_keeps_one_slab),
         TAP(test_full_slab_reused_after_free),
         TAP(test_spare_slab_policy),
+        TAP(test_reclaim_frees_empty_spares),
         TAP(test_exhaustion),
         TAP(test_cache_create_limits),
         TAP(test_destroy_panics),

@@ -10,6 +10,7 @@
 #include <mica/stdio.h>
 #include <mica/sys.h>
 
+#include "ipc_echo.h"
 #include "misbehaviours.h"
 #include "tiny_elf.h"
 #include "usage.h"
@@ -18,6 +19,7 @@
 #define KILLED      20
 #define WARM_UP     4
 #define SCRATCH_VA  0x0000300000000000ull
+#define ECHO        0 /* handle of the echo server's endpoint (boot.cfg: send:echo) */
 #define PAGE        4096ull
 
 static int64_t run(const struct misbehaviour *m)
@@ -133,12 +135,45 @@ static void endpoints_and_handles_return_every_resource(void)
     expect_baseline(&base);
 }
 
+/* Handles sent through ipc_echo: the server keeps the last handle it
+ * transferred until its next request other than a ping (ipc_echo.c),
+ * which is retention by a server, not a kernel leak (one endpoint object
+ * stays while it does); after one more such request every object is back. */
+static void handles_through_a_server_return_after_its_next_request(void)
+{
+    static struct mica_ipc_buffer buf __attribute__((aligned(4096)));
+    KTAP_REQUIRE(mica_set_ipc_buffer(&buf) == 0);
+    struct mica_msg words = {.label = ECHO_WORDS}, r;
+    KTAP_REQUIRE(mica_ipc_call(ECHO, &words, &r, MICA_IPC_BLOCK) == 0);
+    struct usage base = usage_now();
+    for (int i = 0; i < 20; i++) {
+        long ep = mica_endpoint_create();
+        if (!KTAP_EXPECT(ep >= 0))
+            break;
+        buf.handle = (uint64_t)ep;
+        struct mica_msg m = {.label = ECHO_HANDLE_BACK | MICA_MSG_XFER_HANDLE};
+        KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &m, &r, MICA_IPC_BLOCK), 0);
+        if (r.label & MICA_MSG_XFER_HANDLE)
+            mica_handle_close(buf.handle);
+        mica_handle_close((uint64_t)ep);
+        struct mica_msg n = {.label = ECHO_NEW_ENDPOINT};
+        KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &n, &r, MICA_IPC_BLOCK), 0);
+        if (r.label & MICA_MSG_XFER_HANDLE)
+            mica_handle_close(buf.handle);
+    }
+    KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &words, &r, MICA_IPC_BLOCK), 0);
+    expect_baseline(&base);
+    mica_set_ipc_buffer(0);
+}
+
 static const struct ktap_case tests[] = {
     {"spawn_exit_returns_every_resource", spawn_exit_returns_every_resource},
     {"killed_tasks_return_every_resource", killed_tasks_return_every_resource},
     {"zombie_released_on_handle_close", zombie_released_on_handle_close},
     {"failed_spawn_returns_every_resource", failed_spawn_returns_every_resource},
     {"endpoints_and_handles_return_every_resource", endpoints_and_handles_return_every_resource},
+    {"handles_through_a_server_return_after_its_next_request",
+     handles_through_a_server_return_after_its_next_request},
 };
 
 int main(const struct mica_start_info *si)
