@@ -4,7 +4,7 @@
  *     table is a copy of the parent's, has a pager handle naming itself;
  *   PAGER_VM_FORK: MICA_SYS_TASK_FORK with that handle as the child's
  *     pager, a new client with a copy of the parent's regions (writable
- *     ones become cow in both), and the child's task handle (WAIT|GRANT)
+ *     ones become cow in both), and the child's task handle (WAIT|GRANT|KILL)
  *     to the parent. The child wakes from the same call with label
  *     MICA_LABEL_FORK_CHILD, made by the kernel.
  * Badges the pager makes start at PAGER_FORK_BADGE_BASE: init's are small. */
@@ -62,7 +62,8 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     uint64_t buf = req->w[0] & ~(PAGER_PAGE - 1);
     if (buf)
         mica_map_cow(c->task, buf, MICA_PROT_READ | MICA_PROT_WRITE);
-    long wait = mica_handle_mint((uint64_t)task, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+    long wait = mica_handle_mint((uint64_t)task,
+                                 MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_KILL, 0);
     if (c->verbose)
     {
         char a[32], b[32];

@@ -42,7 +42,7 @@
 #define PAGER_VM_FORK_PREP 5 /* () -> w0, w1 = the child's badge, and a send handle
                               * (SEND|GRANT) with that badge transferred */
 #define PAGER_VM_FORK      6 /* w0 = va of the caller's IPC buffer -> w0, w1 = child's
-                              * badge, its task handle (WAIT|GRANT) transferred; the
+                              * badge, its task handle (WAIT|GRANT|KILL) transferred; the
                               * child's call returns label MICA_LABEL_FORK_CHILD */
 #define PAGER_VM_RELEASE   7 /* w0 = badge of a child of the caller -> w0 */
 #define PAGER_VM_VERBOSE   8 /* w0 = 1: print a line per fault decision, 0: only kills */
@@ -99,7 +99,7 @@ long vm_share_cow(void *va, size_t len, uint64_t child);
 /* Fork: a child task whose address space is a copy-on-write clone of the
  * caller's (writable pages are shared until either side writes), with a
  * copy of the handle table and the same pager, running from this call.
- * Returns in the parent the child's task handle (MICA_RIGHT_WAIT, for
+ * Returns in the parent the child's task handle (MICA_RIGHT_WAIT and _KILL, for
  * mica_task_wait; pass it to vm_release after the wait), 0 in the child,
  * or -MICA_E* in the parent (-MICA_ENOSPC: the pager's client table (64)
  * or a handle table is full; -MICA_ENOSYS: a kernel without
