@@ -57,8 +57,10 @@ $(BUILD)/k/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
+# nasm -MD leaves out %include files (2.16), so -M lists them in a pass of its own.
 $(BUILD)/k/%.o: %.asm
 	@mkdir -p $(@D)
+	$(NASM) $(NASMFLAGS) -M -MT $@ -MP $< > $(@:.o=.d)
 	$(NASM) $(NASMFLAGS) $< -o $@
 
 # Two-pass link: the second pass embeds a symbol table (for backtraces)
@@ -169,14 +171,25 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -DMICA_HOST \
 	-Imicrokernel -Ilibsys/include -Itests/host
 
 
+# Each binary is compiled from several sources in one command, so its
+# header dependencies are listed by a -MM pass into $(BUILD)/deps/NAME.d
+# (with -MP, a deleted header does not break the build), included below:
+# touching any header rebuilds exactly the binaries that include it.
+DEPS := $(BUILD)/deps
 .SECONDEXPANSION:
-$(BUILD)/host/test_%: tests/host/harness.c $$(HOST_SRCS_$$*) $(wildcard microkernel/*/*.h tests/host/*.h)
-	@mkdir -p $(@D)
+$(BUILD)/host/test_%: tests/host/harness.c $$(HOST_SRCS_$$*)
+	@mkdir -p $(@D) $(DEPS)
+	$(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ tests/host/harness.c microkernel/lib/format.c \
+	  $(HOST_SRCS_$*) > $(DEPS)/test_$*.d
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ tests/host/harness.c microkernel/lib/format.c $(HOST_SRCS_$*)
 
-$(BUILD)/fuzz/fuzz_%: tests/host/harness.c $$(FUZZ_SRCS_$$*) $(wildcard microkernel/*/*.h tests/host/*.h)
-	@mkdir -p $(@D)
+$(BUILD)/fuzz/fuzz_%: tests/host/harness.c $$(FUZZ_SRCS_$$*)
+	@mkdir -p $(@D) $(DEPS)
+	$(FUZZCC) $(HOST_CFLAGS) -MM -MP -MT $@ tests/host/harness.c microkernel/lib/format.c \
+	  $(FUZZ_SRCS_$*) > $(DEPS)/fuzz_$*.d
 	$(FUZZCC) $(HOST_CFLAGS) -fsanitize=fuzzer -o $@ tests/host/harness.c microkernel/lib/format.c $(FUZZ_SRCS_$*)
+
+-include $(wildcard $(DEPS)/*.d)
 
 host-test-bins: $(HOST_TESTS:%=$(BUILD)/host/test_%)
 fuzz-bins: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
