@@ -9,6 +9,7 @@ struct boot_state {
     struct boot_info info;        /* parsed Multiboot2 information */
     uint32_t info_pa;             /* its physical address */
     struct kernel_options opts;   /* parsed command line */
+    uint64_t entry_tsc;           /* rdtsc at the first kernel instruction */
     uint64_t boot_to_main_insns;  /* rdtsc at the end of mm_init minus at entry */
 };
 

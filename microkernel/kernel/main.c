@@ -52,6 +52,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
     /* Read now: boot_entry_tsc lives in the low boot image, which is no
      * longer mapped once mm_init has built the kernel address space. */
     uint64_t entry_tsc = boot_entry_tsc;
+    boot_state.entry_tsc = entry_tsc;
     console_init();
     percpu_install(&boot_cpu, 0);
     cpu_features_detect();

@@ -6,6 +6,7 @@
 #include <mica/errno.h>
 
 #include "arch/x86_64/cpu_features.h"
+#include "kernel/boot_state.h"
 #include "kernel/console.h"
 #include "kernel/machine.h"
 #include "kernel/usercopy.h"
@@ -144,8 +145,8 @@ int64_t sys_info(struct trap_frame *tf)
     case MICA_INFO_CPU_FEATURES:
         return (cpu_features.smep ? 1 : 0) | (cpu_features.smap ? 2 : 0) |
                (cpu_features.nx ? 4 : 0);
-    case MICA_INFO_RDTSC:
-        return 0;
+    case MICA_INFO_BOOT_TSC:
+        return (int64_t)boot_state.entry_tsc;
     case MICA_INFO_FREE_FRAMES_DRAINED: {
         mm_reclaim();
         struct pmm_stats s;

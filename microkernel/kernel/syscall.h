@@ -31,7 +31,7 @@ int64_t sys_endpoint_create(struct trap_frame *tf);
 int64_t sys_handle_mint(struct trap_frame *tf);    /* ipc/handle.c */
 int64_t sys_handle_close(struct trap_frame *tf);
 int64_t sys_set_ipc_buffer(struct trap_frame *tf);
-int64_t sys_mem_map(struct trap_frame *tf);        /* task/task.c */
+int64_t sys_mem_map(struct trap_frame *tf);        /* task/task_mem.c */
 int64_t sys_mem_unmap(struct trap_frame *tf);
 int64_t sys_task_spawn(struct trap_frame *tf);     /* task/spawn.c */
 int64_t sys_task_wait(struct trap_frame *tf);      /* task/task_calls.c */

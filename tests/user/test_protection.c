@@ -155,6 +155,19 @@ static void syscall_rejects_unknown_number(void)
     KTAP_EXPECT_EQ(raw_syscall(MICA_SYS_NULL, 0, 0, 0, 0, 0, 0), 0);
 }
 
+/* Queries: the known ones answer, an unknown one is refused. */
+static void info_answers_known_queries_only(void)
+{
+    uint64_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    int64_t boot = mica_info(MICA_INFO_BOOT_TSC);
+    KTAP_EXPECT(boot > 0);                       /* the kernel ran before us */
+    KTAP_EXPECT((uint64_t)boot < (hi << 32 | lo)); /* and started before now */
+    KTAP_EXPECT(mica_info(MICA_INFO_FREE_FRAMES_DRAINED) > 0);
+    KTAP_EXPECT_EQ(mica_info(1000), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(raw_syscall(MICA_SYS_INFO, ~0ull, 0, 0, 0, 0, 0), -MICA_EINVAL);
+}
+
 static void mem_map_rejects_kernel_address(void)
 {
     unsigned rw = MICA_PROT_READ | MICA_PROT_WRITE;
@@ -215,6 +228,7 @@ static const struct ktap_case tests[] = {
     {"syscall_rejects_bad_handle_numbers", syscall_rejects_bad_handle_numbers},
     {"syscall_enforces_handle_rights", syscall_enforces_handle_rights},
     {"syscall_rejects_unknown_number", syscall_rejects_unknown_number},
+    {"info_answers_known_queries_only", info_answers_known_queries_only},
     {"mem_map_rejects_kernel_address", mem_map_rejects_kernel_address},
     {"mem_map_rejects_unaligned_range", mem_map_rejects_unaligned_range},
     {"task_spawn_rejects_bad_image", task_spawn_rejects_bad_image},

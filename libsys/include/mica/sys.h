@@ -81,8 +81,9 @@ long mica_handle_close(uint64_t h);
  * -MICA_ENOMEM. */
 long mica_mem_map(void *va, size_t len, unsigned prot);
 
-/* Unmap [va, va+len), page-aligned. Returns 0, or -MICA_EINVAL,
- * -MICA_ENOENT (nothing mapped there). */
+/* Unmap [va, va+len), page-aligned; pages not mapped are skipped.
+ * Returns 0, or -MICA_EINVAL (unaligned, empty, page 0, outside the user
+ * half). */
 long mica_mem_unmap(void *va, size_t len);
 
 /* Start a task from the ELF image described by *a. Returns a task handle

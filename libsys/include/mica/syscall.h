@@ -189,7 +189,8 @@ struct mica_start_info {
 #define MICA_INFO_HEAP_BYTES    2 /* kmalloc bytes in use */
 #define MICA_INFO_TASKS         3 /* live tasks */
 #define MICA_INFO_CPU_FEATURES  4 /* bit 0 SMEP, bit 1 SMAP, bit 2 NX */
-#define MICA_INFO_RDTSC         5 /* no-op returning 0 (rdtsc is usable in ring 3) */
+#define MICA_INFO_BOOT_TSC      5 /* rdtsc at the kernel's first instruction (under QEMU
+                                   * -icount: guest instructions since reset) */
 #define MICA_INFO_FRAMES_CHARGED 6 /* frames charged to the caller as a pager (MAP_ANON/COW) */
 #define MICA_INFO_FREE_FRAMES_DRAINED 7 /* free count after the kernel gave back the frames it
                                          * keeps cached but unused (empty slabs, the spare heap
