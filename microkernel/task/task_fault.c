@@ -15,6 +15,7 @@
  * from the system call's own context after the copy routine has returned,
  * never from inside the trap handler. */
 #include <mica/errno.h>
+#include <mica/fault_reason.h>
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
@@ -73,26 +74,6 @@ static uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err)
     return a;
 }
 
-static const char *pager_reason(uint64_t code)
-{
-    switch (code) {
-    case MICA_FAULT_REASON_NO_REGION:
-        return "no region at this address";
-    case MICA_FAULT_REASON_ACCESS:
-        return "access not allowed in this region";
-    case MICA_FAULT_REASON_NO_MEMORY:
-        return "out of memory";
-    case MICA_FAULT_REASON_UNKNOWN:
-        return "unknown client";
-    case MICA_FAULT_REASON_GUARD:
-        return "stack guard page hit";
-    case MICA_FAULT_REASON_STACK:
-        return "stack limit reached";
-    default:
-        return "unknown reason";
-    }
-}
-
 /* Longest chain of callers followed when looking for a pager loop. */
 #define PAGER_CHAIN_MAX 32
 
@@ -143,7 +124,7 @@ static bool pager_resolves(struct thread *cur, uint64_t addr, uint64_t access, u
     else if (rc < 0)
         ksnprintf(buf, size, "pager sent a malformed reply (%ld)", (long)rc);
     else if (MICA_MSG_LABEL(reply.label) == MICA_FAULT_KILL)
-        ksnprintf(buf, size, "pager: %s (%lu)", pager_reason(reply.w[0]),
+        ksnprintf(buf, size, "pager: %s (%lu)", mica_fault_reason_text(reply.w[0]),
                   (unsigned long)reply.w[0]);
     else
         ksnprintf(buf, size, "pager replied with unknown label 0x%lx",

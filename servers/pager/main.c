@@ -45,12 +45,12 @@ static void on_fault(struct pager_client *c, const struct mica_msg *req, struct 
                (unsigned long long)req->badge, (unsigned long long)req->w[0]);
         return;
     }
-    enum fault_result r = pager_fault(c, req->w[0], (unsigned)req->w[1], req->w[3]);
-    if (r == FAULT_CLIENT_DEAD)
-        pager_client_drop(c); /* nobody waits for the reply */
-    if (r != FAULT_CONTINUE) {
+    unsigned r = pager_fault(c, req->w[0], (unsigned)req->w[1], req->w[3]);
+    if (r == MICA_FAULT_REASON_UNKNOWN)
+        pager_client_drop(c); /* its task is gone: nobody waits for the reply */
+    if (r != FAULT_RESUME) {
         reply->label = MICA_FAULT_KILL;
-        reply->w[0] = fault_reason(r);
+        reply->w[0] = r;
     }
 }
 
