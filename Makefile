@@ -59,7 +59,7 @@ $(BUILD)/k/%.o: %.c
 
 $(BUILD)/k/%.o: %.asm
 	@mkdir -p $(@D)
-	$(NASM) $(NASMFLAGS) $< -o $@
+	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
 
 # Two-pass link: the second pass embeds a symbol table (for backtraces)
 # generated from the first. The table sits after all code, so code

@@ -257,9 +257,11 @@ KTEST(context_user_thread_frame)
 static struct arch_context test_boot_ctx, test_kthread_ctx;
 static volatile uintptr_t kthread_arg;
 static volatile unsigned kthread_runs;
+static volatile uint64_t kthread_start_rflags;
 
 static void test_kthread(void *arg)
 {
+    kthread_start_rflags = read_rflags();
     for (;;) {
         kthread_arg = (uintptr_t)arg;
         kthread_runs++;
@@ -283,6 +285,23 @@ KTEST(context_switch_to_kernel_thread)
     arch_switch(&test_boot_ctx, &test_kthread_ctx);
     KEXPECT_EQ(t, kthread_runs, 2);
     KEXPECT(t, test_boot_ctx.rsp < (uintptr_t)&pa); /* saved below this frame */
+    pmm_free_pages(pa, 1);
+}
+
+/* A new kernel thread starts with known flags, not its switcher's: AC set
+ * there (SMAP off) must not carry over. */
+KTEST(kernel_thread_starts_with_ac_clear)
+{
+    paddr_t pa;
+    KREQUIRE(t, pmm_alloc_pages(1, &pa) == 0);
+    uintptr_t top = (uintptr_t)phys_to_virt(pa) + 2 * PAGE_SIZE;
+    kthread_start_rflags = RFLAGS_AC;
+
+    arch_thread_setup_kernel(&test_kthread_ctx, top, test_kthread, NULL);
+    __asm__ volatile("pushfq; orq $0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    arch_switch(&test_boot_ctx, &test_kthread_ctx);
+    __asm__ volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    KEXPECT(t, !(kthread_start_rflags & RFLAGS_AC));
     pmm_free_pages(pa, 1);
 }
 

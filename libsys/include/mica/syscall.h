@@ -188,6 +188,7 @@ struct mica_start_info {
 #define MICA_INFO_CPU_FEATURES  4 /* bit 0 SMEP, bit 1 SMAP, bit 2 NX */
 #define MICA_INFO_RDTSC         5 /* no-op returning 0 (rdtsc is usable in ring 3) */
 #define MICA_INFO_FRAMES_CHARGED 6 /* frames charged to the caller as a pager (MAP_ANON/COW) */
+#define MICA_INFO_TICKS         7 /* timer ticks since boot (100 per second) */
 #endif
 
 #ifndef __ASSEMBLER__
