@@ -163,7 +163,6 @@ struct mica_spawn_args {
 #define MICA_START_TEST_MODE (1u << 0) /* kernel command line has "test" */
 #define MICA_START_MACHINE   (1u << 1) /* may call MICA_SYS_SHUTDOWN (init only) */
 #define MICA_START_BENCH_MODE (1u << 2) /* kernel command line has "bench" */
-#define MICA_MODULES_MAX     16
 
 struct mica_module {
     char name[MICA_NAME_MAX]; /* the module's GRUB command line, first word */
@@ -176,8 +175,9 @@ struct mica_start_info {
     char name[MICA_NAME_MAX];
     char args[MICA_ARGS_MAX]; /* NUL-terminated */
     uint64_t nhandles;        /* handles 0..nhandles-1 were given by the parent */
-    uint64_t nmodules;        /* init only: the boot modules */
-    struct mica_module modules[MICA_MODULES_MAX];
+    uint64_t nmodules;        /* init only: the boot modules, every one of them */
+    const struct mica_module *modules; /* init only: nmodules entries at MICA_USER_MODULES,
+                                        * read-only; NULL for every other task */
 };
 
 /* MICA_SYS_INFO queries. */
