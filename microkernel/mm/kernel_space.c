@@ -148,11 +148,10 @@ static paddr_t bt_descend(paddr_t pml4, vaddr_t va, int level)
     return t;
 }
 
-/* Set the leaf of `va` at `level` to `leaf`; an identical existing entry is
- * accepted when `may_repeat` (overlapping RAM ranges). */
-static void bt_map(paddr_t pml4, vaddr_t va, uint64_t leaf, int level, bool may_repeat)
+/* Set the leaf of `va` in table t at `level` to `leaf`; an identical
+ * existing entry is accepted when `may_repeat` (overlapping RAM ranges). */
+static void bt_set_leaf(paddr_t t, vaddr_t va, uint64_t leaf, int level, bool may_repeat)
 {
-    paddr_t t = bt_descend(pml4, va, level);
     uint64_t *slot = &bt_table(level, t)[pte_index(va, level)];
     if (*slot & PTE_P) {
         KASSERT(may_repeat && *slot == leaf, "kernel_space: 0x%llx mapped twice",
@@ -161,6 +160,12 @@ static void bt_map(paddr_t pml4, vaddr_t va, uint64_t leaf, int level, bool may_
     }
     pte_set(slot, leaf);
     pt_count_inc(t);
+}
+
+/* bt_set_leaf in the table on the path of `va`, created if missing. */
+static void bt_map(paddr_t pml4, vaddr_t va, uint64_t leaf, int level, bool may_repeat)
+{
+    bt_set_leaf(bt_descend(pml4, va, level), va, leaf, level, may_repeat);
 }
 
 static void map_image_part(paddr_t pml4, const struct kimage_part *p)
@@ -247,16 +252,19 @@ static void map_ram(paddr_t pml4, const struct dm_source *src, const struct pmm_
     uint64_t small = pte_leaf_bits(VM_WRITE | VM_GLOBAL);
     for (paddr_t c = ALIGN_DOWN(r->base, PTE_SPAN(2)); c < end; c += PTE_SPAN(2)) {
         paddr_t ce = c + PTE_SPAN(2);
-        if (ram_covers(src, c, ce) && !image_overlaps(src, c, ce)) {
+        bool image = image_overlaps(src, c, ce);
+        if (!image && ram_covers(src, c, ce)) {
             bt_map(pml4, DIRECT_MAP_START + c, c | large, 2, true);
             continue;
         }
-        /* Pages partly RAM are mapped: an ACPI table may start mid-page. */
+        /* Pages partly RAM are mapped: an ACPI table may start mid-page.
+         * One walk to the chunk's page table serves all its pages. */
+        paddr_t pt = bt_descend(pml4, DIRECT_MAP_START + c, 1);
         paddr_t pe = ALIGN_UP(MIN(end, ce), PAGE_SIZE);
         for (paddr_t pa = ALIGN_DOWN(MAX(r->base, c), PAGE_SIZE); pa < pe; pa += PAGE_SIZE) {
-            const struct kimage_part *part = image_part_at(src, pa);
+            const struct kimage_part *part = image ? image_part_at(src, pa) : NULL;
             uint64_t bits = part ? pte_leaf_bits(part->prot & ~VM_EXEC) : small;
-            bt_map(pml4, DIRECT_MAP_START + pa, pa | bits, 1, true);
+            bt_set_leaf(pt, DIRECT_MAP_START + pa, pa | bits, 1, true);
         }
     }
 }
