@@ -40,7 +40,7 @@ KERNEL_C   := $(shell find microkernel -name '*.c' | sort)
 KERNEL_ASM := $(shell find microkernel boot -name '*.asm' | sort)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/k/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/k/%.o)
 
-.PHONY: all kernel user iso run test bench debug host-test fuzz-smoke guest-test clean help deps \
+.PHONY: all kernel user iso module-limit-check run test bench debug host-test fuzz-smoke guest-test clean help deps \
 	host-test-bins fuzz-bins print-host-tests print-fuzzers
 all: iso
 
@@ -109,6 +109,19 @@ USER_PROGS   := $(USER_SERVERS) $(USER_TESTS)
 USER_ELFS    := $(USER_PROGS:%=$(USER_BUILD)/%.elf)
 # GRUB module lines, ';'-separated, inserted after the kernel's line.
 USER_GRUB_MODULES := $(foreach p,$(USER_PROGS),module2 /boot/$(p).elf $(p);)module2 /boot/boot.cfg bootcfg
+# The kernel refuses to boot with more modules than BOOT_MAX_MODULES
+# (microkernel/boot/multiboot2.h); an image that would have more is not
+# built. (The limit can be overridden on the command line to test this.)
+BOOT_MODULES      := $(words $(USER_PROGS) bootcfg)
+BOOT_MAX_MODULES  ?= $(shell sed -n 's/^\#define BOOT_MAX_MODULES \([0-9]*\).*/\1/p' \
+	microkernel/boot/multiboot2.h)
+
+module-limit-check:
+	@if [ -z "$(BOOT_MAX_MODULES)" ]; then \
+	  echo "error: BOOT_MAX_MODULES not found in microkernel/boot/multiboot2.h" >&2; exit 1; fi
+	@if [ $(BOOT_MODULES) -gt $(BOOT_MAX_MODULES) ]; then \
+	  echo "error: the image would hold $(BOOT_MODULES) boot modules ($(words $(USER_PROGS)) programs and bootcfg), more than the kernel accepts (BOOT_MAX_MODULES = $(BOOT_MAX_MODULES), microkernel/boot/multiboot2.h); raise that limit" >&2; \
+	  exit 1; fi
 
 $(USER_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -132,7 +145,7 @@ user: $(USER_ELFS)
 -include $(LIBSYS_OBJ:.o=.d) $(USER_OBJ:.o=.d)
 # ----------------------------------------------------- end of user space --
 
-$(BUILD)/mica.iso: $(BUILD)/mica.elf boot/grub.cfg boot/boot.cfg $(USER_ELFS)
+$(BUILD)/mica.iso: $(BUILD)/mica.elf boot/grub.cfg boot/boot.cfg $(USER_ELFS) | module-limit-check
 	@tools/install-deps
 	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
 	cp $(BUILD)/mica.elf $(BUILD)/isodir/boot/mica.elf

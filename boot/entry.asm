@@ -19,6 +19,7 @@
 %define PTE_W            2
 %define PTE_PS           0x80
 %define COM1             0x3f8
+%define DEBUG_EXIT_PORT  0xf4      ; QEMU isa-debug-exit (arch/x86_64/machine.c)
 
 extern kmain
 global _start32
@@ -114,15 +115,24 @@ _start32:
     lgdt [boot_gdt_ptr]
     jmp 0x08:.long_mode
 
+; No 64-bit kernel can run: say so on COM1 and power off with status 1
+; through QEMU's isa-debug-exit device, as a panic in test mode does
+; (machine_stop). The command line, which says whether this is a test run,
+; is not read yet, so the write is unconditional; on a machine without the
+; device nothing listens at the port and the CPU halts.
 .no_long_mode:
     mov esi, no_long_mode_msg
 .puts:
     lodsb
     test al, al
-    jz .halt
+    jz .power_off
     mov dx, COM1
     out dx, al
     jmp .puts
+.power_off:
+    mov dx, DEBUG_EXIT_PORT
+    mov eax, 1
+    out dx, eax
 .halt:
     cli
     hlt

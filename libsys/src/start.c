@@ -33,8 +33,7 @@ const struct mica_start_info *mica_get_start_info(void)
 
 const struct mica_module *mica_find_module(const struct mica_start_info *si, const char *name)
 {
-    uint64_t n = si->nmodules < MICA_MODULES_MAX ? si->nmodules : MICA_MODULES_MAX;
-    for (uint64_t i = 0; i < n; i++)
+    for (uint64_t i = 0; i < si->nmodules; i++)
         if (strncmp(si->modules[i].name, name, MICA_NAME_MAX) == 0)
             return &si->modules[i];
     return NULL;

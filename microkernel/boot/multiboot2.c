@@ -129,10 +129,10 @@ static int parse_module(struct parser *p, uint32_t off, uint32_t size)
     if (rc)
         return rc;
     struct boot_info *bi = p->out;
-    if (bi->nmodules >= BOOT_MAX_MODULES) {
-        bi->modules_dropped++;
-        return 0;
-    }
+    if (bi->nmodules >= BOOT_MAX_MODULES)
+        return tag_error(p, off, "is module %u, beyond the kernel's limit of %d "
+                         "(BOOT_MAX_MODULES, boot/multiboot2.h)", BOOT_MAX_MODULES + 1,
+                         BOOT_MAX_MODULES);
     bi->modules[bi->nmodules].start = start;
     bi->modules[bi->nmodules].end = end;
     bi->modules[bi->nmodules].cmdline = cmdline;
@@ -164,7 +164,9 @@ static int parse_mmap(struct parser *p, uint32_t off, uint32_t size)
         return rc; /* the first map tag wins; later ones are only checked */
     p->have_mmap = true;
     for (uint32_t e = off + MMAP_HEADER_SIZE; e < off + size; e += esz)
-        memmap_add(&p->out->memmap, rd64(p, e), rd64(p, e + 8), rd32(p, e + 16));
+        if (memmap_add(&p->out->memmap, rd64(p, e), rd64(p, e + 8), rd32(p, e + 16)) < 0)
+            return tag_error(p, off, "has more than %d entries (MEMMAP_MAX, mm/memmap.h)",
+                             MEMMAP_MAX);
     return 0;
 }
 
@@ -194,7 +196,7 @@ static uint32_t efi_to_memmap_type(uint32_t efi_type)
 /* Convert the EFI memory map at p->efi_off (already validated), merging a
  * descriptor into the previous entry when it continues it with the same
  * type: firmware splits RAM into many descriptors of different EFI types. */
-static void convert_efi_mmap(struct parser *p)
+static int convert_efi_mmap(struct parser *p)
 {
     uint32_t off = p->efi_off, size = rd32(p, off + 4), esz = rd32(p, off + 8);
     struct memmap *m = &p->out->memmap;
@@ -211,9 +213,12 @@ static void convert_efi_mmap(struct parser *p)
             last->len += len;
             continue;
         }
-        memmap_add(m, base, len, type);
+        if (memmap_add(m, base, len, type) < 0)
+            return tag_error(p, off, "has more than %d runs of one type (MEMMAP_MAX, "
+                             "mm/memmap.h)", MEMMAP_MAX);
     }
     p->out->memmap_from_efi = true;
+    return 0;
 }
 
 static int parse_rsdp(struct parser *p, uint32_t off, uint32_t size, uint32_t type)
@@ -326,7 +331,7 @@ int multiboot2_parse(const void *info, size_t avail, struct boot_info *out,
     if (!p.have_mmap) {
         if (!p.efi_off)
             return block_error(&p, "no memory map tag (type 6 or 17)");
-        convert_efi_mmap(&p);
+        return convert_efi_mmap(&p);
     }
     return 0;
 }

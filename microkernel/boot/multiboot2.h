@@ -7,7 +7,11 @@
 #include "mm/memmap.h"
 
 #define MULTIBOOT2_BOOTLOADER_MAGIC 0x36d76289u
-#define BOOT_MAX_MODULES 32
+/* Boot modules the kernel accepts: far more than the image carries (the
+ * Makefile refuses to build an image with more); a loader passing more
+ * fails the boot with a message naming this limit, rather than dropping
+ * some (init needs the last one, bootcfg). */
+#define BOOT_MAX_MODULES 256
 #define MULTIBOOT2_MAX_INFO_SIZE (1u << 20) /* larger blocks are rejected */
 
 struct boot_module {
@@ -23,7 +27,6 @@ struct boot_info {
     bool booted_by_efi;      /* an EFI system table tag is present (UEFI boot) */
     struct boot_module modules[BOOT_MAX_MODULES];
     size_t nmodules;
-    size_t modules_dropped;  /* modules beyond BOOT_MAX_MODULES */
     uint64_t mem_lower_kib, mem_upper_kib; /* basic meminfo tag, 0 when absent */
     /* The RSDP copy inside the information block (tag 15 preferred over
      * tag 14): NULL when absent; acpi_rsdp_len bytes may be read there. */

@@ -50,7 +50,13 @@ void mm_init(const struct boot_info *bi, paddr_t info_pa)
     static struct pmm_range ram[MEMMAP_MAX];
 
     size_t nres = collect_reserved(bi, info_pa, reserved);
+    /* At most one range per usable entry plus one per reserved range that
+     * splits one, so MAX_RANGES cannot overflow; if it ever did, free
+     * memory would be lost without a word, so check anyway. */
     size_t nfree = memmap_free_ranges(&bi->memmap, reserved, nres, free, MAX_RANGES - 1);
+    if (nfree > MAX_RANGES - 1)
+        panic("mm: %zu free ranges, more than the %d mm_init holds (MAX_RANGES)", nfree,
+              MAX_RANGES - 1);
     pfn_t max_pfn = memmap_usable_end(&bi->memmap) >> PAGE_SHIFT;
     if (nfree == 0)
         panic("mm: no usable memory in the memory map");

@@ -5,7 +5,9 @@
 
 #include <mica/errno.h>
 
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpu_features.h"
+#include "arch/x86_64/timer.h"
 #include "kernel/boot_state.h"
 #include "kernel/console.h"
 #include "kernel/machine.h"
@@ -60,6 +62,7 @@ void syscall_dispatch(struct trap_frame *tf)
      * always the running thread's: sched.c sets it at every switch). */
     KASSERT(tf == sched_current()->utf, "syscall frame %p is not the thread's frame %p",
             (void *)tf, (void *)sched_current()->utf);
+    ASSERT_KERNEL_AC_CLEAR("syscall_dispatch"); /* FMASK clears it */
 
     /* A dead thread parked by the scheduler is freed when the next thread
      * resumes (sched.c, switch.asm), not here: system calls pay nothing.
@@ -155,6 +158,8 @@ int64_t sys_info(struct trap_frame *tf)
     }
     case MICA_INFO_FRAMES_CHARGED:
         return (int64_t)task_frames_charged(sched_current()->task);
+    case MICA_INFO_TICKS:
+        return (int64_t)timer_ticks();
     default:
         return -MICA_EINVAL;
     }

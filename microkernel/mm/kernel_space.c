@@ -148,11 +148,10 @@ static paddr_t bt_descend(paddr_t pml4, vaddr_t va, int level)
     return t;
 }
 
-/* Set the leaf of `va` at `level` to `leaf`; an identical existing entry is
- * accepted when `may_repeat` (overlapping RAM ranges). */
-static void bt_map(paddr_t pml4, vaddr_t va, uint64_t leaf, int level, bool may_repeat)
+/* Set the leaf of `va` in table t at `level` to `leaf`; an identical
+ * existing entry is accepted when `may_repeat` (overlapping RAM ranges). */
+static void bt_set_leaf(paddr_t t, vaddr_t va, uint64_t leaf, int level, bool may_repeat)
 {
-    paddr_t t = bt_descend(pml4, va, level);
     uint64_t *slot = &bt_table(level, t)[pte_index(va, level)];
     if (*slot & PTE_P) {
         KASSERT(may_repeat && *slot == leaf, "kernel_space: 0x%llx mapped twice",
@@ -161,6 +160,12 @@ static void bt_map(paddr_t pml4, vaddr_t va, uint64_t leaf, int level, bool may_
     }
     pte_set(slot, leaf);
     pt_count_inc(t);
+}
+
+/* bt_set_leaf in the table on the path of `va`, created if missing. */
+static void bt_map(paddr_t pml4, vaddr_t va, uint64_t leaf, int level, bool may_repeat)
+{
+    bt_set_leaf(bt_descend(pml4, va, level), va, leaf, level, may_repeat);
 }
 
 static void map_image_part(paddr_t pml4, const struct kimage_part *p)
@@ -175,7 +180,66 @@ static void map_image_part(paddr_t pml4, const struct kimage_part *p)
         bt_map(pml4, va, (va - KERNEL_VMA) | bits, 1, false);
 }
 
-static void map_ram(paddr_t pml4, const struct pmm_range *r)
+/* What the direct map is built from: the RAM ranges and the kernel image. */
+struct dm_source {
+    const struct pmm_range *ram;
+    size_t nram;
+    const struct kimage_part *parts;
+    size_t nparts;
+};
+
+/* True if the union of the RAM ranges covers [base, end) entirely. The
+ * ranges may be unsorted and overlap: advance over whichever range holds
+ * the point reached so far until none does. */
+static bool ram_covers(const struct dm_source *src, paddr_t base, paddr_t end)
+{
+    paddr_t x = base;
+    bool moved = true;
+    while (x < end && moved) {
+        moved = false;
+        for (size_t i = 0; i < src->nram; i++) {
+            const struct pmm_range *r = &src->ram[i];
+            if (r->base <= x && x < r->end) {
+                x = r->end;
+                moved = true;
+            }
+        }
+    }
+    return x >= end;
+}
+
+/* The image part whose frames include the page at physical pa, or NULL. */
+static const struct kimage_part *image_part_at(const struct dm_source *src, paddr_t pa)
+{
+    for (size_t i = 0; i < src->nparts; i++) {
+        const struct kimage_part *p = &src->parts[i];
+        paddr_t base = p->start - KERNEL_VMA, end = ALIGN_UP(p->end, PAGE_SIZE) - KERNEL_VMA;
+        if (base <= pa && pa < end)
+            return p;
+    }
+    return NULL;
+}
+
+/* True if some page of [base, end) holds part of the kernel image. */
+static bool image_overlaps(const struct dm_source *src, paddr_t base, paddr_t end)
+{
+    for (size_t i = 0; i < src->nparts; i++) {
+        const struct kimage_part *p = &src->parts[i];
+        paddr_t pb = p->start - KERNEL_VMA, pe = ALIGN_UP(p->end, PAGE_SIZE) - KERNEL_VMA;
+        if (pb < end && base < pe)
+            return true;
+    }
+    return false;
+}
+
+/* Direct-map range r. A 2 MiB chunk wholly RAM and free of the kernel
+ * image gets one large page. Any other chunk gets 4 KiB pages over its RAM
+ * only: a large page would also map, write-back cacheable, whatever else
+ * lies there (device memory, firmware ranges), which the CPU may then read
+ * speculatively; and the frames of the kernel image get their own
+ * protection without exec (text and rodata read-only), so that a stray
+ * kernel write cannot patch code or constants through this alias. */
+static void map_ram(paddr_t pml4, const struct dm_source *src, const struct pmm_range *r)
 {
     paddr_t end = MIN(r->end, (paddr_t)DIRECT_MAP_SIZE);
     if (r->end > DIRECT_MAP_SIZE)
@@ -184,20 +248,37 @@ static void map_ram(paddr_t pml4, const struct pmm_range *r)
                 (unsigned long long)r->end);
     if (r->base >= end)
         return;
-    uint64_t bits = pte_leaf_bits(VM_WRITE | VM_GLOBAL) | PTE_PS;
-    for (paddr_t c = ALIGN_DOWN(r->base, PTE_SPAN(2)); c < end; c += PTE_SPAN(2))
-        bt_map(pml4, DIRECT_MAP_START + c, c | bits, 2, true);
+    uint64_t large = pte_leaf_bits(VM_WRITE | VM_GLOBAL) | PTE_PS;
+    uint64_t small = pte_leaf_bits(VM_WRITE | VM_GLOBAL);
+    for (paddr_t c = ALIGN_DOWN(r->base, PTE_SPAN(2)); c < end; c += PTE_SPAN(2)) {
+        paddr_t ce = c + PTE_SPAN(2);
+        bool image = image_overlaps(src, c, ce);
+        if (!image && ram_covers(src, c, ce)) {
+            bt_map(pml4, DIRECT_MAP_START + c, c | large, 2, true);
+            continue;
+        }
+        /* Pages partly RAM are mapped: an ACPI table may start mid-page.
+         * One walk to the chunk's page table serves all its pages. */
+        paddr_t pt = bt_descend(pml4, DIRECT_MAP_START + c, 1);
+        paddr_t pe = ALIGN_UP(MIN(end, ce), PAGE_SIZE);
+        for (paddr_t pa = ALIGN_DOWN(MAX(r->base, c), PAGE_SIZE); pa < pe; pa += PAGE_SIZE) {
+            const struct kimage_part *part = image ? image_part_at(src, pa) : NULL;
+            uint64_t bits = part ? pte_leaf_bits(part->prot & ~VM_EXEC) : small;
+            bt_set_leaf(pt, DIRECT_MAP_START + pa, pa | bits, 1, true);
+        }
+    }
 }
 
 paddr_t kernel_space_build(const struct pmm_range *ram, size_t n,
                            const struct kimage_part *parts, size_t nparts)
 {
+    const struct dm_source src = {ram, n, parts, nparts};
     windows_reset();
     paddr_t pml4 = bt_new_table(PT_LEVELS);
     for (size_t i = 0; i < nparts; i++)
         map_image_part(pml4, &parts[i]);
     for (size_t i = 0; i < n; i++)
-        map_ram(pml4, &ram[i]);
+        map_ram(pml4, &src, &ram[i]);
     /* Created now so that the region is shared by every later space. */
     bt_descend(pml4, KERNEL_DYN_START, PT_LEVELS - 1);
     return pml4;

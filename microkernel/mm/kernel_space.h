@@ -1,5 +1,6 @@
 /* The kernel's address space, built once at boot to replace the early page
- * tables: the direct map of all RAM (2 MiB pages, RW, NX, global), the
+ * tables: the direct map of all RAM (RW, NX, global; 2 MiB pages where a
+ * chunk is wholly RAM, else 4 KiB pages over its RAM only), the
  * kernel image with 4 KiB pages and W^X, the PDPT of the KERNEL_DYN region,
  * and nothing else (no identity map: a null dereference faults). */
 #pragma once
@@ -23,9 +24,11 @@ struct kimage_part {
 
 /* Build the kernel's page tables without loading them and return the
  * PML4's physical address: the `nparts` image parts with 4 KiB pages, and
- * DIRECT_MAP_START + c -> c for every 2 MiB chunk c that intersects one of
- * the `n` `ram` ranges (any order, overlaps allowed; RAM at or above
- * DIRECT_MAP_SIZE is left out with a warning). Panics when frames run out
+ * the direct map DIRECT_MAP_START + pa -> pa of the `n` `ram` ranges (any
+ * order, overlaps allowed; RAM at or above DIRECT_MAP_SIZE is left out with
+ * a warning): a 2 MiB page for each chunk their union covers whole and the
+ * image does not touch, 4 KiB pages over just the RAM of the others, and
+ * for the image's own frames the image's protection without exec. Panics when frames run out
  * or image parts overlap or are misaligned. Used by kernel_space_init; a
  * separate function so that host tests can check the tables it builds. */
 paddr_t kernel_space_build(const struct pmm_range *ram, size_t n,

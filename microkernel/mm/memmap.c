@@ -14,16 +14,15 @@
 #include "kernel/console.h"
 #include "lib/assert.h"
 
-void memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type)
+int memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type)
 {
-    if (m->n >= MEMMAP_MAX) {
-        m->dropped++;
-        return;
-    }
+    if (m->n >= MEMMAP_MAX)
+        return -MICA_ENOSPC;
     m->e[m->n].base = base;
     m->e[m->n].len = len;
     m->e[m->n].type = type;
     m->n++;
+    return 0;
 }
 
 /* Exclusive end of an entry. A range running past 2^64 is clipped to
@@ -165,9 +164,11 @@ size_t memmap_free_ranges(const struct memmap *m, const struct pmm_range *reserv
             }
             y = next_reserved(reserved, nres, x, re);
             uint64_t ab, ae;
-            if (page_inward(x, y, &ab, &ae) && count < max) {
-                out[count].base = ab;
-                out[count].end = ae;
+            if (page_inward(x, y, &ab, &ae)) {
+                if (count < max) {
+                    out[count].base = ab;
+                    out[count].end = ae;
+                }
                 count++;
             }
             x = y;
@@ -201,9 +202,6 @@ void memmap_print(const struct memmap *m)
     }
     kprintf("e820: usable total %llu KiB\n",
             (unsigned long long)(memmap_usable_bytes(m) / KiB));
-    if (m->dropped)
-        kprintf("e820: warning: %zu entries dropped (only %d are kept)\n", m->dropped,
-                MEMMAP_MAX);
 }
 
 /* Highest aligned base for `bytes` inside r, ending at or below `below`;

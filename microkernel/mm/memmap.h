@@ -7,7 +7,10 @@
 #include "lib/types.h"
 #include "mm/pmm.h"
 
-#define MEMMAP_MAX 256 /* entries kept; more are dropped with a warning */
+/* Entries a map holds. Firmware maps have tens of entries; one with more
+ * than this fails the boot with a message naming the limit (a dropped
+ * entry could be lost RAM, or a reserved range then used as RAM). */
+#define MEMMAP_MAX 512
 
 enum memmap_type {
     MEMMAP_USABLE = 1,
@@ -25,18 +28,17 @@ struct memmap_entry {
 
 struct memmap {
     size_t n;
-    size_t dropped; /* entries that did not fit */
     struct memmap_entry e[MEMMAP_MAX];
 };
 
-/* Append an entry (kept as given, in firmware order). */
-void memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type);
+/* Append an entry (kept as given, in firmware order). Returns 0, or
+ * -MICA_ENOSPC when the map already holds MEMMAP_MAX entries (nothing added). */
+int memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type);
 
 /* Print one line per entry, in firmware order:
  * "e820: [mem 0x%016llx-0x%016llx] usable|reserved|ACPI data|ACPI NVS|unusable"
  * (end inclusive; zero-length entries are skipped; unknown types print as
- * "reserved"), then "e820: usable total N KiB" (N = usable bytes / 1024),
- * then a warning line if entries were dropped. */
+ * "reserved"), then "e820: usable total N KiB" (N = usable bytes / 1024). */
 void memmap_print(const struct memmap *m);
 
 /* Bytes of RAM that are usable: the union of usable entries, less any part
@@ -48,9 +50,9 @@ uint64_t memmap_usable_bytes(const struct memmap *m);
 
 /* Compute the free ranges: usable memory (as in memmap_usable_bytes), page
  * aligned inward, minus each of the `nres` reserved ranges, sorted and
- * non-overlapping. Writes at most `max` ranges to `out` and returns the
- * count (ranges past `max` are dropped, smallest first is not attempted:
- * callers pass a generous max). */
+ * non-overlapping. Writes the first `max` ranges to `out` and returns how
+ * many there are in all, so a result above `max` says that some did not
+ * fit (as snprintf does). */
 size_t memmap_free_ranges(const struct memmap *m, const struct pmm_range *reserved,
                           size_t nres, struct pmm_range *out, size_t max);
 

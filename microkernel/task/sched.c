@@ -15,6 +15,7 @@
  * in the idle thread), so nothing here needs a lock on one CPU. */
 #include "task/sched.h"
 
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/trap.h"
 #include "lib/assert.h"
@@ -114,6 +115,7 @@ static void switch_checked(struct thread *prev, struct thread *next)
 {
     KASSERT(next != prev, "switch from thread %u to itself", next->id);
     KASSERT(next->state != THREAD_DEAD, "switch to dead thread %u", next->id);
+    ASSERT_KERNEL_AC_CLEAR("switch"); /* next inherits RFLAGS */
     struct cpu *c = this_cpu();
     struct runqueue *rq = &runqueues[c->id];
     if (!rq->rsp0) /* the CPU's first switch (sched_start): every later one uses it */

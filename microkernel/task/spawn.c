@@ -9,7 +9,8 @@
  *
  * User layout of a new task (see mica/syscall.h):
  *   program segments        below MICA_USER_MODULES
- *   boot modules (init)     MICA_USER_MODULES + page-aligned offsets, read-only
+ *   boot modules (init)     MICA_USER_MODULES: their table (struct mica_module[n]),
+ *                           then each module at a page-aligned offset, read-only
  *   stack                   [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, TOP) reserved,
  *                           its top MICA_USER_STACK_MAPPED bytes mapped RW
  *   start info              one read-only page at MICA_USER_START_INFO (= TOP)
@@ -51,7 +52,6 @@ STATIC_ASSERT(MICA_USER_STACK_MAPPED % PAGE_SIZE == 0 && MICA_USER_STACK_MAPPED 
 /* One spawn in progress. */
 struct spawn {
     const struct spawn_request *req;
-    const struct boot_info *bi;    /* init: modules to map; otherwise NULL */
     struct elf_image elf;
     struct task *task;
     struct mica_start_info *si;    /* the start-info page, via the direct map */
@@ -251,44 +251,78 @@ static int phys_image_read(void *ctx, uint64_t off, void *dst, size_t n)
     return 0;
 }
 
+static int mem_image_read(void *ctx, uint64_t off, void *dst, size_t n)
+{
+    memcpy(dst, (const uint8_t *)ctx + off, n);
+    return 0;
+}
+
+/* Boot module i (boot_module m, listed as mm) copied to mm->addr in init. */
+static int map_module(struct spawn *sp, size_t i, const struct boot_module *m,
+                      const struct mica_module *mm)
+{
+    uint64_t size = ALIGN_UP(mm->len, PAGE_SIZE);
+    if (size > STACK_BOTTOM - PAGE_SIZE - mm->addr)
+        return spawn_fail(sp, -MICA_ENOMEM, "module %zu '%s' (0x%llx bytes) does not fit "
+                          "below the stack", i, mm->name, (unsigned long long)mm->len);
+    if (size == 0)
+        return 0;
+    struct phys_image pi = {.base = m->start};
+    struct image_src src = {.read = phys_image_read, .ctx = &pi, .len = mm->len};
+    int rc = task_map_anon(sp->task, mm->addr, size, MICA_PROT_READ);
+    if (rc)
+        return spawn_fail(sp, rc, "mapping module %zu '%s' (0x%llx bytes) failed (error %d)",
+                          i, mm->name, (unsigned long long)mm->len, rc);
+    if ((rc = copy_into_task(sp->task, mm->addr, &src, 0, mm->len)) != 0)
+        return spawn_fail(sp, rc, "copying module %zu failed (error %d)", i, rc);
+    return 0;
+}
+
 /* init: every boot module, copied into fresh read-only frames (modules sit
- * in reserved memory the frame allocator must never free), and listed in
- * the start info. */
+ * in reserved memory the frame allocator must never free). The table that
+ * lists them (struct mica_module[nmodules], read-only) comes first, at
+ * MICA_USER_MODULES, sized to their number: there is no bound here, only
+ * the parser's BOOT_MAX_MODULES. */
 static int map_modules(struct spawn *sp)
 {
-    const struct boot_info *bi = sp->bi;
-    size_t n = MIN(bi->nmodules, (size_t)MICA_MODULES_MAX);
-    uint64_t va = MICA_USER_MODULES;
+    const struct boot_info *bi = sp->req->bi;
+    size_t n = bi->nmodules;
+    size_t table_len = n * sizeof(struct mica_module);
+    uint64_t va = MICA_USER_MODULES + ALIGN_UP(table_len, PAGE_SIZE);
 
-    if (bi->nmodules > n)
-        kprintf("boot: %zu modules beyond the first %d are not given to init\n",
-                bi->nmodules - n, MICA_MODULES_MAX);
-    for (size_t i = 0; i < n; i++) {
+    if (n == 0)
+        return 0;
+    struct mica_module *table = kmalloc(table_len);
+    if (!table)
+        return spawn_fail(sp, -MICA_ENOMEM, "no memory for the table of %zu modules", n);
+    memset(table, 0, table_len);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         const struct boot_module *m = &bi->modules[i];
-        uint64_t len = m->end - m->start;
-        uint64_t size = ALIGN_UP(len, PAGE_SIZE);
-        struct mica_module *mm = &sp->si->modules[i];
-
+        struct mica_module *mm = &table[i];
         first_word(m->cmdline, mm->name, sizeof mm->name);
         mm->addr = va;
-        mm->len = len;
-        if (size > STACK_BOTTOM - PAGE_SIZE - va)
-            return spawn_fail(sp, -MICA_ENOMEM, "module %zu '%s' (0x%llx bytes) does not fit "
-                              "below the stack", i, mm->name, (unsigned long long)len);
-        if (size) {
-            struct phys_image pi = {.base = m->start};
-            struct image_src src = {.read = phys_image_read, .ctx = &pi, .len = len};
-            int rc = task_map_anon(sp->task, va, size, MICA_PROT_READ);
-            if (rc)
-                return spawn_fail(sp, rc, "mapping module %zu '%s' (0x%llx bytes) failed "
-                                  "(error %d)", i, mm->name, (unsigned long long)len, rc);
-            if ((rc = copy_into_task(sp->task, va, &src, 0, len)) != 0)
-                return spawn_fail(sp, rc, "copying module %zu failed (error %d)", i, rc);
-        }
-        va += size;
-        sp->si->nmodules = i + 1;
+        mm->len = m->end - m->start;
+        rc = map_module(sp, i, m, mm);
+        va += ALIGN_UP(mm->len, PAGE_SIZE);
     }
-    return 0;
+    if (rc == 0) {
+        struct image_src src = {.read = mem_image_read, .ctx = table, .len = table_len};
+        rc = task_map_anon(sp->task, MICA_USER_MODULES, ALIGN_UP(table_len, PAGE_SIZE),
+                           MICA_PROT_READ);
+        if (rc)
+            rc = spawn_fail(sp, rc, "mapping the table of %zu modules failed (error %d)", n,
+                            rc);
+        else if ((rc = copy_into_task(sp->task, MICA_USER_MODULES, &src, 0, table_len)) != 0)
+            rc = spawn_fail(sp, rc, "copying the table of %zu modules failed (error %d)", n,
+                            rc);
+    }
+    kfree(table);
+    if (rc == 0) {
+        sp->si->nmodules = n;
+        sp->si->modules = (const struct mica_module *)MICA_USER_MODULES;
+    }
+    return rc;
 }
 
 static int check_request(struct spawn *sp)
@@ -319,7 +353,7 @@ static int spawn_build(struct spawn *sp)
         return spawn_fail(sp, -MICA_ENOMEM, "no memory for the task");
     sp->task->start_flags = sp->req->flags;
     if ((rc = load_segments(sp)) == 0 && (rc = map_stack_and_info(sp)) == 0 &&
-        (!sp->bi || (rc = map_modules(sp)) == 0))
+        (!sp->req->bi || (rc = map_modules(sp)) == 0))
         rc = copy_handles(sp);
     if (rc) {
         task_spawn_abort(sp->task);
@@ -394,8 +428,9 @@ int boot_start_init(const struct boot_info *bi, uint64_t flags)
             .name = "init",
             .args = strnlen(args, MICA_ARGS_MAX) < MICA_ARGS_MAX ? args : "",
             .flags = flags | MICA_START_MACHINE,
+            .bi = bi,
         };
-        struct spawn sp = {.req = &req, .bi = bi};
+        struct spawn sp = {.req = &req};
         struct task *t;
         uint64_t entry;
         int rc = spawn_prepare_report(&sp, &t, &entry);

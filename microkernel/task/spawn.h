@@ -25,6 +25,8 @@ struct spawn_request {
     struct task *parent;         /* handles are copied from its table; may be NULL */
     const uint64_t *handles;     /* parent's handle numbers */
     size_t nhandles;
+    const struct boot_info *bi;  /* init (and tests): every module of bi is mapped
+                                  * and listed in the start info; else NULL */
 };
 
 /* Build a task: address space with the ELF's PT_LOAD segments (W^X

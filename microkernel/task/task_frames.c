@@ -13,6 +13,7 @@
  * every charge exact. */
 #include <mica/errno.h>
 
+#include "kernel/console.h"
 #include "lib/assert.h"
 #include "mm/pmm.h"
 #include "task/task.h"
@@ -61,8 +62,17 @@ int task_frame_reserve(struct task *payer, uint64_t n)
     if (!payer)
         return 0;
     uint16_t a = account_of(payer);
-    if (!a)
+    if (!a) {
+        /* Not a shortage of memory, though it fails the same way: say so
+         * once, naming the limit, rather than on every refused call. */
+        static bool reported;
+        if (!reported)
+            kprintf("task_frames: all %d frame accounts in use; task %u (%s) cannot be "
+                    "charged, its MAP_ANON and MAP_COW fail with ENOMEM (ACCOUNTS_MAX)\n",
+                    ACCOUNTS_MAX - 1, payer->id, payer->name);
+        reported = true;
         return -MICA_ENOMEM;
+    }
     uint64_t c = accounts[a].charged;
     if (payer->frame_quota && (n > payer->frame_quota || c > payer->frame_quota - n))
         return -MICA_ENOMEM;

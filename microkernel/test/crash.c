@@ -4,6 +4,8 @@
 #include "kernel/console.h"
 #include "lib/assert.h"
 #include "lib/string.h"
+#include "arch/x86_64/layout.h"
+#include "mm/phys.h"
 
 #define CRASH_FN __attribute__((noinline))
 
@@ -37,6 +39,14 @@ CRASH_FN static void crash_assertion(void)
     KASSERT(frames == 4, "crash test: %d frames, expected 4", frames);
 }
 
+/* A stray write to kernel code through the direct map, the other mapping
+ * of the image's frames: it must fault like one through the image's own. */
+CRASH_FN static void crash_text_alias_write(void)
+{
+    volatile uint8_t *alias = phys_to_virt(kernel_image_phys((const void *)crash_text_alias_write));
+    *alias = 0xcc;
+}
+
 void crash_on_purpose(const char *kind)
 {
     static const struct {
@@ -45,7 +55,7 @@ void crash_on_purpose(const char *kind)
     } kinds[] = {
         {"pf", crash_page_fault},        {"gp", crash_general_protection},
         {"ud", crash_invalid_opcode},    {"de", crash_divide_error},
-        {"assert", crash_assertion},
+        {"assert", crash_assertion},     {"textalias", crash_text_alias_write},
     };
     for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
         if (strcmp(kind, kinds[i].name) == 0) {
@@ -54,5 +64,5 @@ void crash_on_purpose(const char *kind)
             return;
         }
     }
-    kprintf("crash: warning: unknown kind '%s' (pf, gp, ud, de, assert)\n", kind);
+    kprintf("crash: warning: unknown kind '%s' (pf, gp, ud, de, assert, textalias)\n", kind);
 }

@@ -12,7 +12,6 @@ static struct memmap test_map;
 static void build_map(void)
 {
     test_map.n = 0;
-    test_map.dropped = 0;
     /* Unsorted and overlapping on purpose, like real firmware tables. */
     memmap_add(&test_map, 0x100000, 0x7ee0000, MEMMAP_USABLE);
     memmap_add(&test_map, 0x0, 0x9fc00, MEMMAP_USABLE);

@@ -11,6 +11,7 @@
 #include "ipc/endpoint.h"
 #include "ipc/handle.h"
 #include "kernel/boot_state.h"
+#include "lib/format.h"
 #include "lib/string.h"
 #include "mm/kheap.h"
 #include "mm/phys.h"
@@ -208,6 +209,76 @@ KTEST(spawn_builds_address_space)
 
     task_spawn_abort(task);
     expect_usage(t, &before);
+}
+
+/* Copy n bytes at user address va of the task into dst, page by page
+ * through the direct map; false if some page is not mapped. */
+static bool task_read(struct task *task, uint64_t va, void *dst, size_t n)
+{
+    uint8_t *d = dst;
+    while (n) {
+        paddr_t pa;
+        size_t chunk = MIN(n, PAGE_SIZE - (va & PAGE_MASK));
+        if (vmm_translate(&task->as, va & ~(uint64_t)PAGE_MASK, &pa, NULL) != 0)
+            return false;
+        memcpy(d, (const uint8_t *)phys_to_virt(pa) + (va & PAGE_MASK), chunk);
+        d += chunk;
+        va += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+
+/* More modules than ever fitted the start info (once 16, the 17th and later
+ * dropped, bootcfg last among them): all are listed, in order, each with
+ * its contents. */
+KTEST(spawn_gives_init_every_module)
+{
+    enum { N = 100 };
+    static struct boot_info bi;
+    static char names[N][8];
+    paddr_t data;
+    KREQUIRE(t, pmm_alloc_pages(0, &data) == 0);
+    uint8_t *bytes = phys_to_virt(data);
+    for (unsigned i = 0; i < PAGE_SIZE; i++)
+        bytes[i] = (uint8_t)(i * 7);
+    memset(&bi, 0, sizeof bi);
+    for (unsigned i = 0; i < N; i++) {
+        if (i == N - 1)
+            ksnprintf(names[i], sizeof names[i], "bootcfg");
+        else
+            ksnprintf(names[i], sizeof names[i], "m%u", i);
+        bi.modules[i] = (struct boot_module){data + i, data + i + 1 + i % 5, names[i]};
+    }
+    bi.nmodules = N;
+
+    warm_up();
+    struct usage before = usage_now();
+    struct mem_image m;
+    struct spawn_request req = tiny_request(&m, &tiny, sizeof tiny);
+    req.bi = &bi;
+    struct task *task;
+    uint64_t entry;
+    KREQUIRE(t, task_spawn_prepare(&req, &task, &entry) == 0);
+
+    static struct mica_start_info si;
+    KREQUIRE(t, task_read(task, MICA_USER_START_INFO, &si, sizeof si));
+    KEXPECT_EQ(t, si.nmodules, N);
+    KEXPECT_EQ(t, (uint64_t)(uintptr_t)si.modules, MICA_USER_MODULES);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < N; i++) {
+        struct mica_module mm;
+        uint8_t content[8];
+        if (!task_read(task, MICA_USER_MODULES + i * sizeof mm, &mm, sizeof mm) ||
+            strcmp(mm.name, names[i]) != 0 || mm.len != 1 + i % 5 ||
+            !task_read(task, mm.addr, content, mm.len) || memcmp(content, bytes + i, mm.len) != 0)
+            bad++;
+    }
+    KEXPECT_EQ(t, bad, 0);
+
+    task_spawn_abort(task);
+    expect_usage(t, &before);
+    pmm_free_pages(data, 0);
 }
 
 KTEST(spawn_rejects_bad_images)

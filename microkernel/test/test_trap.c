@@ -1,5 +1,6 @@
 /* In-kernel tests of the trap path (IDT, trap_entry.asm, trap_dispatch)
  * and of the kernel symbol table. */
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/trap.h"
@@ -53,6 +54,44 @@ KTEST(trap_breakpoint_handler)
     KEXPECT_EQ(t, rax, RAX_MARK);
     KEXPECT_EQ(t, rdx, RDX_MARK);
     KEXPECT(t, idt_get_handler(VEC_BP) == saved);
+}
+
+static volatile uint64_t ac_handler_rflags, ac_frame_rflags;
+
+static void ac_bp_handler(struct trap_frame *tf)
+{
+    ac_handler_rflags = read_rflags();
+    ac_frame_rflags = tf->rflags;
+}
+
+/* An entry with AC set (as ring 3 may leave it, or as a user-copy window
+ * has it) must run its handler with AC clear, i.e. with SMAP in force, and
+ * give the interrupted code its AC back. */
+KTEST(trap_entry_clears_ac)
+{
+    trap_handler_fn saved = idt_get_handler(VEC_BP);
+    uint64_t after;
+
+    ac_handler_rflags = ac_frame_rflags = 0;
+    idt_set_handler(VEC_BP, ac_bp_handler);
+    __asm__ volatile("pushfq\n\t"
+                     "orq $0x40000, (%%rsp)\n\t"
+                     "popfq\n\t"
+                     "int3\n\t"
+                     "pushfq\n\t"
+                     "popq %0\n\t"
+                     "pushfq\n\t"
+                     "andq $~0x40000, (%%rsp)\n\t"
+                     "popfq"
+                     : "=r"(after)
+                     :
+                     : "memory", "cc");
+    idt_set_handler(VEC_BP, saved);
+
+    KEXPECT(t, ac_frame_rflags & RFLAGS_AC);    /* the entry saw it set */
+    KEXPECT(t, !(ac_handler_rflags & RFLAGS_AC)); /* the handler runs without */
+    KEXPECT(t, after & RFLAGS_AC);              /* iretq restored it */
+    KEXPECT(t, !(read_rflags() & RFLAGS_AC));
 }
 
 KTEST(ksyms_lookup_finds_functions)

@@ -11,6 +11,7 @@
 
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/cpu_features.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/timer.h"
@@ -257,9 +258,11 @@ KTEST(context_user_thread_frame)
 static struct arch_context test_boot_ctx, test_kthread_ctx;
 static volatile uintptr_t kthread_arg;
 static volatile unsigned kthread_runs;
+static volatile uint64_t kthread_start_rflags;
 
 static void test_kthread(void *arg)
 {
+    kthread_start_rflags = read_rflags();
     for (;;) {
         kthread_arg = (uintptr_t)arg;
         kthread_runs++;
@@ -284,6 +287,63 @@ KTEST(context_switch_to_kernel_thread)
     KEXPECT_EQ(t, kthread_runs, 2);
     KEXPECT(t, test_boot_ctx.rsp < (uintptr_t)&pa); /* saved below this frame */
     pmm_free_pages(pa, 1);
+}
+
+/* A new kernel thread starts with known flags, not its switcher's: AC set
+ * there (SMAP off) must not carry over. */
+KTEST(kernel_thread_starts_with_ac_clear)
+{
+    paddr_t pa;
+    KREQUIRE(t, pmm_alloc_pages(1, &pa) == 0);
+    uintptr_t top = (uintptr_t)phys_to_virt(pa) + 2 * PAGE_SIZE;
+    kthread_start_rflags = RFLAGS_AC;
+
+    arch_thread_setup_kernel(&test_kthread_ctx, top, test_kthread, NULL);
+    __asm__ volatile("pushfq; orq $0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    arch_switch(&test_boot_ctx, &test_kthread_ctx);
+    __asm__ volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    KEXPECT(t, !(kthread_start_rflags & RFLAGS_AC));
+    pmm_free_pages(pa, 1);
+}
+
+/* test/user_probe.asm: read a user byte without opening the user-access
+ * window; 0 if it could, 1 if the read faulted. */
+extern int user_probe_read(const void *p);
+
+static volatile int probe_in_handler = -1;
+
+static void probe_bp_handler(struct trap_frame *tf)
+{
+    (void)tf;
+    probe_in_handler = user_probe_read((const void *)UPAGE);
+}
+
+/* With SMAP, an entry made with AC set (as ring 3 may leave it) must not
+ * let the kernel read user memory unchecked: inside the handler an
+ * unguarded read of a user page faults. The control: with AC set and no
+ * entry in between, the same read succeeds, so the fault is SMAP's. */
+KTEST(smap_holds_after_entry_with_ac_set)
+{
+    if (!cpu_features.smap)
+        KSKIP(t, "the CPU has no SMAP");
+    paddr_t pa = map_user_page(UPAGE, VM_WRITE);
+    KREQUIRE(t, pa != 0);
+
+    trap_handler_fn saved = idt_get_handler(VEC_BP);
+    idt_set_handler(VEC_BP, probe_bp_handler);
+    probe_in_handler = -1;
+    int with_ac, without_ac;
+    __asm__ volatile("pushfq; orq $0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    with_ac = user_probe_read((const void *)UPAGE);
+    __asm__ volatile("int3" ::: "memory");
+    __asm__ volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    without_ac = user_probe_read((const void *)UPAGE);
+    idt_set_handler(VEC_BP, saved);
+
+    KEXPECT_EQ(t, with_ac, 0);
+    KEXPECT_EQ(t, probe_in_handler, 1);
+    KEXPECT_EQ(t, without_ac, 1);
+    unmap_user_page(UPAGE, pa);
 }
 
 static volatile unsigned nmi_calls;

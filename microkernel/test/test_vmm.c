@@ -5,7 +5,11 @@
 
 #include "arch/x86_64/cpu_features.h"
 #include "arch/x86_64/layout.h"
+#include "arch/x86_64/pte.h"
+#include "kernel/boot_state.h"
+#include "kernel/console.h"
 #include "mm/kernel_space.h"
+#include "mm/memmap.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
@@ -58,6 +62,90 @@ KTEST(vmm_kernel_wx)
     KREQUIRE(t, vmm_translate(ks, (vaddr_t)phys_to_virt(0x100000), &pa, &prot) == 0);
     KEXPECT_EQ(t, pa, 0x100000);
     KEXPECT_EQ(t, prot & (VM_WRITE | VM_EXEC | VM_USER), VM_WRITE | nx_prot);
+}
+
+/* The direct map's alias of each image page: never executable, and
+ * read-only where the image is (text, rodata), so that a stray kernel
+ * write cannot patch code through it. */
+KTEST(direct_map_alias_of_image_keeps_protection)
+{
+    struct vm_space *ks = vmm_kernel_space();
+    const unsigned nx_prot = cpu_features.nx ? 0 : VM_EXEC;
+    static const struct {
+        const char *start, *end;
+        unsigned prot;
+    } parts[] = {
+        {__text_start, __text_end, 0},
+        {__rodata_start, __rodata_end, 0},
+        {__data_start, __bss_end, VM_WRITE},
+    };
+    unsigned wrong = 0, pages = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+        for (const char *p = parts[i].start; p < parts[i].end; p += PAGE_SIZE) {
+            paddr_t pa;
+            unsigned prot;
+            void *alias = phys_to_virt(kernel_image_phys(p));
+            if (vmm_translate(ks, (vaddr_t)alias, &pa, &prot) != 0 ||
+                pa != kernel_image_phys(p) ||
+                (prot & (VM_WRITE | VM_EXEC | VM_USER)) != (parts[i].prot | nx_prot)) {
+                if (wrong++ == 0)
+                    ktest_fail(t, __FILE__, __LINE__, "alias of image page %p: prot 0x%x",
+                               (const void *)p, prot);
+            }
+            pages++;
+        }
+    }
+    KEXPECT_EQ(t, wrong, 0);
+    KEXPECT(t, pages > 3);
+}
+
+/* RAM as the kernel maps it (mm_init: usable, ACPI data and NVS). */
+static bool is_ram_type(uint32_t type)
+{
+    return type == MEMMAP_USABLE || type == MEMMAP_ACPI_DATA || type == MEMMAP_ACPI_NVS;
+}
+
+/* True if the page at pa overlaps an entry of RAM type. */
+static bool page_has_ram(const struct memmap *m, paddr_t pa)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const struct memmap_entry *e = &m->e[i];
+        if (is_ram_type(e->type) && e->base < pa + PAGE_SIZE && pa < e->base + e->len)
+            return true;
+    }
+    return false;
+}
+
+/* Around every edge of RAM (the 2 MiB chunks holding an entry's first and
+ * last byte) exactly the pages with RAM in them are direct-mapped: a large
+ * page there would also map the reserved ranges, ACPI tables or device
+ * memory next to the RAM, write-back cacheable. */
+KTEST(direct_map_covers_only_ram_at_its_edges)
+{
+    struct vm_space *ks = vmm_kernel_space();
+    const struct memmap *m = &boot_state.info.memmap;
+    unsigned wrong = 0, holes = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct memmap_entry *e = &m->e[i];
+        if (!is_ram_type(e->type) || e->len == 0 || e->base + e->len > DIRECT_MAP_SIZE)
+            continue;
+        paddr_t edges[2] = {e->base, e->base + e->len - 1};
+        for (int k = 0; k < 2; k++) {
+            paddr_t c = ALIGN_DOWN(edges[k], PTE_SPAN(2));
+            for (paddr_t pa = c; pa < c + PTE_SPAN(2); pa += PAGE_SIZE) {
+                bool ram = page_has_ram(m, pa);
+                bool mapped = vmm_translate(ks, (vaddr_t)phys_to_virt(pa), NULL, NULL) == 0;
+                holes += !ram;
+                if (ram != mapped && wrong++ == 0)
+                    ktest_fail(t, __FILE__, __LINE__, "page 0x%lx: %s but %s",
+                               (unsigned long)pa, ram ? "RAM" : "not RAM",
+                               mapped ? "mapped" : "not mapped");
+            }
+        }
+    }
+    KEXPECT_EQ(t, wrong, 0);
+    if (holes == 0)
+        kprintf("# no partly-RAM chunk in this memory map\n");
 }
 
 KTEST(vmm_no_identity_map)

@@ -58,20 +58,22 @@ static const char *parse_grants(const char **pp, const char *end, struct bootcfg
             kind = BOOTCFG_GRANT_SEND;
         else if (has_prefix(w, n, "pager:"))
             kind = BOOTCFG_GRANT_PAGER, pl = 6;
+        else if (has_prefix(w, n, "task:"))
+            kind = BOOTCFG_GRANT_TASK;
         else
             return NULL;
         if (out->ngrants == MICA_SPAWN_MAX_HANDLES)
             return "too many handles (at most 8)";
         if (n == pl)
-            return "missing endpoint name after recv:, send: or pager:";
+            return "missing name after recv:, send:, pager: or task:";
         if (kind == BOOTCFG_GRANT_PAGER)
             for (unsigned i = 0; i < out->ngrants; i++)
                 if (out->grants[i].kind == BOOTCFG_GRANT_PAGER)
                     return "more than one pager: grant";
         struct bootcfg_grant *g = &out->grants[out->ngrants++];
         g->kind = kind;
-        if (copy_field(g->endpoint, sizeof(g->endpoint), w + pl, n - pl) < 0)
-            return "endpoint name too long";
+        if (copy_field(g->target, sizeof(g->target), w + pl, n - pl) < 0)
+            return "name too long after recv:, send:, pager: or task:";
         *pp = we;
     }
 }

@@ -9,7 +9,10 @@
  * with all rights: the serving side) or send:EP (a copy with SEND and GRANT
  * rights, badged per program) or pager:EP (a send copy like send:, and EP,
  * served by servers/pager, becomes the program's pager: at most one per
- * line); they become the program's handles 0, 1, ... in order. ARGS is the rest of the line with outer blanks removed. Words
+ * line) or task:NAME (the task of an earlier `server NAME` line, with the
+ * MAP and GRANT rights: its memory and its frame quota; for tests that
+ * need to limit a server); they become the program's handles 0, 1, ... in
+ * order. ARGS is the rest of the line with outer blanks removed. Words
  * are separated by spaces or tabs. The text need not be NUL-terminated and
  * may end without a newline. Pure logic, tested on the host. */
 #pragma once
@@ -21,11 +24,12 @@
 enum bootcfg_kind { BOOTCFG_ENDPOINT, BOOTCFG_SERVER, BOOTCFG_TEST, BOOTCFG_BENCH,
                     BOOTCFG_ERROR };
 
-enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_PAGER };
+enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_PAGER,
+                          BOOTCFG_GRANT_TASK };
 
 struct bootcfg_grant {
     enum bootcfg_grant_kind kind;
-    char endpoint[MICA_NAME_MAX];
+    char target[MICA_NAME_MAX]; /* the endpoint's name, or the server's (TASK) */
 };
 
 struct bootcfg_line {

@@ -12,6 +12,7 @@
 #include "pager_link.h"
 
 #define ENDPOINTS_MAX 16
+#define SERVERS_MAX   16 /* servers a later task: grant can name */
 
 struct init_state {
     const struct mica_start_info *si;
@@ -25,6 +26,11 @@ struct init_state {
         char name[MICA_NAME_MAX];
         uint64_t handle;
     } endpoints[ENDPOINTS_MAX];
+    unsigned nservers;
+    struct {
+        char name[MICA_NAME_MAX];
+        uint64_t handle; /* init's task handle (all rights) */
+    } servers[SERVERS_MAX];
 };
 
 /* A configuration problem; in test mode it is also a failure, so a broken
@@ -43,6 +49,27 @@ static long find_endpoint(const struct init_state *st, const char *name)
         if (strcmp(st->endpoints[i].name, name) == 0)
             return (long)st->endpoints[i].handle;
     return -MICA_ENOENT;
+}
+
+static long find_server(const struct init_state *st, const char *name)
+{
+    for (unsigned i = 0; i < st->nservers; i++)
+        if (strcmp(st->servers[i].name, name) == 0)
+            return (long)st->servers[i].handle;
+    return -MICA_ENOENT;
+}
+
+/* Remember a started server for task: grants; a full table is reported
+ * (the server runs, but no later line can be granted its task). */
+static void record_server(struct init_state *st, const struct bootcfg_line *l, long h)
+{
+    if (st->nservers == SERVERS_MAX) {
+        problem(st, l, "too many servers to remember for task: grants; not recorded:",
+                l->name);
+        return;
+    }
+    strlcpy(st->servers[st->nservers].name, l->name, MICA_NAME_MAX);
+    st->servers[st->nservers++].handle = (uint64_t)h;
 }
 
 static void create_endpoint(struct init_state *st, const struct bootcfg_line *l)
@@ -67,9 +94,24 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
 {
     for (unsigned i = 0; i < l->ngrants; i++) {
         const struct bootcfg_grant *g = &l->grants[i];
-        long ep = find_endpoint(st, g->endpoint);
+        if (g->kind == BOOTCFG_GRANT_TASK) {
+            long task = find_server(st, g->target);
+            long h = task < 0 ? task
+                              : mica_handle_mint((uint64_t)task,
+                                                 MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
+            if (task < 0)
+                problem(st, l, "no server started as", g->target);
+            else if (h < 0)
+                problem(st, l, "cannot mint a task handle:", mica_error_name(h));
+            if (h < 0)
+                return -1;
+            minted[i] = h;
+            a->handles[a->nhandles++] = (uint64_t)h;
+            continue;
+        }
+        long ep = find_endpoint(st, g->target);
         if (ep < 0) {
-            problem(st, l, "no endpoint named", g->endpoint);
+            problem(st, l, "no endpoint named", g->target);
             return -1;
         }
         long h = ep;
@@ -176,9 +218,12 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
         case BOOTCFG_ENDPOINT:
             create_endpoint(st, &line);
             break;
-        case BOOTCFG_SERVER:
-            start(st, &line);
+        case BOOTCFG_SERVER: {
+            long h = start(st, &line);
+            if (h >= 0)
+                record_server(st, &line, h);
             break;
+        }
         case BOOTCFG_TEST:
         case BOOTCFG_BENCH: {
             int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;

@@ -94,12 +94,12 @@ static void test_endpoints_and_grants(void)
     CHECK_EQ(out[1].kind, BOOTCFG_SERVER);
     CHECK_EQ(out[1].ngrants, 1);
     CHECK_EQ(out[1].grants[0].kind, BOOTCFG_GRANT_RECV);
-    CHECK(strcmp(out[1].grants[0].endpoint, "echo") == 0);
+    CHECK(strcmp(out[1].grants[0].target, "echo") == 0);
     CHECK(out[1].args[0] == 0);
     CHECK_EQ(out[2].kind, BOOTCFG_TEST);
     CHECK_EQ(out[2].ngrants, 2); /* grants stop at the first other word */
     CHECK_EQ(out[2].grants[1].kind, BOOTCFG_GRANT_SEND);
-    CHECK(strcmp(out[2].grants[1].endpoint, "log") == 0);
+    CHECK(strcmp(out[2].grants[1].target, "log") == 0);
     CHECK(strcmp(out[2].args, "-v recv:x") == 0);
     CHECK_EQ(out[3].kind, BOOTCFG_BENCH);
     CHECK_EQ(out[3].ngrants, 1);
@@ -108,7 +108,7 @@ static void test_endpoints_and_grants(void)
     CHECK_EQ(out[5].kind, BOOTCFG_ERROR);
     CHECK(strstr(out[5].problem, "unexpected words") != NULL);
     CHECK_EQ(out[6].kind, BOOTCFG_ERROR);
-    CHECK(strstr(out[6].problem, "missing endpoint name after") != NULL);
+    CHECK(strstr(out[6].problem, "missing name after") != NULL);
     CHECK_EQ(out[7].kind, BOOTCFG_ERROR);
     CHECK(strstr(out[7].problem, "too many handles") != NULL);
     CHECK_EQ(out[7].lineno, 8);
@@ -120,9 +120,9 @@ static void test_endpoints_and_grants(void)
                        MICA_NAME_MAX - 1, ep, MICA_NAME_MAX, ep, MICA_NAME_MAX, ep);
     CHECK_EQ(parse(text, (size_t)len), 3);
     CHECK_EQ(out[0].kind, BOOTCFG_TEST);
-    CHECK_EQ(strlen(out[0].grants[0].endpoint), MICA_NAME_MAX - 1);
+    CHECK_EQ(strlen(out[0].grants[0].target), MICA_NAME_MAX - 1);
     CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
-    CHECK(strstr(out[1].problem, "endpoint name too long") != NULL);
+    CHECK(strstr(out[1].problem, "name too long after recv:, send:") != NULL);
     CHECK_EQ(out[2].kind, BOOTCFG_ERROR);
     CHECK(strstr(out[2].problem, "endpoint name too long") != NULL);
 }
@@ -135,13 +135,29 @@ static void test_pager_grant(void)
     CHECK_EQ(out[0].kind, BOOTCFG_TEST);
     CHECK_EQ(out[0].ngrants, 2);
     CHECK_EQ(out[0].grants[0].kind, BOOTCFG_GRANT_PAGER);
-    CHECK(strcmp(out[0].grants[0].endpoint, "pg") == 0);
+    CHECK(strcmp(out[0].grants[0].target, "pg") == 0);
     CHECK_EQ(out[0].grants[1].kind, BOOTCFG_GRANT_SEND);
     CHECK(strcmp(out[0].args, "-x") == 0);
     CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
-    CHECK(strstr(out[1].problem, "missing endpoint name") != NULL);
+    CHECK(strstr(out[1].problem, "missing name after") != NULL);
     CHECK_EQ(out[2].kind, BOOTCFG_ERROR);
     CHECK(strstr(out[2].problem, "more than one pager") != NULL);
+}
+
+/* task:NAME: a grant of its own kind, any number per line. */
+static void test_task_grant(void)
+{
+    int n = PARSE("test t pager:pg task:pager task:echo -q\ntest t task:\n");
+    CHECK_EQ(n, 2);
+    CHECK_EQ(out[0].kind, BOOTCFG_TEST);
+    CHECK_EQ(out[0].ngrants, 3);
+    CHECK_EQ(out[0].grants[1].kind, BOOTCFG_GRANT_TASK);
+    CHECK(strcmp(out[0].grants[1].target, "pager") == 0);
+    CHECK_EQ(out[0].grants[2].kind, BOOTCFG_GRANT_TASK);
+    CHECK(strcmp(out[0].grants[2].target, "echo") == 0);
+    CHECK(strcmp(out[0].args, "-q") == 0);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(strstr(out[1].problem, "missing name after") != NULL);
 }
 
 static void test_length_limits(void)
@@ -200,9 +216,9 @@ static void test_random_texts(void)
             }
             CHECK(out[i].ngrants <= MICA_SPAWN_MAX_HANDLES);
             for (unsigned g = 0; g < out[i].ngrants; g++) {
-                size_t el = strlen(out[i].grants[g].endpoint);
+                size_t el = strlen(out[i].grants[g].target);
                 CHECK(el > 0 && el < MICA_NAME_MAX);
-                CHECK(strpbrk(out[i].grants[g].endpoint, " \t\r\n") == NULL);
+                CHECK(strpbrk(out[i].grants[g].target, " \t\r\n") == NULL);
             }
             size_t nl = strlen(out[i].name);
             CHECK(nl > 0 && nl < MICA_NAME_MAX);
@@ -222,7 +238,7 @@ int main(void)
     static const struct tap_test tests[] = {
         TAP(test_directives),      TAP(test_no_trailing_newline_and_empty),
         TAP(test_malformed_lines), TAP(test_endpoints_and_grants),
-        TAP(test_length_limits),  TAP(test_pager_grant),
+        TAP(test_length_limits),  TAP(test_pager_grant), TAP(test_task_grant),
         TAP(test_random_texts),
     };
     return tap_run(tests, (int)(sizeof tests / sizeof tests[0]));

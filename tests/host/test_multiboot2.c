@@ -15,7 +15,7 @@
 /* ---- block builder ---- */
 
 struct mb {
-    _Alignas(8) uint8_t buf[16384];
+    _Alignas(8) uint8_t buf[65536];
     uint32_t len;
 };
 
@@ -78,7 +78,7 @@ struct e820 {
 /* An e820 map tag with `esz`-byte entries (extra bytes filled with 0xee). */
 static uint32_t mb_mmap(uint32_t esz, const struct e820 *e, size_t n)
 {
-    uint8_t p[8192];
+    static uint8_t p[32768];
     uint32_t hdr[2] = {esz, 0};
     memcpy(p, hdr, 8);
     for (size_t i = 0; i < n; i++) {
@@ -99,7 +99,7 @@ struct efi_desc {
 
 static uint32_t mb_efi_mmap(uint32_t dsz, const struct efi_desc *d, size_t n)
 {
-    uint8_t p[8192];
+    static uint8_t p[32768];
     uint32_t hdr[2] = {dsz, 1};
     memcpy(p, hdr, 8);
     for (size_t i = 0; i < n; i++) {
@@ -181,7 +181,6 @@ static void test_parse_grub_bios_block(void)
     CHECK((const uint8_t *)bi.cmdline == blk.buf + off_cmdline + 8);
     CHECK(strcmp(bi.loader_name, "GRUB 2.06-13+deb12u1") == 0);
     CHECK_EQ(bi.nmodules, 2);
-    CHECK_EQ(bi.modules_dropped, 0);
     CHECK_EQ(bi.modules[0].start, 0x400000);
     CHECK_EQ(bi.modules[0].end, 0x412345);
     CHECK(strcmp(bi.modules[0].cmdline, "init") == 0);
@@ -212,13 +211,11 @@ static void test_parse_minimal_defaults(void)
     CHECK(strcmp(bi.cmdline, "") == 0);
     CHECK(strcmp(bi.loader_name, "") == 0);
     CHECK_EQ(bi.nmodules, 0);
-    CHECK_EQ(bi.modules_dropped, 0);
     CHECK_EQ(bi.mem_lower_kib, 0);
     CHECK_EQ(bi.mem_upper_kib, 0);
     CHECK(bi.acpi_rsdp_ptr == NULL);
     CHECK_EQ(bi.acpi_rsdp_len, 0);
     CHECK_EQ(bi.memmap.n, 1);
-    CHECK_EQ(bi.memmap.dropped, 0);
     CHECK(!bi.memmap_from_efi);
 
     /* A block in a misaligned buffer parses the same (memcpy loads). */
@@ -241,17 +238,42 @@ static void test_mmap_larger_entry_size_honoured(void)
     CHECK_EQ(bi.memmap.e[5].type, 2);
 }
 
-static void test_mmap_more_entries_than_kept(void)
+/* MEMMAP_MAX entries are kept; one more fails the parse with a message
+ * naming the limit instead of losing an entry (RAM, or a reserved range). */
+static void test_mmap_more_entries_than_kept_refused(void)
 {
-    static struct e820 many[MEMMAP_MAX + 10];
+    static struct e820 many[MEMMAP_MAX + 1];
     for (size_t i = 0; i < ARRAY_SIZE(many); i++)
         many[i] = (struct e820){i * 0x2000, 0x1000, 1};
     mb_begin();
-    mb_mmap(24, many, ARRAY_SIZE(many));
+    mb_mmap(24, many, MEMMAP_MAX);
     mb_end();
     CHECK_EQ(parse(), 0);
     CHECK_EQ(bi.memmap.n, MEMMAP_MAX);
-    CHECK_EQ(bi.memmap.dropped, 10);
+
+    mb_begin();
+    mb_mmap(24, many, ARRAY_SIZE(many));
+    mb_end();
+    EXPECT_ERROR("has more than 512 entries (MEMMAP_MAX");
+}
+
+/* The same for an EFI map, counted after merging: alternating types
+ * cannot merge. */
+static void test_efi_mmap_more_runs_than_kept_refused(void)
+{
+    static struct efi_desc many[MEMMAP_MAX + 1];
+    for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+        many[i] = (struct efi_desc){i % 2 ? 0 : 7, i * 0x1000, 1};
+    mb_begin();
+    mb_efi_mmap(48, many, MEMMAP_MAX);
+    mb_end();
+    CHECK_EQ(parse(), 0);
+    CHECK_EQ(bi.memmap.n, MEMMAP_MAX);
+
+    mb_begin();
+    mb_efi_mmap(48, many, ARRAY_SIZE(many));
+    mb_end();
+    EXPECT_ERROR("(MEMMAP_MAX");
 }
 
 /* A UEFI-like map: RAM split into many descriptors of different EFI types. */
@@ -350,17 +372,36 @@ static void test_e820_preferred_over_efi(void)
     CHECK_EQ(bi.memmap.n, ARRAY_SIZE(qemu_128m));
 }
 
-static void test_modules_beyond_max_dropped(void)
+/* Every module up to BOOT_MAX_MODULES is kept, in order: the last one
+ * (bootcfg in a real image) included. Once the limit was 16 and the 17th
+ * and later were dropped with a console line. */
+static void test_many_modules_all_kept(void)
 {
+    char name[16];
     mb_begin();
-    for (uint32_t i = 0; i < BOOT_MAX_MODULES + 3; i++)
-        mb_module(i * 0x1000, i * 0x1000 + 0x800, "m");
+    for (uint32_t i = 0; i < BOOT_MAX_MODULES; i++) {
+        snprintf(name, sizeof name, "m%u", i);
+        mb_module(i * 0x1000, i * 0x1000 + 0x800, i == BOOT_MAX_MODULES - 1 ? "bootcfg" : name);
+    }
     mb_mmap(24, qemu_128m, ARRAY_SIZE(qemu_128m));
     mb_end();
     CHECK_EQ(parse(), 0);
     CHECK_EQ(bi.nmodules, BOOT_MAX_MODULES);
-    CHECK_EQ(bi.modules_dropped, 3);
+    CHECK(strcmp(bi.modules[16].cmdline, "m16") == 0);
+    CHECK(strcmp(bi.modules[40].cmdline, "m40") == 0);
     CHECK_EQ(bi.modules[BOOT_MAX_MODULES - 1].start, (BOOT_MAX_MODULES - 1) * 0x1000);
+    CHECK(strcmp(bi.modules[BOOT_MAX_MODULES - 1].cmdline, "bootcfg") == 0);
+}
+
+/* One module more than the kernel holds fails the parse, naming the limit. */
+static void test_modules_beyond_max_refused(void)
+{
+    mb_begin();
+    for (uint32_t i = 0; i < BOOT_MAX_MODULES + 1; i++)
+        mb_module(i * 0x1000, i * 0x1000 + 0x800, "m");
+    mb_mmap(24, qemu_128m, ARRAY_SIZE(qemu_128m));
+    mb_end();
+    EXPECT_ERROR("is module 257, beyond the kernel's limit of 256 (BOOT_MAX_MODULES");
 }
 
 static void test_rsdp_new_preferred_over_old(void)
@@ -669,11 +710,13 @@ int main(void)
         TAP(test_parse_grub_bios_block),
         TAP(test_parse_minimal_defaults),
         TAP(test_mmap_larger_entry_size_honoured),
-        TAP(test_mmap_more_entries_than_kept),
+        TAP(test_mmap_more_entries_than_kept_refused),
+        TAP(test_efi_mmap_more_runs_than_kept_refused),
         TAP(test_efi_only_map_converted),
         TAP(test_efi_page_count_overflow_clipped),
         TAP(test_e820_preferred_over_efi),
-        TAP(test_modules_beyond_max_dropped),
+        TAP(test_many_modules_all_kept),
+        TAP(test_modules_beyond_max_refused),
         TAP(test_rsdp_new_preferred_over_old),
         TAP(test_reject_header_problems),
         TAP(test_reject_oversized_block_even_if_readable),

@@ -741,28 +741,57 @@ static void test_kernel_space_layout(void)
     struct vm_space *ks = vmm_kernel_space();
     ks->pml4 = kernel_space_build(ram, ARRAY_SIZE(ram), img, ARRAY_SIZE(img));
     /* PML4; PDPTs 256, 257, 383, 384 (KERNEL_DYN), 511; PDs for GiB 0, 4,
-     * 512, 65535 and the image; two PTs (the text crosses 2 MiB). */
-    CHECK_EQ(vmm_table_pages(ks), 13);
-    CHECK_EQ(stub_pmm_used(), 13);
-    CHECK_EQ(audit(ks->pml4, 4, 0, 512), 13);
+     * 512, 65535 and the image; two PTs for the image (its text crosses
+     * 2 MiB); six PTs of the direct map: the chunks only partly RAM (at 0,
+     * 126 MiB, 512 GiB, 512 GiB + 2 MiB) and the two the image lies in. */
+    CHECK_EQ(vmm_table_pages(ks), 19);
+    CHECK_EQ(stub_pmm_used(), 19);
+    CHECK_EQ(audit(ks->pml4, 4, 0, 512), 19);
 
-    static const paddr_t in[] = {0, 0x9fbff, 0xa0000, 0x7ffffff, 0x1800000, 0x100000000,
-                                 0x13fffffff, 0x8000000000, 0x80003fffff, 0x3fffffe00000,
-                                 0x3fffffffffff};
-    static const paddr_t out[] = {0x8000000, 0x20000000, 0xffffffff, 0x140000000, 0x8000400000,
+    /* Chunks wholly RAM without the image: one 2 MiB page each. */
+    static const paddr_t large[] = {0x1800000, 0x100000000, 0x13fffffff, 0x3fffffe00000,
+                                    0x3fffffffffff};
+    /* RAM in the other chunks (a page partly RAM counts), the image's
+     * neighbours included: 4 KiB pages, read-write. */
+    static const paddr_t small[] = {0, 0x9fbff, 0x9fc00, 0x100000, 0x200000, 0x3fd000,
+                                    0x405000, 0x7fdffff, 0x8000001000, 0x80002fffff};
+    /* Holes next to RAM in partly-RAM chunks, and chunks without RAM. */
+    static const paddr_t out[] = {0xa0000, 0xfffff, 0x7fe0000, 0x7ffffff, 0x8000000,
+                                  0x20000000, 0xffffffff, 0x140000000, 0x8000000000,
+                                  0x8000000fff, 0x8000300000, 0x80003fffff, 0x8000400000,
                                   0x7fffffffff, 0x3fffffc00000};
     paddr_t pa;
     unsigned p;
     int level;
-    for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
-        CHECK_EQ(vmm_translate(ks, DIRECT_MAP_START + in[i], &pa, &p), 0);
-        CHECK_EQ(pa, in[i]);
+    for (size_t i = 0; i < ARRAY_SIZE(large); i++) {
+        CHECK_EQ(vmm_translate(ks, DIRECT_MAP_START + large[i], &pa, &p), 0);
+        CHECK_EQ(pa, large[i]);
         CHECK_EQ(p, VM_WRITE | VM_GLOBAL);
-        CHECK(leaf_of(ks, DIRECT_MAP_START + in[i], &level) && level == 2);
+        CHECK(leaf_of(ks, DIRECT_MAP_START + large[i], &level) && level == 2);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(small); i++) {
+        CHECK_EQ(vmm_translate(ks, DIRECT_MAP_START + small[i], &pa, &p), 0);
+        CHECK_EQ(pa, small[i]);
+        CHECK_EQ(p, VM_WRITE | VM_GLOBAL);
+        CHECK(leaf_of(ks, DIRECT_MAP_START + small[i], &level) && level == 1);
     }
     for (size_t i = 0; i < ARRAY_SIZE(out); i++)
         CHECK_EQ(vmm_translate(ks, DIRECT_MAP_START + out[i], NULL, NULL), -MICA_ENOENT);
     CHECK_EQ(vmm_translate(ks, KERNEL_DYN_START, NULL, NULL), -MICA_ENOENT);
+
+    /* The image's frames in the direct map: its protection without exec,
+     * so text and rodata cannot be written through this alias either. */
+    static const struct {
+        paddr_t pa;
+        unsigned prot;
+    } alias[] = {{0x3fe000, VM_GLOBAL}, {0x400fff, VM_GLOBAL}, {0x401000, VM_GLOBAL},
+                 {0x402800, VM_GLOBAL}, {0x403000, VM_WRITE | VM_GLOBAL},
+                 {0x404fff, VM_WRITE | VM_GLOBAL}};
+    for (size_t i = 0; i < ARRAY_SIZE(alias); i++) {
+        CHECK_EQ(vmm_translate(ks, DIRECT_MAP_START + alias[i].pa, &pa, &p), 0);
+        CHECK_EQ(pa, alias[i].pa);
+        CHECK_EQ(p, alias[i].prot);
+    }
 
     /* The image, W^X, at KERNEL_VMA + phys. */
     CHECK_EQ(vmm_translate(ks, KERNEL_VMA + 0x3fe000, &pa, &p), 0);

@@ -3,11 +3,14 @@
  * allocated, touched page by page (reads first or writes first), checked
  * and freed, so that at most 8 x 250 pages are live at once (the 32 MiB
  * guest has room); every page holds a pattern derived from its address and
- * round, checked after the round. Then memory exhaustion: a child touching
- * more pages than are free is killed (with the pager's "no memory"
- * report) while a bystander child and this program carry on. Both end with
- * the free-frame count back at its baseline. init starts it with
- * "pager:pager" (handle 0). */
+ * round, checked after the round. Then exhaustion: a child touching more
+ * pages than it may have is killed (with the pager's "no memory" report)
+ * while a bystander child and this program carry on; once with the pager's
+ * frame quota as the limit, which works at every memory size, and once
+ * with all of RAM, where touching every free page is quick enough. Each
+ * ends with the free-frame count back at its baseline. init starts it with
+ * "pager:pager task:pager" (handle 0: the pager's endpoint; handle 1: the
+ * pager's task, whose frame quota the quota case sets). */
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -23,8 +26,11 @@
 #define FAULTS     10000u /* per child */
 #define ROUND_PAGES 250u  /* FAULTS / ROUND_PAGES rounds */
 /* Touching every free page takes about a second per 100 MiB under TCG:
- * above this the exhaustion test is skipped (the big-memory guests). */
+ * above this the whole-RAM exhaustion is skipped (the big-memory guests);
+ * the quota exhaustion runs everywhere. */
 #define EXHAUST_MAX_FRAMES (160u * 1024 * 1024 / PAGE)
+#define PAGER_TASK_HANDLE  1u   /* task:pager in boot.cfg */
+#define QUOTA_FRAMES_MAX   4096u /* 16 MiB: quick to exhaust under TCG */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -136,7 +142,12 @@ static int64_t child_bystander(void *arg)
     return 0;
 }
 
-static void exhaustion_kills_only_the_greedy_task(void)
+/* A bystander child holds a few pages; a greedy child touches n pages and
+ * must be killed for want of memory; then the bystander checks its pages,
+ * this program's pager still serves it, and no frame is lost. `limit`
+ * runs between the bystander's start and the greedy child: it returns n,
+ * or 0 to stop (after reporting why). */
+static void exhaustion_case(uint64_t (*limit)(void), void (*unlimit)(void))
 {
     long ep = mica_endpoint_create();
     KTAP_REQUIRE(ep >= 0);
@@ -146,8 +157,12 @@ static void exhaustion_kills_only_the_greedy_task(void)
     KTAP_REQUIRE(bystander > 0);
     struct mica_msg ready;
     KTAP_EXPECT_EQ(forked_recv(bystander_ep, &ready), 0);
-    uint64_t n = (uint64_t)mica_info(MICA_INFO_FREE_FRAMES) + 1024;
-    KTAP_EXPECT_EQ(forked_run(child_touches_too_much, (void *)(uintptr_t)n), MICA_EXIT_KILLED);
+    uint64_t n = limit();
+    if (n)
+        KTAP_EXPECT_EQ(forked_run(child_touches_too_much, (void *)(uintptr_t)n),
+                       MICA_EXIT_KILLED);
+    if (unlimit)
+        unlimit();
     struct mica_msg go = {.label = 1};
     KTAP_EXPECT_EQ(forked_send(bystander_ep, &go), 0);
     KTAP_EXPECT_EQ(forked_collect(bystander), 0);
@@ -161,15 +176,54 @@ static void exhaustion_kills_only_the_greedy_task(void)
     KTAP_EXPECT_EQ(mica_info(MICA_INFO_FREE_FRAMES), base);
 }
 
+/* Whole RAM: more pages than are free. */
+static uint64_t limit_ram(void)
+{
+    return (uint64_t)mica_info(MICA_INFO_FREE_FRAMES) + 1024;
+}
+
+static void exhaustion_kills_only_the_greedy_task(void)
+{
+    exhaustion_case(limit_ram, NULL);
+}
+
+/* The pager's frame quota, set well below the free frames: the greedy
+ * child touches 1024 pages more than the quota allows but 1024 fewer than
+ * are free, so only the quota can stop it. The pager's other charges (the
+ * bystander's pages, this program's) are a few frames and count against
+ * the same quota. */
+static uint64_t limit_quota(void)
+{
+    uint64_t free = (uint64_t)mica_info(MICA_INFO_FREE_FRAMES);
+    if (!KTAP_EXPECT(free > 4096))
+        return 0;
+    uint64_t quota = (free - 2048) / 2 < QUOTA_FRAMES_MAX ? (free - 2048) / 2 : QUOTA_FRAMES_MAX;
+    if (!KTAP_EXPECT_EQ(mica_set_frame_quota(PAGER_TASK_HANDLE, quota), 0))
+        return 0;
+    return quota + 1024;
+}
+
+static void unlimit_quota(void)
+{
+    KTAP_EXPECT_EQ(mica_set_frame_quota(PAGER_TASK_HANDLE, 0), 0);
+}
+
+static void quota_exhaustion_kills_only_the_greedy_task(void)
+{
+    exhaustion_case(limit_quota, unlimit_quota);
+}
+
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    ktap_begin(2);
+    ktap_begin(3);
     warm_up();
     ktap_run("eight_tasks_ten_thousand_faults_each", eight_tasks_ten_thousand_faults_each);
+    ktap_run("quota_exhaustion_kills_only_the_greedy_task",
+             quota_exhaustion_kills_only_the_greedy_task);
     if (mica_info(MICA_INFO_FREE_FRAMES) > (int64_t)EXHAUST_MAX_FRAMES)
         ktap_skip("exhaustion_kills_only_the_greedy_task",
-                  "too much memory to exhaust quickly under TCG");
+                  "all of RAM is too much to exhaust quickly under TCG (the quota case ran)");
     else
         ktap_run("exhaustion_kills_only_the_greedy_task", exhaustion_kills_only_the_greedy_task);
     return ktap_end();

@@ -166,7 +166,6 @@ struct mica_spawn_args {
 #define MICA_START_TEST_MODE (1u << 0) /* kernel command line has "test" */
 #define MICA_START_MACHINE   (1u << 1) /* may call MICA_SYS_SHUTDOWN (init only) */
 #define MICA_START_BENCH_MODE (1u << 2) /* kernel command line has "bench" */
-#define MICA_MODULES_MAX     16
 
 struct mica_module {
     char name[MICA_NAME_MAX]; /* the module's GRUB command line, first word */
@@ -179,8 +178,9 @@ struct mica_start_info {
     char name[MICA_NAME_MAX];
     char args[MICA_ARGS_MAX]; /* NUL-terminated */
     uint64_t nhandles;        /* handles 0..nhandles-1 were given by the parent */
-    uint64_t nmodules;        /* init only: the boot modules */
-    struct mica_module modules[MICA_MODULES_MAX];
+    uint64_t nmodules;        /* init only: the boot modules, every one of them */
+    const struct mica_module *modules; /* init only: nmodules entries at MICA_USER_MODULES,
+                                        * read-only; NULL for every other task */
 };
 
 /* MICA_SYS_INFO queries. */
@@ -192,7 +192,8 @@ struct mica_start_info {
 #define MICA_INFO_BOOT_TSC      5 /* rdtsc at the kernel's first instruction (under QEMU
                                    * -icount: guest instructions since reset) */
 #define MICA_INFO_FRAMES_CHARGED 6 /* frames charged to the caller as a pager (MAP_ANON/COW) */
-#define MICA_INFO_FREE_FRAMES_DRAINED 7 /* free count after the kernel gave back the frames it
+#define MICA_INFO_TICKS         7 /* timer ticks since boot (100 per second) */
+#define MICA_INFO_FREE_FRAMES_DRAINED 8 /* free count after the kernel gave back the frames it
                                          * keeps cached but unused (empty slabs, the spare heap
                                          * arena): the exact figure for leak checks */
 #endif

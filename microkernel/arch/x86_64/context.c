@@ -18,7 +18,6 @@
 #define RFLAGS_TF  (1ULL << 8)
 #define RFLAGS_IF  (1ULL << 9)
 #define RFLAGS_DF  (1ULL << 10)
-#define RFLAGS_AC  (1ULL << 18)
 #define RFLAGS_USER_INITIAL 0x202 /* IF and the always-one bit 1 */
 
 /* switch.asm, syscall_entry.asm */

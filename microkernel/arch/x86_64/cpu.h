@@ -12,6 +12,7 @@
 #define MSR_GS_BASE 0xc0000101u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define EFER_NXE (1ULL << 11)
+#define RFLAGS_AC (1ULL << 18)
 
 static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
@@ -20,6 +21,20 @@ static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4,
 static inline void write_cr0(uint64_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+static inline uint64_t read_rflags(void)
+{
+    uint64_t v;
+    __asm__ volatile("pushfq; popq %0" : "=r"(v));
+    return v;
+}
+
+/* Kernel C code runs with RFLAGS.AC clear outside the user-copy windows:
+ * every entry clears it (arch/x86_64/kernel_flags.inc), since an AC left
+ * set by ring 3 would switch SMAP off. `where` names the entry point. */
+#define ASSERT_KERNEL_AC_CLEAR(where)                                                \
+    KASSERT(!(read_rflags() & RFLAGS_AC), "%s: RFLAGS.AC set in the kernel (SMAP off)", \
+            where)
 
 static inline void invlpg(vaddr_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 

@@ -18,6 +18,11 @@ default rel
 
 %include "trap_frame.inc"
 
+; RFLAGS of a new thread's first kernel instructions: only the always-one
+; bit. Interrupts are off at every switch, and whatever else the switching
+; thread had (AC above all, kernel_flags.inc) is not inherited.
+%define KERNEL_RFLAGS_INITIAL 0x2
+
 extern trap_exit
 extern syscall_exit
 extern sched_reap
@@ -32,8 +37,9 @@ global arch_kernel_thread_start
 section .text
 
 ; void arch_switch(struct arch_context *from, const struct arch_context *to)
-; The caller-saved registers are dead across a call, and RFLAGS (IF) is left
-; alone, so saving six registers and rsp is the whole switch.
+; The caller-saved registers are dead across a call, and RFLAGS is the same
+; at every switch (IF and AC clear: every entry clears AC, sched.c asserts
+; it), so saving six registers and rsp is the whole switch.
 align 16
 arch_switch:
     push rbx
@@ -104,6 +110,8 @@ arch_syscall_resume:
 ; A task killed before its thread first ran ends here, never in ring 3.
 align 16
 arch_user_thread_start:
+    push qword KERNEL_RFLAGS_INITIAL
+    popfq
     call sched_reap
     call task_exit_if_killed
     jmp trap_exit
@@ -111,6 +119,8 @@ arch_user_thread_start:
 ; First return of a new kernel thread: r12 = fn, r13 = arg, rsp 16-aligned.
 align 16
 arch_kernel_thread_start:
+    push qword KERNEL_RFLAGS_INITIAL
+    popfq
     call sched_reap
     mov rdi, r13
     call r12

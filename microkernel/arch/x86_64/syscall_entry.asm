@@ -33,9 +33,7 @@ default rel
 ; cannot produce a non-canonical return address.
 %define SYSRET_RIP_LIMIT 0x00007ffffffff000
 
-; Same as trap_entry.asm: flags user code may own, and those always set.
-%define USER_RFLAGS_MASK 0x240dd5
-%define USER_RFLAGS_SET  0x202
+%include "kernel_flags.inc"
 
 extern syscall_dispatch
 extern sys_ipc_call

@@ -4,6 +4,7 @@
  * routines to their fixup, exceptions raised by ring 3 to the task code,
  * everything else to its handler or the panic report. */
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "kernel/ksyms.h"
@@ -101,6 +102,8 @@ static void trap_kernel_exception(struct trap_frame *tf)
 void trap_dispatch(struct trap_frame *tf)
 {
     unsigned vector = (unsigned)tf->vector;
+
+    ASSERT_KERNEL_AC_CLEAR("trap_dispatch");
 
     /* Interrupts, and exceptions from ring 3, may switch to another thread
      * (a timer tick, a killed task) and come back much later or never, so

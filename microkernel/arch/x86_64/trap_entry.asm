@@ -28,17 +28,12 @@ bits 64
 default rel
 
 %include "trap_frame.inc"
+%include "kernel_flags.inc"
 
 %define VEC_NMI 2
 %define VEC_DF  8
 %define VEC_MC  18
 %define MSR_GS_BASE 0xc0000101
-
-; RFLAGS bits user code may own (CF PF AF ZF SF TF DF OF AC ID); the rest
-; (IOPL, NT, RF, VM, VIF, VIP) are cleared on the way out to ring 3, and
-; IF and the always-one bit 1 are set. Shared with syscall_entry.asm.
-%define USER_RFLAGS_MASK 0x240dd5
-%define USER_RFLAGS_SET  0x202
 
 extern trap_dispatch
 global trap_stub_table
@@ -70,6 +65,10 @@ align 16
 trap_common:
     TF_PUSH_GPRS
     cld                     ; the ABI requires DF = 0 on function entry
+    ; AC as ring 3 left it (or as a user-copy window had it) would switch
+    ; SMAP off for the handler and for every thread switched to from it;
+    ; iretq restores the interrupted value.
+    KERNEL_CLEAR_AC .ac_via_popf
     xor ebx, ebx            ; 1 = GS swapped for a kernel-mode trap (callee-saved)
 
     test byte [rsp + TF_CS], 3
