@@ -34,11 +34,17 @@ KERNEL_CFLAGS += --target=x86_64-unknown-none-elf -Wno-unused-command-line-argum
 endif
 KERNEL_LDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack \
 	-T microkernel/arch/x86_64/kernel.ld --no-warn-rwx-segments
-NASMFLAGS := -f elf64 -g -F dwarf -w+all -w+error -I microkernel/arch/x86_64/
+NASMFLAGS := -f elf64 -g -F dwarf -w+all -w+error -I microkernel/arch/x86_64/ -I $(BUILD)/k/gen/
 
-KERNEL_C   := $(shell find microkernel -name '*.c' | sort)
+# asm_offsets.c is compiled to assembly only: its marked lines become the
+# NASM include $(ASM_OFFSETS), one definition in C of every constant the
+# stubs share with C.
+ASM_OFFSETS_C := microkernel/arch/x86_64/asm_offsets.c
+ASM_OFFSETS   := $(BUILD)/k/gen/asm_offsets.inc
+KERNEL_C   := $(filter-out $(ASM_OFFSETS_C),$(shell find microkernel -name '*.c' | sort))
 KERNEL_ASM := $(shell find microkernel boot -name '*.asm' | sort)
-KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/k/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/k/%.o)
+KERNEL_ASM_OBJ := $(KERNEL_ASM:%.asm=$(BUILD)/k/%.o)
+KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/k/%.o) $(KERNEL_ASM_OBJ)
 
 .PHONY: all kernel user iso module-limit-check run test bench debug host-test fuzz-smoke guest-test clean help deps \
 	host-test-bins fuzz-bins print-host-tests print-fuzzers
@@ -56,6 +62,16 @@ $(BUILD)/k/microkernel/mm/slab.o: KERNEL_CFLAGS += -foptimize-sibling-calls
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(ASM_OFFSETS): $(ASM_OFFSETS_C)
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -MT $@ -MF $(BUILD)/k/gen/asm_offsets.d -S $< -o $(@:.inc=.s)
+	{ echo "; Generated from $< by the Makefile: do not edit."; \
+	  sed -n 's/^[[:space:]]*#ASMDEF \(.*\) \$$\{0,1\}\(-\{0,1\}[0-9][0-9]*\)$$/\1 \2/p' $(@:.inc=.s); } > $@.tmp
+	mv $@.tmp $@
+-include $(BUILD)/k/gen/asm_offsets.d
+
+$(KERNEL_ASM_OBJ): $(ASM_OFFSETS)
 
 # nasm -MD leaves out %include files (2.16), so -M lists them in a pass of its own.
 $(BUILD)/k/%.o: %.asm

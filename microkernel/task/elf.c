@@ -13,6 +13,7 @@
 #include "task/elf.h"
 
 #include <stdarg.h>
+#include <mica/elf64.h>
 #include <mica/errno.h>
 #include <mica/syscall.h>
 
@@ -20,37 +21,6 @@
 #include "lib/format.h"
 #include "lib/string.h"
 
-/* The on-disk layouts (System V gABI); both have no padding. */
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-STATIC_ASSERT(sizeof(struct elf64_ehdr) == 64, "ELF64 header is 64 bytes");
-STATIC_ASSERT(sizeof(struct elf64_phdr) == 56, "ELF64 program header is 56 bytes");
-
-#define EI_CLASS      4
-#define EI_DATA       5
-#define EI_VERSION    6
-#define ELFCLASS64    2
-#define ELFDATA2LSB   1
-#define EV_CURRENT    1
-#define ET_EXEC       2
-#define EM_X86_64     62
-#define PT_LOAD       1
-#define PT_INTERP     3
-#define PF_X          0x1u
-#define PF_W          0x2u
-#define PF_R          0x4u
 
 struct parse {
     uint64_t image_len;

@@ -4,6 +4,7 @@
  * contents; bad images and bad handles fail without leaking a frame or a
  * heap byte. Tasks are built but never run (task_spawn_prepare), so these
  * tests need the task, thread and handle subsystems but not the scheduler. */
+#include <mica/elf64.h>
 #include <mica/errno.h>
 #include <mica/syscall.h>
 
@@ -24,24 +25,10 @@
 
 /* ---- a tiny static executable: exit(0), plus data and bss ---- */
 
-struct tiny_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct tiny_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
 struct tiny_elf {
-    struct tiny_ehdr eh;
-    struct tiny_phdr ph[2];
-    uint8_t pad[0x100 - sizeof(struct tiny_ehdr) - 2 * sizeof(struct tiny_phdr)];
+    struct elf64_ehdr eh;
+    struct elf64_phdr ph[2];
+    uint8_t pad[0x100 - sizeof(struct elf64_ehdr) - 2 * sizeof(struct elf64_phdr)];
     uint8_t code[0x80]; /* file offset 0x100, vaddr 0x400100 */
     uint64_t data;      /* file offset 0x180, vaddr 0x401180 */
 };
@@ -55,15 +42,15 @@ STATIC_ASSERT(offsetof(struct tiny_elf, data) == 0x180, "tiny ELF data offset");
 
 static const struct tiny_elf tiny = {
     .eh = {
-        .ident = {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1 /* version */},
-        .type = 2 /* ET_EXEC */, .machine = 62 /* x86-64 */, .version = 1,
+        .ident = {0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT},
+        .type = ET_EXEC, .machine = EM_X86_64, .version = EV_CURRENT,
         .entry = TINY_TEXT + 0x100, .phoff = 64,
-        .ehsize = 64, .phentsize = sizeof(struct tiny_phdr), .phnum = 2,
+        .ehsize = 64, .phentsize = sizeof(struct elf64_phdr), .phnum = 2,
     },
     .ph = {
-        {.type = 1, .flags = 5 /* R X */, .offset = 0, .vaddr = TINY_TEXT,
+        {.type = PT_LOAD, .flags = PF_R | PF_X, .offset = 0, .vaddr = TINY_TEXT,
          .filesz = 0x180, .memsz = 0x180, .align = 0x1000},
-        {.type = 1, .flags = 6 /* R W */, .offset = 0x180, .vaddr = TINY_DATA,
+        {.type = PT_LOAD, .flags = PF_R | PF_W, .offset = 0x180, .vaddr = TINY_DATA,
          .filesz = 8, .memsz = 0x2000, .align = 0x1000},
     },
     /* mov edi, 0; mov eax, MICA_SYS_EXIT; syscall; jmp $ */

@@ -200,9 +200,9 @@ static void task_spawn_rejects_bad_image(void)
     img.eh.machine = 3; /* i386 */
     KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "i386"), -MICA_ENOEXEC);
     img.eh.machine = 62;
-    img.ph[0].flags |= TINY_PF_W; /* writable and executable */
+    img.ph[0].flags |= PF_W; /* writable and executable */
     KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "wx"), -MICA_ENOEXEC);
-    img.ph[0].flags &= ~TINY_PF_W;
+    img.ph[0].flags &= ~PF_W;
     img.eh.entry = TINY_DATA_VA; /* entry in a non-executable segment */
     KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "nx-entry"), -MICA_ENOEXEC);
     img.eh.entry = TINY_TEXT_VA;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <mica/elf64.h>
 #include <mica/string.h>
 #include <mica/sys.h>
 
@@ -19,29 +20,11 @@
 #define TINY_CODE_MAX  512u
 #define TINY_IMAGE_MAX (TINY_CODE_OFF + TINY_CODE_MAX)
 
-#define TINY_PF_X 0x1u
-#define TINY_PF_W 0x2u
-#define TINY_PF_R 0x4u
-
-struct tiny_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct tiny_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
 /* The image: ELF header, two program headers, padding, code. */
 struct tiny_image {
-    struct tiny_ehdr eh;
-    struct tiny_phdr ph[2];
-    uint8_t pad[TINY_CODE_OFF - sizeof(struct tiny_ehdr) - 2 * sizeof(struct tiny_phdr)];
+    struct elf64_ehdr eh;
+    struct elf64_phdr ph[2];
+    uint8_t pad[TINY_CODE_OFF - sizeof(struct elf64_ehdr) - 2 * sizeof(struct elf64_phdr)];
     uint8_t code[TINY_CODE_MAX];
 };
 
@@ -52,22 +35,22 @@ static inline size_t tiny_elf_build(struct tiny_image *img, const void *code, si
     if (n > TINY_CODE_MAX)
         n = TINY_CODE_MAX;
     memset(img, 0, sizeof *img);
-    static const uint8_t ident[16] = {0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1};
+    static const uint8_t ident[16] = {0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2LSB, EV_CURRENT};
     memcpy(img->eh.ident, ident, sizeof ident);
-    img->eh.type = 2;     /* ET_EXEC */
-    img->eh.machine = 62; /* x86-64 */
-    img->eh.version = 1;
+    img->eh.type = ET_EXEC;
+    img->eh.machine = EM_X86_64;
+    img->eh.version = EV_CURRENT;
     img->eh.entry = TINY_TEXT_VA;
     img->eh.phoff = offsetof(struct tiny_image, ph);
     img->eh.ehsize = sizeof img->eh;
     img->eh.phentsize = sizeof img->ph[0];
     img->eh.phnum = 2;
-    img->ph[0] = (struct tiny_phdr){.type = 1, .flags = TINY_PF_R | TINY_PF_X,
-                                    .offset = TINY_CODE_OFF, .vaddr = TINY_TEXT_VA,
-                                    .filesz = n, .memsz = n, .align = 0x1000};
-    img->ph[1] = (struct tiny_phdr){.type = 1, .flags = TINY_PF_R | TINY_PF_W,
-                                    .offset = 0, .vaddr = TINY_DATA_VA,
-                                    .filesz = 0, .memsz = 0x1000, .align = 0x1000};
+    img->ph[0] = (struct elf64_phdr){.type = PT_LOAD, .flags = PF_R | PF_X,
+                                     .offset = TINY_CODE_OFF, .vaddr = TINY_TEXT_VA,
+                                     .filesz = n, .memsz = n, .align = 0x1000};
+    img->ph[1] = (struct elf64_phdr){.type = PT_LOAD, .flags = PF_R | PF_W,
+                                     .offset = 0, .vaddr = TINY_DATA_VA,
+                                     .filesz = 0, .memsz = 0x1000, .align = 0x1000};
     memcpy(img->code, code, n);
     return TINY_CODE_OFF + n;
 }

@@ -15,25 +15,14 @@
 #define MSR_FMASK  0xc0000084u
 #define EFER_SCE   (1ULL << 0)
 
-#define RFLAGS_TF  (1ULL << 8)
-#define RFLAGS_IF  (1ULL << 9)
-#define RFLAGS_DF  (1ULL << 10)
-#define RFLAGS_USER_INITIAL 0x202 /* IF and the always-one bit 1 */
+#define RFLAGS_USER_INITIAL RFLAGS_USER_SET /* interrupts on, nothing else */
 
 /* switch.asm, syscall_entry.asm */
 extern void arch_user_thread_start(void);
 extern void arch_kernel_thread_start(void);
 extern void syscall_entry(void);
 
-/* What arch_switch pops, lowest address first. */
-struct switch_frame {
-    uint64_t r15, r14, r13, r12, rbp, rbx;
-    uint64_t rip; /* arch_switch's return address */
-};
-
 STATIC_ASSERT(offsetof(struct arch_context, rsp) == 0, "switch.asm stores rsp at ctx+0");
-STATIC_ASSERT(sizeof(struct switch_frame) == 56, "switch.asm pushes six registers");
-STATIC_ASSERT(offsetof(struct switch_frame, rip) == 48, "switch.asm: SF_RIP");
 
 struct trap_frame *arch_thread_setup_user(struct arch_context *ctx, uintptr_t kstack_top)
 {

@@ -15,6 +15,14 @@
 
 #define TRAP_VECTOR_SYSCALL 0x100 /* trap_frame.vector of a syscall entry */
 
+/* What arch_switch pops, lowest address first: the callee-saved registers
+ * and its return address (switch.asm, whose offsets asm_offsets.c
+ * generates from this). */
+struct switch_frame {
+    uint64_t r15, r14, r13, r12, rbp, rbx;
+    uint64_t rip; /* arch_switch's return address */
+};
+
 /* Saved kernel context of a thread that is not running: callee-saved
  * registers are on its kernel stack, `rsp` points at them. */
 struct arch_context {

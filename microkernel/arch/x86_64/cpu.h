@@ -12,7 +12,19 @@
 #define MSR_GS_BASE 0xc0000101u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define EFER_NXE (1ULL << 11)
-#define RFLAGS_AC (1ULL << 18)
+#define RFLAGS_TF  (1ULL << 8)
+#define RFLAGS_IF  (1ULL << 9)
+#define RFLAGS_DF  (1ULL << 10)
+#define RFLAGS_AC  (1ULL << 18)
+#define RFLAGS_ALWAYS_ONE (1ULL << 1)
+/* RFLAGS bits user code may own (CF PF AF ZF SF TF DF OF AC ID); the rest
+ * (IOPL, NT, RF, VM, VIF, VIP) are cleared on the way out to ring 3, and IF
+ * and the always-one bit are set (syscall_entry.asm, trap_entry.asm). */
+#define RFLAGS_USER_MASK 0x240dd5ULL
+#define RFLAGS_USER_SET  (RFLAGS_IF | RFLAGS_ALWAYS_ONE)
+/* A new thread's first kernel instructions: only the always-one bit
+ * (interrupts off, and nothing inherited from the switching thread). */
+#define RFLAGS_KERNEL_INITIAL RFLAGS_ALWAYS_ONE
 
 static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }

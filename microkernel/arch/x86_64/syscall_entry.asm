@@ -18,14 +18,8 @@
 bits 64
 default rel
 
-%define PERCPU_KERNEL_RSP 16    ; kernel/percpu.h
-%define PERCPU_USER_RSP   24
-%define GDT_USER_DS 0x23        ; arch/x86_64/gdt.h
-%define GDT_USER_CS 0x2b
-%define TRAP_VECTOR_SYSCALL 0x100 ; arch/x86_64/context.h
-%define MICA_SYS_IPC_CALL 6       ; mica/syscall.h
-%define MICA_SYS_IPC_REPLY_RECV 8
-
+; PERCPU_*, GDT_USER_*, TRAP_VECTOR_SYSCALL and the two IPC call numbers
+; are generated from C (asm_offsets.c), like the TF_* offsets.
 %include "trap_frame.inc"
 
 ; Lowest rip sysret must not return to: the last user page is excluded as

@@ -30,10 +30,7 @@ default rel
 %include "trap_frame.inc"
 %include "kernel_flags.inc"
 
-%define VEC_NMI 2
-%define VEC_DF  8
-%define VEC_MC  18
-%define MSR_GS_BASE 0xc0000101
+; VEC_NMI, VEC_DF, VEC_MC and MSR_GS_BASE come from C (asm_offsets.c).
 
 extern trap_dispatch
 global trap_stub_table
