@@ -10,8 +10,10 @@
  * frames (drained), slab objects, heap bytes and live tasks must all be
  * back at their baseline: nothing a hostile task does may leak.
  *
- * Every child's calls are a pure function of its seed (FUZZ_SEED + child
- * index); the test prints the seeds so that a failure can be replayed. A
+ * Every child's calls are a pure function of its seed (the run's seed +
+ * child index); the test prints the seeds so that a failure can be
+ * replayed, and a campaign with other seeds is one boot.cfg line away
+ * ("test test_syscall_fuzz pager:pager children=500 seed=0x1234"). A
  * child never writes to the console (MICA_SYS_DEBUG_WRITE is skipped).
  * init starts it with "pager:pager" (handle 0), which forks need. */
 #include <mica/ktap.h>
@@ -26,6 +28,8 @@
 #include "tiny_elf.h"
 #include "usage.h"
 
+/* Defaults; the boot.cfg line may give "children=N seed=S" (decimal or
+ * 0x-hex) for a longer campaign with other seeds. */
 #define FUZZ_SEED     0x6d6963614655ull
 #define CHILDREN      24u
 #define CALLS         3000u /* per child, at most */
@@ -133,10 +137,38 @@ struct outcome {
     unsigned exited, killed_by_kernel, ended_by_us, not_started;
 };
 
+static uint64_t run_seed = FUZZ_SEED;
+static unsigned run_children_n = CHILDREN;
+
+/* The value of "key=" in the argument string, or `otherwise`. */
+static uint64_t arg_value(const char *args, const char *key, uint64_t otherwise)
+{
+    size_t klen = strlen(key);
+    for (const char *p = args; *p; p++) {
+        if ((p != args && p[-1] != ' ') || strncmp(p, key, klen) != 0 || p[klen] != '=')
+            continue;
+        p += klen + 1;
+        uint64_t v = 0, base = 10;
+        if (p[0] == '0' && p[1] == 'x') {
+            base = 16;
+            p += 2;
+        }
+        for (;; p++) {
+            unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0')
+                       : base == 16 && *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10)
+                                                              : 99u;
+            if (d >= base)
+                return v;
+            v = v * base + d;
+        }
+    }
+    return otherwise;
+}
+
 static void run_children(unsigned first, unsigned n, struct outcome *o)
 {
     for (unsigned i = first; i < first + n; i++) {
-        long child = forked_start(fuzz_child, (void *)(uintptr_t)(FUZZ_SEED + i));
+        long child = forked_start(fuzz_child, (void *)(uintptr_t)(run_seed + i));
         if (child < 0) {
             o->not_started++;
             continue;
@@ -172,11 +204,11 @@ static void random_calls_leave_nothing_behind(void)
     run_children(0, 1, &warm); /* the pager's tables grow once */
     KTAP_EXPECT(tasks_back_to(mica_info(MICA_INFO_TASKS)));
     struct usage base = usage_now();
-    run_children(1, CHILDREN, &o);
+    run_children(1, run_children_n, &o);
     KTAP_EXPECT(tasks_back_to(base.tasks));
     printf("# seeds 0x%llx + 1..%u, %u calls each at most: %u exited, %u ended by the kernel "
            "(%u of them by this program), %u not started\n",
-           (unsigned long long)FUZZ_SEED, CHILDREN, CALLS, o.exited, o.killed_by_kernel,
+           (unsigned long long)run_seed, run_children_n, CALLS, o.exited, o.killed_by_kernel,
            o.ended_by_us, o.not_started);
     KTAP_EXPECT_EQ(o.not_started, 0);
     expect_baseline(&base);
@@ -188,6 +220,7 @@ static const struct ktap_case tests[] = {
 
 int main(const struct mica_start_info *si)
 {
-    (void)si;
+    run_seed = arg_value(si->args, "seed", FUZZ_SEED);
+    run_children_n = (unsigned)arg_value(si->args, "children", CHILDREN);
     return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }
