@@ -22,12 +22,13 @@
 #include <mica/sys.h>
 #include <mica/vm.h>
 
+#include "forked.h"
 #include "snippet.h"
 #include "tiny_elf.h"
 #include "usage.h"
 
 #define PAGE 4096ull
-#define TRIES 200000u /* yields before a rendezvous counts as failed */
+#define TRIES FORKED_TRIES /* yields before a rendezvous counts as failed */
 
 /* Child addresses (plain numbers: the snippets use them too). Nothing is
  * mapped at the first three until this program shares a page there. */
@@ -104,35 +105,11 @@ static long spawn_child(const void *code, size_t n, const char *name, const uint
     return mica_task_spawn(&a);
 }
 
-/* Receive on ep without blocking for ever. 0 or the last error. */
-static long recv_bounded(uint64_t ep, struct mica_msg *m)
-{
-    long rc = -MICA_EAGAIN;
-    for (unsigned i = 0; i < TRIES && rc == -MICA_EAGAIN; i++) {
-        rc = mica_ipc_recv(ep, m, MICA_IPC_NONBLOCK);
-        if (rc == -MICA_EAGAIN)
-            mica_yield();
-    }
-    return rc;
-}
-
 /* Let every other task run until they all block (a few passes). */
 static void settle(void)
 {
     for (int i = 0; i < 50; i++)
         mica_yield();
-}
-
-/* Wait until at most `tasks` tasks live (a killed task ends when it next
- * runs). False if it never happened. */
-static bool tasks_drop_to(int64_t tasks)
-{
-    for (unsigned i = 0; i < TRIES; i++) {
-        if (mica_info(MICA_INFO_TASKS) <= tasks)
-            return true;
-        mica_yield();
-    }
-    return false;
 }
 
 /* ---- kills inside a copying system call ---- */
@@ -173,7 +150,7 @@ static int run_copy_case(const struct copy_case *c, int64_t *status)
         served = 0;
         for (;;) {
             struct mica_msg m;
-            if (recv_bounded((uint64_t)ep, &m) != 0 || MICA_MSG_LABEL(m.label) != MICA_LABEL_FAULT ||
+            if (forked_recv((uint64_t)ep, &m) != 0 || MICA_MSG_LABEL(m.label) != MICA_LABEL_FAULT ||
                 !(m.w[1] & MICA_FAULT_KERNEL) || m.w[0] < c->region) {
                 served = -1;
                 break;
@@ -346,7 +323,7 @@ static void kill_client_of_a_silent_pager(void)
         settle();
         struct mica_msg m;
         if (received)
-            KTAP_EXPECT_EQ(recv_bounded((uint64_t)ep, &m), 0);
+            KTAP_EXPECT_EQ(forked_recv((uint64_t)ep, &m), 0);
         KTAP_EXPECT_EQ(mica_task_kill((uint64_t)child), 0);
         KTAP_EXPECT_EQ(mica_task_wait((uint64_t)child), MICA_EXIT_KILLED);
         if (received) { /* the fault's caller is gone: nothing to answer */
@@ -385,7 +362,7 @@ static void task_without_handles_is_killed(void)
         KTAP_REQUIRE(child >= 0);
         settle();
         KTAP_EXPECT_EQ(mica_handle_close((uint64_t)child), 0);
-        KTAP_EXPECT(tasks_drop_to(base.tasks));
+        KTAP_EXPECT(tasks_drop_to(base.tasks, TRIES));
         if (round == 1)
             expect_baseline(&base);
     }
@@ -407,14 +384,14 @@ static void orphans_of_a_killed_task_are_killed(void)
     KTAP_EXPECT_EQ(mica_task_kill((uint64_t)holder), 0);
     KTAP_EXPECT_EQ(mica_task_wait((uint64_t)holder), MICA_EXIT_KILLED);
     mica_handle_close((uint64_t)holder);
-    KTAP_EXPECT(tasks_drop_to(base.tasks));
+    KTAP_EXPECT(tasks_drop_to(base.tasks, TRIES));
 }
 
 /* Wait for a task that should end by itself; kill it if it does not (the
  * test then fails instead of hanging). */
 static int64_t wait_bounded(long child, int64_t tasks_after)
 {
-    if (!tasks_drop_to(tasks_after))
+    if (!tasks_drop_to(tasks_after, TRIES))
         mica_task_kill((uint64_t)child);
     int64_t status = mica_task_wait((uint64_t)child);
     mica_handle_close((uint64_t)child);

@@ -185,27 +185,17 @@ static void run_children(unsigned first, unsigned n, struct outcome *o)
     }
 }
 
-/* Live tasks back at `tasks` (grandchildren end once unreachable). */
-static bool tasks_back_to(int64_t tasks)
-{
-    for (unsigned i = 0; i < FORKED_TRIES; i++) {
-        if (mica_info(MICA_INFO_TASKS) <= tasks)
-            return true;
-        mica_yield();
-    }
-    return false;
-}
-
 static void random_calls_leave_nothing_behind(void)
 {
     image_len = tiny_elf_build(&image, mb_fuzz_exit0_start,
                                (size_t)(mb_fuzz_exit0_end - mb_fuzz_exit0_start));
     struct outcome warm = {0}, o = {0};
+    int64_t tasks = mica_info(MICA_INFO_TASKS);
     run_children(0, 1, &warm); /* the pager's tables grow once */
-    KTAP_EXPECT(tasks_back_to(mica_info(MICA_INFO_TASKS)));
+    KTAP_EXPECT(tasks_drop_to(tasks, FORKED_TRIES));
     struct usage base = usage_now();
     run_children(1, run_children_n, &o);
-    KTAP_EXPECT(tasks_back_to(base.tasks));
+    KTAP_EXPECT(tasks_drop_to(base.tasks, FORKED_TRIES));
     printf("# seeds 0x%llx + 1..%u, %u calls each at most: %u exited, %u ended by the kernel "
            "(%u of them by this program), %u not started\n",
            (unsigned long long)run_seed, run_children_n, CALLS, o.exited, o.killed_by_kernel,

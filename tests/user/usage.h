@@ -6,6 +6,7 @@
  * once), so take the baseline after a warm-up run. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <mica/ktap.h>
 #include <mica/sys.h>
@@ -22,6 +23,19 @@ static inline struct usage usage_now(void)
         .heap = mica_info(MICA_INFO_HEAP_BYTES),
         .tasks = mica_info(MICA_INFO_TASKS),
     };
+}
+
+/* Wait, yielding at most `tries` times, until at most `tasks` tasks live
+ * (a killed task ends when it next runs; one whose last handle closed
+ * ends the same way). False if it never happened. */
+static inline bool tasks_drop_to(int64_t tasks, unsigned tries)
+{
+    for (unsigned i = 0; i < tries; i++) {
+        if (mica_info(MICA_INFO_TASKS) <= tasks)
+            return true;
+        mica_yield();
+    }
+    return false;
 }
 
 /* Expect every counter back at its baseline value. */
