@@ -7,10 +7,18 @@
 
 __attribute__((noreturn, used)) void libsys_start(const struct mica_start_info *si);
 
+uint64_t mica_start_tsc;
+
+/* rdtsc first (it leaves rdi, the start info, alone): under QEMU -icount
+ * this is the guest instruction count at the program's first instruction. */
 __asm__(".section .text.start, \"ax\", @progbits\n"
         ".globl _start\n"
         ".type _start, @function\n"
         "_start:\n"
+        "    rdtsc\n"
+        "    shlq $32, %rdx\n"
+        "    orq %rdx, %rax\n"
+        "    movq %rax, mica_start_tsc(%rip)\n"
         "    xorl %ebp, %ebp\n"      /* outermost frame for backtraces */
         "    andq $-16, %rsp\n"
         "    call libsys_start\n"

@@ -39,12 +39,23 @@ static void op_ipc_call_reply(void)
     mica_ipc_call(ECHO, &m, &m, MICA_IPC_BLOCK);
 }
 
+/* The same call with `data_len` bytes each way, through both IPC buffers. */
+static struct mica_ipc_buffer ipcbuf __attribute__((aligned(4096)));
+static uint64_t data_len;
+
+static void op_ipc_call_reply_data(void)
+{
+    struct mica_msg m = {.label = MICA_MSG_MAKE(ECHO_DATA, data_len)};
+    mica_ipc_call(ECHO, &m, &m, MICA_IPC_BLOCK);
+}
+
 static struct tiny_image spawn_img;
+static const void *spawn_image;
 static size_t spawn_len;
 
 static void op_task_spawn_exit(void)
 {
-    long h = tiny_spawn_image(&spawn_img, spawn_len, "bench");
+    long h = tiny_spawn_image(spawn_image, spawn_len, "bench");
     if (h >= 0) {
         mica_task_wait((uint64_t)h);
         mica_handle_close((uint64_t)h);
@@ -78,6 +89,21 @@ static void report(const char *name, void (*op)(void), unsigned warm, unsigned i
            (unsigned long long)(tenths % 10), what);
 }
 
+/* A program with 1 MiB of text (exit(0) and then zeros) and 1 MiB of bss:
+ * the loader copies 1 MiB and zeroes 1 MiB. */
+#define BIG (1024u * 1024u)
+static uint8_t big_img[TINY_CODE_OFF + BIG] __attribute__((aligned(4096)));
+
+static size_t big_image_build(void)
+{
+    struct tiny_image *img = (struct tiny_image *)big_img;
+    tiny_elf_build(img, mb_exit0_start, (size_t)(mb_exit0_end - mb_exit0_start));
+    img->ph[0].filesz = img->ph[0].memsz = BIG;
+    img->ph[1].vaddr = TINY_TEXT_VA + 2 * BIG; /* clear of the text */
+    img->ph[1].memsz = BIG;
+    return TINY_CODE_OFF + BIG;
+}
+
 int main(const struct mica_start_info *si)
 {
     report("syscall_null", op_syscall_null, 256, 10000,
@@ -87,13 +113,33 @@ int main(const struct mica_start_info *si)
         report("ipc_call_reply", op_ipc_call_reply, 256, 10000,
                "mica_ipc_call of an empty message to ipc_echo in another address space and "
                "its reply (server: reply_recv loop, table dispatch), caller's view");
+        mica_set_ipc_buffer(&ipcbuf);
+        static const struct {
+            const char *name;
+            uint64_t len;
+        } sizes[] = {{"ipc_call_reply_64", 64}, {"ipc_call_reply_512", 512},
+                     {"ipc_call_reply_2048", 2048}};
+        for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            char what[160];
+            data_len = sizes[i].len;
+            snprintf(what, sizeof what,
+                     "as ipc_call_reply with %llu data bytes each way, IPC buffer to IPC "
+                     "buffer (the server sends back what came, untouched)",
+                     (unsigned long long)data_len);
+            report(sizes[i].name, op_ipc_call_reply_data, 64, 2000, what);
+        }
     } else {
         printf("# bench_ipc: no ipc_echo endpoint as handle 0: ipc_call_reply not measured\n");
     }
 
+    spawn_image = &spawn_img;
     spawn_len = tiny_elf_build(&spawn_img, mb_exit0_start, (size_t)(mb_exit0_end - mb_exit0_start));
     report("task_spawn_exit", op_task_spawn_exit, 16, 500,
            "mica_task_spawn of a 2-segment ELF (4.1 KiB, 2 pages + stack) that exits at once, "
            "mica_task_wait, closing the task handle");
+    spawn_image = big_img;
+    spawn_len = big_image_build();
+    report("task_spawn_exit_1m", op_task_spawn_exit, 2, 10,
+           "as task_spawn_exit with 1 MiB of text copied from the caller and 1 MiB of bss");
     return 0;
 }

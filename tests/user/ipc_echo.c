@@ -89,6 +89,14 @@ static int op_ping(const struct mica_msg *req, struct mica_msg *reply)
     return MICA_SERVER_REPLY;
 }
 
+/* The data benchmark: the request's bytes are in our buffer; send the same
+ * bytes back without touching them, so only the kernel's copies count. */
+static int op_data(const struct mica_msg *req, struct mica_msg *reply)
+{
+    reply->label = MICA_MSG_MAKE(ECHO_DATA, MICA_MSG_LEN(req->label));
+    return MICA_SERVER_REPLY;
+}
+
 static const struct mica_server_op ops[] = {
     {ECHO_PING, op_ping},
     {ECHO_WORDS, op_words},
@@ -96,6 +104,7 @@ static const struct mica_server_op ops[] = {
     {ECHO_BUFFER, op_buffer},
     {ECHO_HANDLE_BACK, op_handle_back},
     {ECHO_NEW_ENDPOINT, op_new_endpoint},
+    {ECHO_DATA, op_data},
 };
 
 int main(const struct mica_start_info *si)

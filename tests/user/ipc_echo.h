@@ -13,5 +13,7 @@
 #define ECHO_NEW_ENDPOINT 5u /* create an endpoint and transfer it (all rights); w[0] = 0
                               * or the error */
 #define ECHO_PING         6u /* empty reply: the cheapest round trip (benchmarks) */
+#define ECHO_DATA         7u /* reply with as many data bytes as came, untouched (the
+                              * buffer still holds them): a pure IPC copy both ways */
 
 #define ECHO_BUFFER_XOR   0xa5u

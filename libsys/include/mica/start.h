@@ -10,6 +10,12 @@
  * (test programs return ktap_end()). */
 int main(const struct mica_start_info *si);
 
+/* The time stamp counter at this program's first instruction (_start):
+ * under QEMU -icount, guest instructions since the machine started. With
+ * MICA_INFO_BOOT_TSC it gives the time from the kernel's first instruction
+ * to the program's first (init reports it in bench mode). */
+extern uint64_t mica_start_tsc;
+
 /* The start info the task was started with (valid for its whole life). */
 const struct mica_start_info *mica_get_start_info(void);
 
