@@ -1,18 +1,28 @@
-/* Freestanding memory and string functions. rep movsb/stosb are used for
- * bulk work: short and fast on every CPU model QEMU offers. */
+/* Freestanding memory and string functions. Bulk work uses rep movsq /
+ * stosq for the 8-byte words and rep movsb / stosb for the 0..7 bytes
+ * left: short and fast on every CPU model QEMU offers, and a word at a
+ * time matters where instructions are the measure (under QEMU -icount each
+ * iteration of a rep prefix counts as one instruction, so a byte loop
+ * costs 8 times a word loop: 2 KiB of IPC data is 256 iterations, not
+ * 2 048). */
 #include "lib/string.h"
 
 void *memset(void *dst, int c, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    size_t words = n / 8, bytes = n % 8;
+    uint64_t pattern = (uint8_t)c * 0x0101010101010101ULL;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(pattern) : "memory");
     return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+    size_t words = n / 8, bytes = n % 8;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(bytes) : : "memory");
     return dst;
 }
 
