@@ -184,6 +184,7 @@ debug: deps iso
 	tools/debug-qemu $(BUILD)/mica.iso
 
 bench: deps iso
+	@tools/install-deps bench
 	tools/bench $(BUILD)/mica.iso
 
 # ---------------------------------------------------------------- host tests --
