@@ -166,6 +166,7 @@ static int map_at(struct vm_space *as, vaddr_t va, uint64_t leaf_entry, int leaf
         return -MICA_EEXIST;
     pte_set(w.entry[leaf], leaf_entry);
     pt_count_inc(w.table[leaf]);
+    as->changes++;
     return 0;
 }
 
@@ -216,6 +217,7 @@ int vmm_unmap(struct vm_space *as, vaddr_t va, paddr_t *old_pa)
 
     uint64_t old = *w.entry[1];
     pte_set(w.entry[1], 0);
+    as->changes++;
     /* Unlink the tables that became empty, bottom up; free them only after
      * the invalidation so the CPU cannot walk a recycled page. */
     paddr_t dead[PT_LEVELS];
@@ -248,6 +250,7 @@ int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot)
     if (e == old)
         return 0;
     pte_set(w.entry[1], e);
+    as->changes++;
     if (is_kernel_va(va) || is_current(as))
         tlb_flush_page(va);
     return 0;
@@ -266,6 +269,7 @@ int vmm_mark_cow(struct vm_space *as, vaddr_t va)
     if (e == old)
         return 0;
     pte_set(w.entry[1], e);
+    as->changes++;
     if (is_current(as))
         tlb_flush_page(va);
     return 0;
@@ -292,6 +296,7 @@ int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_
     /* A new frame starts clean; the same frame keeps its A/D history. */
     uint64_t keep = pte_addr(old) == pa ? (old & (PTE_A | PTE_D)) : 0;
     pte_set(w.entry[1], pa | keep | pte_leaf_bits(prot));
+    as->changes++;
     if (is_kernel_va(va) || is_current(as))
         tlb_flush_page(va);
     if (old_pa)
@@ -421,6 +426,45 @@ int vmm_for_each_user_page(const struct vm_space *as,
     return n;
 }
 
+/* Take `cost` units from *budget; false when it is spent. */
+static inline bool spend(unsigned *budget, unsigned cost)
+{
+    *budget = *budget > cost ? *budget - cost : 0;
+    return *budget > 0;
+}
+
+bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_t *pa,
+                     unsigned *budget)
+{
+    KASSERT(IS_ALIGNED(*va, PAGE_SIZE) && IS_ALIGNED(end, PAGE_SIZE) && end <= USER_SPACE_END,
+            "vmm_next_mapped: range 0x%llx..0x%llx is not page aligned in the user half",
+            (unsigned long long)*va, (unsigned long long)end);
+    vaddr_t v = *va;
+    while (v < end && spend(budget, PT_LEVELS)) {
+        struct walk w;
+        walk(as->pml4, v, 1, &w);
+        int l = w.level;
+        uint64_t e = *w.entry[l];
+        if (e & PTE_P) { /* a leaf: 4 KiB, or a large page (PS) */
+            uint64_t span = PTE_SPAN(l);
+            *pa = (pte_addr(e) & ~(span - 1)) + (v & (span - 1));
+            *va = v;
+            return true;
+        }
+        /* Absent at level l: scan this table for the next present entry;
+         * every absent one skips its whole span. */
+        const uint64_t *t = table_ptr(w.table[l]);
+        unsigned last = l == PT_LEVELS ? PML4_KERNEL_FIRST : PT_ENTRIES;
+        vaddr_t base = v & ~(PTE_SPAN(l) * PT_ENTRIES - 1); /* the table's first address */
+        unsigned i = pte_index(v, l) + 1;
+        while (i < last && !(t[i] & PTE_P) && spend(budget, 1))
+            i++;
+        v = base + (vaddr_t)i * PTE_SPAN(l); /* i == last: the next table's span */
+    }
+    *va = MIN(v, end);
+    return false;
+}
+
 /* Page-table pages in the tree under `table` (at `level`), itself included. */
 static uint64_t count_tables(paddr_t table, int level)
 {
@@ -467,6 +511,7 @@ int vmm_space_create(struct vm_space *as)
     pt_count_set(pml4, kernel_slots);
     live_spaces++;
     as->pml4 = pml4;
+    as->changes = 0;
     return 0;
 }
 
