@@ -6,6 +6,7 @@
 #include <mica/errno.h>
 
 #include "arch/x86_64/cpu_features.h"
+#include "arch/x86_64/timer.h"
 #include "kernel/console.h"
 #include "kernel/machine.h"
 #include "kernel/usercopy.h"
@@ -143,6 +144,17 @@ int64_t sys_info(struct trap_frame *tf)
         return 0;
     case MICA_INFO_FRAMES_CHARGED:
         return (int64_t)task_frames_charged(sched_current()->task);
+    case MICA_INFO_IRQ_LATENCY_MAX:
+        return (int64_t)timer_latency().max_ns;
+    case MICA_INFO_IRQ_LATENCY_MEAN: {
+        struct timer_latency l = timer_latency();
+        return l.count ? (int64_t)(l.sum_ns / l.count) : 0;
+    }
+    case MICA_INFO_IRQ_LATENCY_RESET:
+        timer_latency_reset();
+        return 0;
+    case MICA_INFO_TICKS:
+        return (int64_t)timer_ticks();
     default:
         return -MICA_EINVAL;
     }

@@ -188,6 +188,12 @@ struct mica_start_info {
 #define MICA_INFO_CPU_FEATURES  4 /* bit 0 SMEP, bit 1 SMAP, bit 2 NX */
 #define MICA_INFO_RDTSC         5 /* no-op returning 0 (rdtsc is usable in ring 3) */
 #define MICA_INFO_FRAMES_CHARGED 6 /* frames charged to the caller as a pager (MAP_ANON/COW) */
+/* Timer interrupt latency, in ns of the guest clock (guest instructions
+ * under -icount shift=0), over the ticks since boot or the last reset: */
+#define MICA_INFO_IRQ_LATENCY_MAX   7 /* the longest wait from pending to handler */
+#define MICA_INFO_IRQ_LATENCY_MEAN  8 /* the mean wait */
+#define MICA_INFO_IRQ_LATENCY_RESET 9 /* start a new window; returns 0 */
+#define MICA_INFO_TICKS            10 /* timer ticks since boot */
 #endif
 
 #ifndef __ASSEMBLER__
