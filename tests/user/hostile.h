@@ -45,11 +45,12 @@ static inline long hostile_spawn_waiter(long *ep)
     return mica_task_spawn(&a);
 }
 
-/* Let the waiter exit, wait for it, close both handles. */
-static inline long hostile_finish_waiter(long child, long ep)
+/* Let the waiter exit (send `flags`: MICA_IPC_BLOCK, or MICA_IPC_NONBLOCK
+ * for one that may already be dead), wait for it, close both handles. */
+static inline long hostile_finish_waiter(long child, long ep, unsigned flags)
 {
     struct mica_msg go = {.label = 1};
-    long rc = mica_ipc_send((uint64_t)ep, &go, MICA_IPC_BLOCK);
+    long rc = mica_ipc_send((uint64_t)ep, &go, flags);
     int64_t status = mica_task_wait((uint64_t)child);
     mica_handle_close((uint64_t)child);
     mica_handle_close((uint64_t)ep);
@@ -65,7 +66,9 @@ static inline long hostile_unmap_user_half(void)
     if (child < 0)
         return child;
     long rc = mica_unmap((uint64_t)child, HOSTILE_PAGE, MICA_USER_END / HOSTILE_PAGE - 1);
-    hostile_finish_waiter(child, ep); /* its status: killed, as expected */
+    /* It faults and is killed on its first instruction or when its
+     * receive returns, whichever comes: the "go" must not block. */
+    hostile_finish_waiter(child, ep, MICA_IPC_NONBLOCK);
     if (rc < 0)
         return rc;
     return mica_mem_unmap((void *)HOSTILE_VA, 0x0000600000000000ull - HOSTILE_VA);
@@ -89,7 +92,7 @@ static inline long hostile_exit_mapped(uint64_t bytes)
         return child;
     long rc = mica_map_anon((uint64_t)child, HOSTILE_VA, bytes / HOSTILE_PAGE,
                             MICA_PROT_READ | MICA_PROT_WRITE);
-    long fin = hostile_finish_waiter(child, ep);
+    long fin = hostile_finish_waiter(child, ep, MICA_IPC_BLOCK);
     return rc < 0 ? rc : fin;
 }
 
