@@ -426,11 +426,39 @@ int vmm_for_each_user_page(const struct vm_space *as,
     return n;
 }
 
-/* Take `cost` units from *budget; false when it is spent. */
+/* Take `cost` units from *budget (down to 0); false, taking nothing, when
+ * it was already spent. Any budget above 0 buys one more step, so a walk
+ * always makes progress. */
 static inline bool spend(unsigned *budget, unsigned cost)
 {
+    if (*budget == 0)
+        return false;
     *budget = *budget > cost ? *budget - cost : 0;
-    return *budget > 0;
+    return true;
+}
+
+/* The first index from i on (below `last`) whose entry in t is present,
+ * or where *budget ran out, or `last`. Aligned groups of eight entries are
+ * tested at once: a user table is mostly empty between a few entries at
+ * each end, and an exiting task's teardown crosses those gaps. */
+static unsigned skip_absent(const uint64_t *t, unsigned i, unsigned last, unsigned *budget)
+{
+    while (i < last && !(t[i] & PTE_P)) {
+        if ((i & 7) == 0 && i + 8 <= last) {
+            uint64_t any = t[i] | t[i + 1] | t[i + 2] | t[i + 3] | t[i + 4] | t[i + 5] |
+                           t[i + 6] | t[i + 7];
+            if (!(any & PTE_P)) {
+                if (!spend(budget, 2))
+                    break;
+                i += 8;
+                continue;
+            }
+        }
+        if (!spend(budget, 1))
+            break;
+        i++;
+    }
+    return i;
 }
 
 bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_t *pa,
@@ -456,9 +484,7 @@ bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_
         const uint64_t *t = table_ptr(w.table[l]);
         unsigned last = l == PT_LEVELS ? PML4_KERNEL_FIRST : PT_ENTRIES;
         vaddr_t base = v & ~(PTE_SPAN(l) * PT_ENTRIES - 1); /* the table's first address */
-        unsigned i = pte_index(v, l) + 1;
-        while (i < last && !(t[i] & PTE_P) && spend(budget, 1))
-            i++;
+        unsigned i = skip_absent(t, pte_index(v, l) + 1, last, budget);
         v = base + (vaddr_t)i * PTE_SPAN(l); /* i == last: the next table's span */
     }
     *va = MIN(v, end);
@@ -513,6 +539,62 @@ int vmm_space_create(struct vm_space *as)
     as->pml4 = pml4;
     as->changes = 0;
     return 0;
+}
+
+/* Remove the entries under `table` (at `level`): fn(pa, arg) for each 4 KiB
+ * page of a leaf, then the leaf goes; a table emptied goes too. Returns
+ * false when *budget ran out first (the table keeps what is left, its
+ * count up to date, so a later call carries on). */
+static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *arg), void *arg,
+                        unsigned *budget)
+{
+    uint64_t *e = table_ptr(table);
+    struct span s = present_span(e, PT_ENTRIES, pt_count(table));
+    if (!spend(budget, PT_LEVELS))
+        return false;
+    for (unsigned i = span_first(&s); i < PT_ENTRIES; i = span_next(&s, i)) {
+        if (!(e[i] & PTE_P))
+            continue;
+        if (level > 1 && !(e[i] & PTE_PS)) {
+            paddr_t child = pte_addr(e[i]);
+            if (!clear_table(child, level - 1, fn, arg, budget))
+                return false;
+            pt_count_set(child, 0);
+            pmm_free_frame(child);
+        } else {
+            paddr_t pa = pte_addr(e[i]) & ~(PTE_SPAN(level) - 1);
+            for (uint64_t off = 0; off < PTE_SPAN(level); off += PAGE_SIZE)
+                fn(pa + off, arg);
+        }
+        pte_set(&e[i], 0);
+        pt_count_dec(table);
+        if (!spend(budget, VMM_CLEAR_COST_PAGE))
+            return false;
+    }
+    return true;
+}
+
+bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
+                    unsigned *budget)
+{
+    KASSERT(as->pml4 != kernel_as.pml4, "vmm_clear_user of the kernel space");
+    KASSERT(!is_current(as), "vmm_clear_user of the current space 0x%llx",
+            (unsigned long long)as->pml4);
+    uint64_t *e = table_ptr(as->pml4);
+    struct span s = present_span(e, PML4_KERNEL_FIRST, user_slots(as));
+    as->changes++;
+    for (unsigned i = span_first(&s); i < PML4_KERNEL_FIRST; i = span_next(&s, i)) {
+        if (!(e[i] & PTE_P))
+            continue;
+        paddr_t pdpt = pte_addr(e[i]);
+        if (!clear_table(pdpt, PT_LEVELS - 1, fn, arg, budget))
+            return false;
+        pt_count_set(pdpt, 0);
+        pmm_free_frame(pdpt);
+        pte_set(&e[i], 0);
+        pt_count_dec(as->pml4);
+    }
+    return true;
 }
 
 /* Free the table at `level` and every table below it; mapped frames stay. */

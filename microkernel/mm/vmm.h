@@ -93,6 +93,17 @@ int vmm_for_each_user_page(const struct vm_space *as,
 bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_t *pa,
                      unsigned *budget);
 
+/* Empty the user half of `as`, which is not current (a task ending): for
+ * each mapped 4 KiB page, fn(pa, arg) (its frame is the caller's business),
+ * then the mapping goes, and every table with it. Costs one unit of
+ * *budget per table entry looked at and VMM_CLEAR_COST_PAGE per entry
+ * removed. Returns true once the user half is empty, false when *budget
+ * ran out first: the space is consistent, and the next call carries on. No
+ * TLB invalidation: the space is not loaded anywhere. */
+#define VMM_CLEAR_COST_PAGE 12u
+bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
+                    unsigned *budget);
+
 /* Count of page-table pages held by `as` including its PML4 (for tests). */
 uint64_t vmm_table_pages(const struct vm_space *as);
 

@@ -44,7 +44,6 @@ static int check_len(uintptr_t va, size_t len)
 enum unmap_mode {
     UNMAP_CALL,     /* a system call: stops when t dies or the caller is killed */
     UNMAP_ROLLBACK, /* undoing a failed call: stops only when t dies */
-    UNMAP_TEARDOWN, /* t is dying: goes on whatever happens */
 };
 
 /* Unmap what is mapped in [va, end) of t and drop the frames' references.
@@ -135,11 +134,25 @@ void task_vm_undo(struct task *t, uintptr_t va, uintptr_t end)
     unmap_range(t, va, end, UNMAP_ROLLBACK);
 }
 
+static void release_frame(paddr_t pa, void *arg)
+{
+    (void)arg;
+    task_frame_release(pa);
+}
+
 void task_release_user(struct task *t)
 {
     KASSERT(t->state == TASK_DYING, "release of the memory of task %u, which is not dying",
             t->id);
-    unmap_range(t, 0, MICA_USER_END, UNMAP_TEARDOWN);
+    /* Each call empties what its budget allows and leaves the rest
+     * consistent: the preemption point between two may switch away, and
+     * nothing can stop a teardown. */
+    for (;;) {
+        unsigned budget = PREEMPT_BUDGET;
+        if (vmm_clear_user(&t->as, release_frame, NULL, &budget))
+            return;
+        preempt_point(NULL);
+    }
 }
 
 int64_t sys_mem_map(struct trap_frame *tf)
