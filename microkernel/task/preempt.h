@@ -22,7 +22,7 @@ struct trap_frame;
  * with interrupts off under the 50,000-instruction target, the timer
  * handler's own cost included. */
 #define PREEMPT_BUDGET    1024u
-#define PREEMPT_COST_PAGE 24u  /* a page unmapped, shared, cloned or released */
+#define PREEMPT_COST_PAGE 48u  /* a page unmapped, shared, cloned or released (several walks) */
 #define PREEMPT_COST_ZERO 96u  /* a page zeroed (512 rep stosq iterations) and mapped */
 #define PREEMPT_COST_COPY 560u /* a page copied from user memory (4096 rep movsb iterations) */
 

@@ -37,7 +37,7 @@ int main(const struct mica_start_info *si)
     run("map and unmap", hostile_map_unmap(bytes));
     run("exit with memory mapped", hostile_exit_mapped(bytes));
     run("fork", hostile_fork_mapped(bytes / 4));
-    run("spawn of a 16 MiB image", hostile_spawn_big());
+    run("spawn of a 16 MiB image", hostile_spawn_big(HOSTILE_IMAGE_MB));
     int64_t max = mica_info(MICA_INFO_IRQ_LATENCY_MAX);
     int64_t mean = mica_info(MICA_INFO_IRQ_LATENCY_MEAN);
     printf("bench: irq_latency_max %lld insn/op # longest wait of a timer interrupt from "

@@ -6,7 +6,7 @@
  *   - map and unmap of `bytes` of the caller's own memory (MEM_MAP);
  *   - exit of a child that has `bytes` mapped (MAP_ANON, then teardown);
  *   - fork of the caller with `bytes / 4` mapped (vm_fork, needs a pager);
- *   - spawn of a 16 MiB image.
+ *   - spawn of an image of up to HOSTILE_IMAGE_MB MiB.
  * Each returns 0 or the first error. Include in one file per program. */
 #pragma once
 
@@ -114,11 +114,11 @@ static inline long hostile_fork_mapped(uint64_t bytes)
     return child < 0 ? child : rc;
 }
 
-/* Spawn of an image with one HOSTILE_IMAGE_MB MiB text segment (exit(0)
- * at its start, zeros after), built in memory at HOSTILE_VA. */
-static inline long hostile_spawn_big(void)
+/* Spawn of an image with one `mb` MiB text segment (exit(0) at its start,
+ * zeros after), built in memory at HOSTILE_VA. */
+static inline long hostile_spawn_big(unsigned mb)
 {
-    uint64_t seg = (uint64_t)HOSTILE_IMAGE_MB << 20, len = TINY_CODE_OFF + seg;
+    uint64_t seg = (uint64_t)mb << 20, len = TINY_CODE_OFF + seg;
     uint64_t mapped = (len + HOSTILE_PAGE - 1) & ~(HOSTILE_PAGE - 1);
     long rc = mica_mem_map((void *)HOSTILE_VA, mapped, MICA_PROT_READ | MICA_PROT_WRITE);
     if (rc < 0)
