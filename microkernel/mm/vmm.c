@@ -546,7 +546,7 @@ int vmm_space_create(struct vm_space *as)
  * false when *budget ran out first (the table keeps what is left, its
  * count up to date, so a later call carries on). */
 static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *arg), void *arg,
-                        unsigned *budget)
+                        unsigned page_cost, unsigned *budget)
 {
     uint64_t *e = table_ptr(table);
     struct span s = present_span(e, PT_ENTRIES, pt_count(table));
@@ -557,25 +557,29 @@ static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *a
             continue;
         if (level > 1 && !(e[i] & PTE_PS)) {
             paddr_t child = pte_addr(e[i]);
-            if (!clear_table(child, level - 1, fn, arg, budget))
+            if (!clear_table(child, level - 1, fn, arg, page_cost, budget))
                 return false;
             pt_count_set(child, 0);
             pmm_free_frame(child);
+            pte_set(&e[i], 0);
+            pt_count_dec(table);
+            if (!spend(budget, PT_LEVELS))
+                return false;
         } else {
             paddr_t pa = pte_addr(e[i]) & ~(PTE_SPAN(level) - 1);
             for (uint64_t off = 0; off < PTE_SPAN(level); off += PAGE_SIZE)
                 fn(pa + off, arg);
+            pte_set(&e[i], 0);
+            pt_count_dec(table);
+            if (!spend(budget, page_cost * (unsigned)(PTE_SPAN(level) / PAGE_SIZE)))
+                return false;
         }
-        pte_set(&e[i], 0);
-        pt_count_dec(table);
-        if (!spend(budget, VMM_CLEAR_COST_PAGE))
-            return false;
     }
     return true;
 }
 
 bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
-                    unsigned *budget)
+                    unsigned page_cost, unsigned *budget)
 {
     KASSERT(as->pml4 != kernel_as.pml4, "vmm_clear_user of the kernel space");
     KASSERT(!is_current(as), "vmm_clear_user of the current space 0x%llx",
@@ -587,7 +591,7 @@ bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void
         if (!(e[i] & PTE_P))
             continue;
         paddr_t pdpt = pte_addr(e[i]);
-        if (!clear_table(pdpt, PT_LEVELS - 1, fn, arg, budget))
+        if (!clear_table(pdpt, PT_LEVELS - 1, fn, arg, page_cost, budget))
             return false;
         pt_count_set(pdpt, 0);
         pmm_free_frame(pdpt);

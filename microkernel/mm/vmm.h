@@ -95,14 +95,14 @@ bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_
 
 /* Empty the user half of `as`, which is not current (a task ending): for
  * each mapped 4 KiB page, fn(pa, arg) (its frame is the caller's business),
- * then the mapping goes, and every table with it. Costs one unit of
- * *budget per table entry looked at and VMM_CLEAR_COST_PAGE per entry
- * removed. Returns true once the user half is empty, false when *budget
- * ran out first: the space is consistent, and the next call carries on. No
- * TLB invalidation: the space is not loaded anywhere. */
-#define VMM_CLEAR_COST_PAGE 12u
+ * then the mapping goes, and every table with it. Costs *budget
+ * `page_cost` units per 4 KiB page removed (what fn costs included), and
+ * about one per table entry looked at. Returns true once the user half is
+ * empty, false when *budget ran out first: the space is consistent, and
+ * the next call carries on. No TLB invalidation: the space is not loaded
+ * anywhere. */
 bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
-                    unsigned *budget);
+                    unsigned page_cost, unsigned *budget);
 
 /* Count of page-table pages held by `as` including its PML4 (for tests). */
 uint64_t vmm_table_pages(const struct vm_space *as);

@@ -149,7 +149,7 @@ void task_release_user(struct task *t)
      * nothing can stop a teardown. */
     for (;;) {
         unsigned budget = PREEMPT_BUDGET;
-        if (vmm_clear_user(&t->as, release_frame, NULL, &budget))
+        if (vmm_clear_user(&t->as, release_frame, NULL, PREEMPT_COST_PAGE, &budget))
             return;
         preempt_point(NULL);
     }

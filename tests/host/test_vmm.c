@@ -942,7 +942,7 @@ static void test_clear_user_in_steps(void)
     for (;;) {
         unsigned budget = 20 + rnd() % 100;
         steps++;
-        if (vmm_clear_user(&as, count_frame, NULL, &budget))
+        if (vmm_clear_user(&as, count_frame, NULL, 12, &budget))
             break;
         CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
     }
