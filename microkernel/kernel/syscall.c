@@ -14,6 +14,7 @@
 #include "mm/kheap.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
+#include "task/preempt.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
@@ -155,6 +156,8 @@ int64_t sys_info(struct trap_frame *tf)
         return 0;
     case MICA_INFO_TICKS:
         return (int64_t)timer_ticks();
+    case MICA_INFO_PREEMPT_POINTS:
+        return (int64_t)preempt_points();
     default:
         return -MICA_EINVAL;
     }

@@ -46,6 +46,10 @@ static inline bool preempt_due(unsigned *budget, unsigned cost)
  * Interrupts are off again on return. */
 int preempt_point(const struct task *target);
 
+/* Preemption points passed since boot: grows with the work long calls do,
+ * whatever the time they take (tests check it deterministically). */
+uint64_t preempt_points(void);
+
 /* True when `tf` is an interrupt taken in a preemption point's window,
  * the only kernel code the timer may switch away from. */
 bool preempt_at(const struct trap_frame *tf);

@@ -194,6 +194,7 @@ struct mica_start_info {
 #define MICA_INFO_IRQ_LATENCY_MEAN  8 /* the mean wait */
 #define MICA_INFO_IRQ_LATENCY_RESET 9 /* start a new window; returns 0 */
 #define MICA_INFO_TICKS            10 /* timer ticks since boot */
+#define MICA_INFO_PREEMPT_POINTS   11 /* preemption points passed by long calls since boot */
 #endif
 
 #ifndef __ASSEMBLER__
