@@ -16,6 +16,7 @@
 #include "mm/kheap.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
+#include "task/preempt.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
@@ -162,6 +163,17 @@ int64_t sys_info(struct trap_frame *tf)
         return (int64_t)task_frames_charged(sched_current()->task);
     case MICA_INFO_TICKS:
         return (int64_t)timer_ticks();
+    case MICA_INFO_IRQ_LATENCY_MAX:
+        return (int64_t)timer_latency().max_ns;
+    case MICA_INFO_IRQ_LATENCY_MEAN: {
+        struct timer_latency l = timer_latency();
+        return l.count ? (int64_t)(l.sum_ns / l.count) : 0;
+    }
+    case MICA_INFO_IRQ_LATENCY_RESET:
+        timer_latency_reset();
+        return 0;
+    case MICA_INFO_PREEMPT_POINTS:
+        return (int64_t)preempt_points();
     default:
         return -MICA_EINVAL;
     }

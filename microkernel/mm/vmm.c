@@ -166,6 +166,7 @@ static int map_at(struct vm_space *as, vaddr_t va, uint64_t leaf_entry, int leaf
         return -MICA_EEXIST;
     pte_set(w.entry[leaf], leaf_entry);
     pt_count_inc(w.table[leaf]);
+    as->changes++;
     return 0;
 }
 
@@ -216,6 +217,7 @@ int vmm_unmap(struct vm_space *as, vaddr_t va, paddr_t *old_pa)
 
     uint64_t old = *w.entry[1];
     pte_set(w.entry[1], 0);
+    as->changes++;
     /* Unlink the tables that became empty, bottom up; free them only after
      * the invalidation so the CPU cannot walk a recycled page. */
     paddr_t dead[PT_LEVELS];
@@ -248,6 +250,7 @@ int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot)
     if (e == old)
         return 0;
     pte_set(w.entry[1], e);
+    as->changes++;
     if (is_kernel_va(va) || is_current(as))
         tlb_flush_page(va);
     return 0;
@@ -266,6 +269,7 @@ int vmm_mark_cow(struct vm_space *as, vaddr_t va)
     if (e == old)
         return 0;
     pte_set(w.entry[1], e);
+    as->changes++;
     if (is_current(as))
         tlb_flush_page(va);
     return 0;
@@ -292,6 +296,7 @@ int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_
     /* A new frame starts clean; the same frame keeps its A/D history. */
     uint64_t keep = pte_addr(old) == pa ? (old & (PTE_A | PTE_D)) : 0;
     pte_set(w.entry[1], pa | keep | pte_leaf_bits(prot));
+    as->changes++;
     if (is_kernel_va(va) || is_current(as))
         tlb_flush_page(va);
     if (old_pa)
@@ -421,6 +426,71 @@ int vmm_for_each_user_page(const struct vm_space *as,
     return n;
 }
 
+/* Take `cost` units from *budget (down to 0); false, taking nothing, when
+ * it was already spent. Any budget above 0 buys one more step, so a walk
+ * always makes progress. */
+static inline bool spend(unsigned *budget, unsigned cost)
+{
+    if (*budget == 0)
+        return false;
+    *budget = *budget > cost ? *budget - cost : 0;
+    return true;
+}
+
+/* The first index from i on (below `last`) whose entry in t is present,
+ * or where *budget ran out, or `last`. Aligned groups of eight entries are
+ * tested at once: a user table is mostly empty between a few entries at
+ * each end, and an exiting task's teardown crosses those gaps. */
+static unsigned skip_absent(const uint64_t *t, unsigned i, unsigned last, unsigned *budget)
+{
+    while (i < last && !(t[i] & PTE_P)) {
+        if ((i & 7) == 0 && i + 8 <= last) {
+            uint64_t any = t[i] | t[i + 1] | t[i + 2] | t[i + 3] | t[i + 4] | t[i + 5] |
+                           t[i + 6] | t[i + 7];
+            if (!(any & PTE_P)) {
+                if (!spend(budget, 2))
+                    break;
+                i += 8;
+                continue;
+            }
+        }
+        if (!spend(budget, 1))
+            break;
+        i++;
+    }
+    return i;
+}
+
+bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_t *pa,
+                     unsigned *budget)
+{
+    KASSERT(IS_ALIGNED(*va, PAGE_SIZE) && IS_ALIGNED(end, PAGE_SIZE) && end <= USER_SPACE_END,
+            "vmm_next_mapped: range 0x%llx..0x%llx is not page aligned in the user half",
+            (unsigned long long)*va, (unsigned long long)end);
+    vaddr_t v = *va;
+    while (v < end && spend(budget, PT_LEVELS)) {
+        struct walk w;
+        walk(as->pml4, v, 1, &w);
+        int l = w.level;
+        uint64_t e = *w.entry[l];
+        if (e & PTE_P) { /* a leaf: 4 KiB, or a large page (PS) */
+            uint64_t span = PTE_SPAN(l);
+            *pa = (pte_addr(e) & ~(span - 1)) + (v & (span - 1));
+            *va = v;
+            return true;
+        }
+        /* Absent at level l: scan this table for the next present entry;
+         * every absent one skips its whole span. */
+        const uint64_t *t = table_ptr(w.table[l]);
+        unsigned last = l == PT_LEVELS ? PML4_KERNEL_FIRST : PT_ENTRIES;
+        vaddr_t base = v & ~(PTE_SPAN(l) * PT_ENTRIES - 1); /* the table's first address */
+        unsigned i = skip_absent(t, pte_index(v, l) + 1, last, budget);
+        v = base + (vaddr_t)i * PTE_SPAN(l); /* i == last: the next table's span */
+    }
+    *va = MIN(v, end);
+    return false;
+}
+
 /* Page-table pages in the tree under `table` (at `level`), itself included. */
 static uint64_t count_tables(paddr_t table, int level)
 {
@@ -467,7 +537,68 @@ int vmm_space_create(struct vm_space *as)
     pt_count_set(pml4, kernel_slots);
     live_spaces++;
     as->pml4 = pml4;
+    as->changes = 0;
     return 0;
+}
+
+/* Remove the entries under `table` (at `level`): fn(pa, arg) for each 4 KiB
+ * page of a leaf, then the leaf goes; a table emptied goes too. Returns
+ * false when *budget ran out first (the table keeps what is left, its
+ * count up to date, so a later call carries on). */
+static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *arg), void *arg,
+                        unsigned page_cost, unsigned *budget)
+{
+    uint64_t *e = table_ptr(table);
+    struct span s = present_span(e, PT_ENTRIES, pt_count(table));
+    if (!spend(budget, PT_LEVELS))
+        return false;
+    for (unsigned i = span_first(&s); i < PT_ENTRIES; i = span_next(&s, i)) {
+        if (!(e[i] & PTE_P))
+            continue;
+        if (level > 1 && !(e[i] & PTE_PS)) {
+            paddr_t child = pte_addr(e[i]);
+            if (!clear_table(child, level - 1, fn, arg, page_cost, budget))
+                return false;
+            pt_count_set(child, 0);
+            pmm_free_frame(child);
+            pte_set(&e[i], 0);
+            pt_count_dec(table);
+            if (!spend(budget, PT_LEVELS))
+                return false;
+        } else {
+            paddr_t pa = pte_addr(e[i]) & ~(PTE_SPAN(level) - 1);
+            for (uint64_t off = 0; off < PTE_SPAN(level); off += PAGE_SIZE)
+                fn(pa + off, arg);
+            pte_set(&e[i], 0);
+            pt_count_dec(table);
+            if (!spend(budget, page_cost * (unsigned)(PTE_SPAN(level) / PAGE_SIZE)))
+                return false;
+        }
+    }
+    return true;
+}
+
+bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
+                    unsigned page_cost, unsigned *budget)
+{
+    KASSERT(as->pml4 != kernel_as.pml4, "vmm_clear_user of the kernel space");
+    KASSERT(!is_current(as), "vmm_clear_user of the current space 0x%llx",
+            (unsigned long long)as->pml4);
+    uint64_t *e = table_ptr(as->pml4);
+    struct span s = present_span(e, PML4_KERNEL_FIRST, user_slots(as));
+    as->changes++;
+    for (unsigned i = span_first(&s); i < PML4_KERNEL_FIRST; i = span_next(&s, i)) {
+        if (!(e[i] & PTE_P))
+            continue;
+        paddr_t pdpt = pte_addr(e[i]);
+        if (!clear_table(pdpt, PT_LEVELS - 1, fn, arg, page_cost, budget))
+            return false;
+        pt_count_set(pdpt, 0);
+        pmm_free_frame(pdpt);
+        pte_set(&e[i], 0);
+        pt_count_dec(as->pml4);
+    }
+    return true;
 }
 
 /* Free the table at `level` and every table below it; mapped frames stay. */

@@ -20,9 +20,13 @@
 
 #define USER_SPACE_END 0x0000800000000000ULL /* first address above user half */
 
-/* An address space: the physical address of its PML4. */
+/* An address space: the physical address of its PML4, and a count of the
+ * changes made to its mappings (map, unmap, protect, remap, mark), which a
+ * long operation compares across a preemption point to learn whether
+ * anyone else changed the space meanwhile. */
 struct vm_space {
     paddr_t pml4;
+    uint64_t changes;
 };
 
 /* Create an address space whose kernel half is the kernel's. Returns 0 or
@@ -76,6 +80,29 @@ int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *
  * the tables). Returns the number of pages visited. */
 int vmm_for_each_user_page(const struct vm_space *as,
                            void (*fn)(vaddr_t va, paddr_t pa, void *arg), void *arg);
+
+/* Find the first page mapped in [*va, end) of the user half without
+ * visiting the holes page by page: an absent PML4, PDPT or PD entry skips
+ * its whole span (512 GiB, 1 GiB, 2 MiB). Each table entry looked at costs
+ * one unit of *budget (a descent from the PML4 costs PT_LEVELS). Returns
+ * true with *va at that page and *pa its frame (the 4 KiB piece of a large
+ * leaf); false with *va = end when there is none, or with *va where to go
+ * on when *budget ran out first (*budget is then 0). *va and end must be
+ * page aligned and at most USER_SPACE_END. Lets long operations stop at a
+ * preemption point and resume from *va. */
+bool vmm_next_mapped(const struct vm_space *as, vaddr_t *va, vaddr_t end, paddr_t *pa,
+                     unsigned *budget);
+
+/* Empty the user half of `as`, which is not current (a task ending): for
+ * each mapped 4 KiB page, fn(pa, arg) (its frame is the caller's business),
+ * then the mapping goes, and every table with it. Costs *budget
+ * `page_cost` units per 4 KiB page removed (what fn costs included), and
+ * about one per table entry looked at. Returns true once the user half is
+ * empty, false when *budget ran out first: the space is consistent, and
+ * the next call carries on. No TLB invalidation: the space is not loaded
+ * anywhere. */
+bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
+                    unsigned page_cost, unsigned *budget);
 
 /* Count of page-table pages held by `as` including its PML4 (for tests). */
 uint64_t vmm_table_pages(const struct vm_space *as);

@@ -11,14 +11,17 @@
  * (sched_reap) after its own arch_switch returns, or in the start stub of
  * a fresh thread (switch.asm) that never returned through switch_to.
  *
- * The kernel is not preemptible (interrupts are off in kernel mode except
- * in the idle thread), so nothing here needs a lock on one CPU. */
+ * Interrupts are off in kernel mode except in the idle thread and in the
+ * window of a preemption point (task/preempt.h), where a tick may switch
+ * away as it does from ring 3; nothing here runs in such a window, so
+ * nothing here needs a lock on one CPU. */
 #include "task/sched.h"
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/trap.h"
 #include "lib/assert.h"
+#include "task/preempt.h"
 #include "task/task.h"
 
 #define SCHED_SLICE_TICKS 2 /* ticks a ring-3 thread runs before others get a turn */
@@ -217,10 +220,17 @@ void sched_yield(void)
     struct thread *cur = sched_current();
     if (!rq->head)
         return;
+    /* A thread ending its own task is already THREAD_DEAD while it frees
+     * the task's memory, and may be preempted there (task/preempt.h): it
+     * waits on the queue as READY and is DEAD again when it resumes, so
+     * that sched_exit_current finds it as it left it. */
+    enum thread_state was = cur->state;
     cur->state = THREAD_READY;
     if (cur != this_cpu()->idle) /* idle runs again when the queue is empty */
         rq_push(rq, cur);
     switch_checked(cur, rq_pop(rq));
+    if (was == THREAD_DEAD)
+        cur->state = THREAD_DEAD;
 }
 
 void sched_tick(struct trap_frame *tf)
@@ -233,8 +243,8 @@ void sched_tick(struct trap_frame *tf)
         sched_yield();
         return;
     }
-    if (!trap_from_user(tf))
-        return; /* never preempt the kernel */
+    if (!trap_from_user(tf) && !preempt_at(tf))
+        return; /* the kernel only at its preemption points */
     if (rq->slice > 0)
         rq->slice--;
     if (rq->slice == 0)

@@ -1,7 +1,8 @@
 /* The scheduler: one round-robin run queue per CPU (one CPU today), an
  * idle thread, blocking and waking, and a direct switch for IPC that skips
- * the queue. The kernel is not preemptible: interrupts are off in kernel
- * mode except in the idle thread, so a tick preempts ring 3 only. */
+ * the queue. Interrupts are off in kernel mode except in the idle thread
+ * and at preemption points (task/preempt.h), so a tick preempts ring 3 and
+ * long kernel operations at those points only. */
 #pragma once
 
 #include "lib/types.h"
@@ -50,8 +51,8 @@ void sched_reap(void);
 /* Give up the CPU to the next ready thread, if any. */
 void sched_yield(void);
 
-/* Timer tick from `tf` (ring 3 or idle): preempt a thread that used its
- * time slice. */
+/* Timer tick from `tf` (ring 3, idle, or a preemption point): preempt a
+ * thread that used its time slice. */
 struct trap_frame;
 void sched_tick(struct trap_frame *tf);
 

@@ -34,6 +34,7 @@
 #include "mm/phys.h"
 #include "mm/vmm.h"
 #include "task/elf.h"
+#include "task/preempt.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/thread.h"
@@ -76,11 +77,19 @@ static int src_read(const struct image_src *src, uint64_t off, void *dst, size_t
     return src->read(src->ctx, off, dst, n);
 }
 
-/* Copy n bytes at `off` of `src` to `va` in t's space, whose pages are mapped. */
+/* Copy n bytes at `off` of `src` to `va` in t's space, whose pages are
+ * mapped. A large image stops at preemption points (t is not visible to
+ * anyone yet, so only the caller's own kill ends the copy: -MICA_EDEAD). */
 static int copy_into_task(struct task *t, uint64_t va, const struct image_src *src,
                           uint64_t off, uint64_t n)
 {
+    unsigned budget = PREEMPT_BUDGET;
     while (n) {
+        if (preempt_due(&budget, PREEMPT_COST_COPY)) {
+            int rc = preempt_point(NULL);
+            if (rc < 0)
+                return rc;
+        }
         paddr_t pa;
         size_t chunk = MIN(n, PAGE_SIZE - (va & PAGE_MASK));
         int rc = vmm_translate(&t->as, va, &pa, NULL);

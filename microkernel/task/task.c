@@ -158,24 +158,18 @@ static void stop_threads(struct task *t, struct thread *cur)
     }
 }
 
-/* Drop the task's reference to a mapped frame (the last one gives its
- * charge back to the pager that paid for it). Boot modules mapped into
- * init are reserved memory, not the allocator's: left alone. */
-static void drop_frame(vaddr_t va, paddr_t pa, void *arg)
-{
-    (void)va;
-    (void)arg;
-    task_frame_release(pa);
-}
-
-/* Free the user half: frames first (the tables stay intact during the
- * walk), then the tables. The space must not stay loaded while its tables
- * are freed, so the CPU moves to the kernel space if t's is current. */
+/* Free the user half: every page (its frame reference dropped, the last
+ * one giving the charge back to the pager that paid), the tables with
+ * them, then the PML4. The space must not stay loaded while its tables are
+ * freed, so the CPU moves to the kernel space if t's is current; the
+ * release stops at preemption points, and no thread switched to there
+ * loads t's space again (t has no threads left; the exiting one has no
+ * task). */
 static void release_memory(struct task *t)
 {
     if ((read_cr3() & PTE_ADDR_MASK) == t->as.pml4)
         vmm_activate(vmm_kernel_space());
-    vmm_for_each_user_page(&t->as, drop_frame, NULL);
+    task_release_user(t);
     vmm_space_destroy(&t->as);
 }
 

@@ -53,10 +53,13 @@ struct task *task_create(const char *name);
 
 /* Map `len` bytes of fresh zeroed frames at `va` in the task's user half
  * with MICA_PROT_* `prot`. Page-aligned va/len. Returns 0, -MICA_EINVAL,
- * -MICA_EEXIST, -MICA_ENOMEM (nothing left mapped on failure). */
+ * -MICA_EEXIST, -MICA_ENOMEM, -MICA_EDEAD (t died or the caller was killed
+ * at a preemption point); nothing is left mapped on failure. */
 int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot);
 
-/* Unmap [va, va+len) from the task, dropping the frames' references. */
+/* Unmap [va, va+len) from the task, dropping the frames' references.
+ * 0, -MICA_EINVAL, -MICA_EDEAD (stopped at a preemption point: t died or
+ * the caller was killed; the pages below the stop are unmapped). */
 int task_unmap(struct task *t, uintptr_t va, size_t len);
 
 /* End the task: every thread stops, threads blocked on its endpoints or

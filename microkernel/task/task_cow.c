@@ -16,17 +16,10 @@
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
+#include "task/preempt.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
-
-/* Page-aligned [va, va + npages pages) inside the user half, page 0 excluded. */
-static bool range_ok(uintptr_t va, size_t npages)
-{
-    return IS_ALIGNED(va, PAGE_SIZE) && va >= PAGE_SIZE && va < MICA_USER_END &&
-           npages > 0 && npages <= TASK_VM_NPAGES_MAX &&
-           npages <= (MICA_USER_END - va) / PAGE_SIZE;
-}
 
 /* Copy one 4 KiB frame: rep movsq moves it in 512 iterations, where a byte
  * loop would take 4096; the copy is most of a copy-on-write fault. */
@@ -38,72 +31,112 @@ static void frame_copy(paddr_t dst, paddr_t src)
     __asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 }
 
-/* Undo the first `upto` pages of a share that was mapping dst. */
-static void unshare(struct task *dst, uintptr_t dst_va, struct task *src, uintptr_t src_va,
-                    size_t upto)
+/* May src's page at va be shared? Mapped in the user half on a frame of
+ * the allocator (reserved frames, boot modules, are not shared). */
+static bool shareable(struct task *src, uintptr_t va, paddr_t pa)
 {
-    for (size_t i = 0; i < upto; i++) {
-        if (vmm_translate(&src->as, src_va + i * PAGE_SIZE, NULL, NULL) < 0)
-            continue;
-        paddr_t pa;
-        int rc = vmm_unmap(&dst->as, dst_va + i * PAGE_SIZE, &pa);
-        KASSERT(rc == 0, "share rollback: page 0x%lx of task %u not mapped: %d",
-                (unsigned long)(dst_va + i * PAGE_SIZE), dst->id, rc);
-        task_frame_release(pa);
+    unsigned sp;
+    return vmm_translate(&src->as, va, NULL, &sp) == 0 && (sp & VM_USER) &&
+           pmm_refcount(pa) != 0;
+}
+
+/* Share src's page s (frame pa) at dst's d, and mark both copy-on-write
+ * when src's was writable or marked, at once: src never writes a frame dst
+ * already maps, even if the call stops at a preemption point right after. */
+static int share_page(struct task *dst, uintptr_t d, struct task *src, uintptr_t s, paddr_t pa,
+                      unsigned vp)
+{
+    unsigned sp;
+    int rc = vmm_translate(&src->as, s, NULL, &sp);
+    KASSERT(rc == 0, "share: source page 0x%lx vanished", (unsigned long)s);
+    bool cow = (sp & VM_WRITE) || vmm_is_cow(&src->as, s);
+    pmm_ref(pa);
+    if ((rc = vmm_map(&dst->as, d, pa, vp)) < 0) {
+        pmm_free_frame(pa); /* the reference taken above */
+        return rc;
     }
+    if (cow) {
+        int rs = vmm_mark_cow(&src->as, s), rd = vmm_mark_cow(&dst->as, d);
+        KASSERT(rs == 0 && rd == 0, "share: marking page 0x%lx failed (%d, %d)",
+                (unsigned long)s, rs, rd);
+    }
+    return 0;
+}
+
+/* A preemption point in a share: 0, or -MICA_EDEAD when either task died
+ * or the caller was killed. */
+static int share_preempt(const struct task *dst, const struct task *src)
+{
+    int rc = preempt_point(dst);
+    return rc < 0 ? rc : src->state == TASK_LIVE ? 0 : -MICA_EDEAD;
 }
 
 int64_t task_map_share(struct task *dst, uintptr_t dst_va, struct task *src, uintptr_t src_va,
                        size_t npages, unsigned prot)
 {
-    if (!range_ok(dst_va, npages) || !range_ok(src_va, npages))
+    if (task_vm_range_check(dst_va, npages) < 0 || task_vm_range_check(src_va, npages) < 0)
         return -MICA_EINVAL;
     if (task_check_prot(prot) < 0 || (prot & MICA_PROT_WRITE))
         return -MICA_EINVAL;
-    /* Within one space the ranges may not overlap (the bounds above keep
+    /* Within one space the ranges may not overlap (the range check keeps
      * npages * PAGE_SIZE from overflowing). */
     size_t len = npages * PAGE_SIZE;
     if (dst == src && dst_va < src_va + len && src_va < dst_va + len)
         return -MICA_EINVAL;
-    /* Check everything first, so that a refusal changes nothing. */
-    for (size_t i = 0; i < npages; i++) {
+    /* Check everything first, so that a refusal changes nothing. Only the
+     * source's mapped pages are visited: holes are skipped a table at a
+     * time. */
+    unsigned budget = PREEMPT_BUDGET;
+    int rc;
+    for (uintptr_t off = 0; off < len;) {
+        uintptr_t s = src_va + off;
         paddr_t pa;
-        unsigned sp;
-        if (vmm_translate(&src->as, src_va + i * PAGE_SIZE, &pa, &sp) < 0)
-            continue; /* a hole: skipped */
-        if (!(sp & VM_USER) || pmm_refcount(pa) == 0)
-            return -MICA_EINVAL;
-        if (vmm_translate(&dst->as, dst_va + i * PAGE_SIZE, NULL, NULL) == 0)
-            return -MICA_EEXIST;
+        unsigned cost = 0;
+        if (vmm_next_mapped(&src->as, &s, src_va + len, &pa, &budget)) {
+            if (!shareable(src, s, pa))
+                return -MICA_EINVAL;
+            if (vmm_translate(&dst->as, dst_va + (s - src_va), NULL, NULL) == 0)
+                return -MICA_EEXIST;
+            s += PAGE_SIZE;
+            cost = PREEMPT_COST_PAGE;
+        }
+        off = s - src_va;
+        if (off < len && preempt_due(&budget, cost) && (rc = share_preempt(dst, src)) < 0)
+            return rc;
     }
-    /* Map in dst; only page tables can run out, and that is undone. */
+    /* Map in dst; only page tables can run out, and that is undone. Pages
+     * changed by others at a preemption point are taken as they are now. */
     unsigned vp = task_vm_prot(prot);
     int64_t shared = 0;
-    for (size_t i = 0; i < npages; i++) {
-        uintptr_t s = src_va + i * PAGE_SIZE, d = dst_va + i * PAGE_SIZE;
+    rc = 0;
+    uintptr_t off;
+    for (off = 0; off < len;) {
+        uintptr_t s = src_va + off;
         paddr_t pa;
-        if (vmm_translate(&src->as, s, &pa, NULL) < 0)
-            continue;
-        pmm_ref(pa);
-        int rc = vmm_map(&dst->as, d, pa, vp);
-        if (rc < 0) {
-            pmm_free_frame(pa);
-            unshare(dst, dst_va, src, src_va, i);
-            return rc;
+        unsigned cost = 0;
+        if (vmm_next_mapped(&src->as, &s, src_va + len, &pa, &budget)) {
+            if (!shareable(src, s, pa))
+                rc = -MICA_EINVAL;
+            else
+                rc = share_page(dst, dst_va + (s - src_va), src, s, pa, vp);
+            if (rc < 0) {
+                off = s - src_va;
+                break;
+            }
+            shared++;
+            s += PAGE_SIZE;
+            cost = PREEMPT_COST_PAGE;
         }
-        shared++;
+        off = s - src_va;
+        if (off < len && preempt_due(&budget, cost) && (rc = share_preempt(dst, src)) < 0)
+            break;
     }
-    /* Nothing can fail from here: mark what was writable in both spaces. */
-    for (size_t i = 0; i < npages; i++) {
-        uintptr_t s = src_va + i * PAGE_SIZE, d = dst_va + i * PAGE_SIZE;
-        unsigned sp;
-        if (vmm_translate(&src->as, s, NULL, &sp) < 0)
-            continue;
-        if ((sp & VM_WRITE) || vmm_is_cow(&src->as, s)) {
-            int rs = vmm_mark_cow(&src->as, s), rd = vmm_mark_cow(&dst->as, d);
-            KASSERT(rs == 0 && rd == 0, "share: marking page 0x%lx failed (%d, %d)",
-                    (unsigned long)s, rs, rd);
-        }
+    if (rc < 0) {
+        /* What this call mapped in dst goes (src's marks stay: the next
+         * write to such a page faults once and its frame is taken over). */
+        if (dst->state == TASK_LIVE)
+            task_vm_undo(dst, dst_va, dst_va + off);
+        return rc;
     }
     return shared;
 }
@@ -115,7 +148,7 @@ int task_map_cow(struct task *t, uintptr_t va, unsigned prot)
 
 int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned prot)
 {
-    if (!range_ok(va, 1) || task_check_prot(prot) < 0 || !(prot & MICA_PROT_WRITE))
+    if (task_vm_range_check(va, 1) < 0 || task_check_prot(prot) < 0 || !(prot & MICA_PROT_WRITE))
         return -MICA_EINVAL;
     if (!vmm_is_cow(&t->as, va))
         return -MICA_EINVAL;
@@ -155,7 +188,13 @@ int64_t sys_map_share(struct trap_frame *tf)
         return err;
     if (tf->r9 != (unsigned)tf->r9)
         return -MICA_EINVAL;
-    return task_map_share(dst, tf->rsi, src, tf->r10, tf->r8, (unsigned)tf->r9);
+    /* Both stay valid across the call's preemption points. */
+    task_get(dst);
+    task_get(src);
+    int64_t rc = task_map_share(dst, tf->rsi, src, tf->r10, tf->r8, (unsigned)tf->r9);
+    task_put(src);
+    task_put(dst);
+    return rc;
 }
 
 /* (task h MAP, va, prot) -> 1 copied, 0 taken over. */

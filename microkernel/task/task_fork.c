@@ -12,7 +12,13 @@
  * the child on the same frame (one more reference each). Writable pages
  * become read-only with the COW mark in both spaces; read-only pages are
  * simply shared. Frames are freed by whichever mapping goes last, so task
- * teardown of either side needs nothing special. */
+ * teardown of either side needs nothing special. A failed fork leaves
+ * some of the parent's pages marked: the next write to each faults once,
+ * and the pager takes the frame over (MAP_COW on a frame nobody else maps).
+ *
+ * The clone stops at preemption points (task/preempt.h); the parent's only
+ * thread is blocked in its call, and a change to its mappings by anyone
+ * else meanwhile fails the fork with -MICA_EAGAIN. */
 #include <mica/errno.h>
 
 #include "ipc/endpoint.h"
@@ -20,59 +26,69 @@
 #include "kernel/syscall.h"
 #include "lib/assert.h"
 #include "mm/pmm.h"
+#include "task/preempt.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
 #include "task/thread.h"
 
-struct clone_walk {
-    struct task *child;
-    struct vm_space *parent;
-    int err; /* first failure; later pages are skipped */
-};
-
-/* Map one parent page in the child (vmm_for_each_user_page callback). The
- * parent's tables are only read here: its marks are set by a second walk
- * once the child is complete, so a failure leaves the parent untouched. */
-static void clone_page(vaddr_t va, paddr_t pa, void *arg)
+/* Map the parent's page va (frame pa) in the child, read-only, and mark
+ * it copy-on-write in both at once when the parent's was writable or
+ * marked: the parent never writes a frame the child already maps. */
+static int clone_page(struct task *child, struct vm_space *parent, vaddr_t va, paddr_t pa)
 {
-    struct clone_walk *w = arg;
-    if (w->err)
-        return;
     unsigned prot;
-    int rc = vmm_translate(w->parent, va, NULL, &prot);
-    KASSERT(rc == 0, "fork: parent page 0x%lx vanished during the walk", (unsigned long)va);
-    bool cow = (prot & VM_WRITE) || vmm_is_cow(w->parent, va);
-    if (pmm_refcount(pa) == 0) {
-        /* Reserved memory mapped by the kernel (boot modules): shared
-         * without a reference, as the parent holds it; never writable. */
-        if (cow) {
-            w->err = -MICA_EINVAL;
-            return;
-        }
-    } else {
+    int rc = vmm_translate(parent, va, NULL, &prot);
+    KASSERT(rc == 0, "fork: parent page 0x%lx vanished", (unsigned long)va);
+    bool cow = (prot & VM_WRITE) || vmm_is_cow(parent, va);
+    bool counted = pmm_refcount(pa) > 0;
+    /* Reserved memory mapped by the kernel (boot modules) is shared
+     * without a reference, as the parent holds it; never writable. */
+    if (!counted && cow)
+        return -MICA_EINVAL;
+    if (counted)
         pmm_ref(pa);
-    }
-    rc = vmm_map(&w->child->as, va, pa, prot & ~VM_WRITE);
-    if (rc == 0 && cow)
-        rc = vmm_mark_cow(&w->child->as, va);
-    if (rc < 0) {
-        if (pmm_refcount(pa) > 0 && vmm_translate(&w->child->as, va, NULL, NULL) < 0)
+    if ((rc = vmm_map(&child->as, va, pa, prot & ~VM_WRITE)) < 0) {
+        if (counted)
             pmm_free_frame(pa); /* not mapped: the reference is not the child's */
-        w->err = rc;
+        return rc;
     }
+    if (cow) {
+        int rp = vmm_mark_cow(parent, va), rc2 = vmm_mark_cow(&child->as, va);
+        KASSERT(rp == 0 && rc2 == 0, "fork: marking page 0x%lx failed (%d, %d)",
+                (unsigned long)va, rp, rc2);
+    }
+    return 0;
 }
 
-/* Mark the parent's writable pages (second walk; cannot fail). */
-static void mark_page(vaddr_t va, paddr_t pa, void *arg)
+/* Clone every user page of t into child, in ascending order, stopping at
+ * preemption points. The child is a snapshot of one moment: if t's
+ * mappings changed while the fork was preempted (another thread of a
+ * pager), the fork fails with -MICA_EAGAIN rather than mix two moments.
+ * -MICA_EDEAD: t died, or the caller was killed. */
+static int clone_space(struct task *child, struct task *t)
 {
-    (void)pa;
-    struct vm_space *as = arg;
-    unsigned prot;
-    if (vmm_translate(as, va, NULL, &prot) == 0 && (prot & VM_WRITE)) {
-        int rc = vmm_mark_cow(as, va);
-        KASSERT(rc == 0, "fork: marking parent page 0x%lx failed: %d", (unsigned long)va, rc);
+    unsigned budget = PREEMPT_BUDGET;
+    for (vaddr_t va = 0; va < MICA_USER_END;) {
+        paddr_t pa;
+        unsigned cost = 0;
+        if (vmm_next_mapped(&t->as, &va, MICA_USER_END, &pa, &budget)) {
+            int rc = clone_page(child, &t->as, va, pa);
+            if (rc < 0)
+                return rc;
+            va += PAGE_SIZE;
+            cost = PREEMPT_COST_PAGE;
+        }
+        if (va >= MICA_USER_END || !preempt_due(&budget, cost))
+            continue;
+        uint64_t changes = t->as.changes;
+        int rc = preempt_point(t);
+        if (rc < 0)
+            return rc;
+        if (t->as.changes != changes || t->nthreads != 1)
+            return -MICA_EAGAIN;
     }
+    return 0;
 }
 
 /* Copy every handle of src into the same slot of the empty table dst,
@@ -113,15 +129,17 @@ struct task *task_fork(struct task *t, struct endpoint *pager, uint64_t badge, i
         *err = -MICA_ENOMEM;
         return NULL;
     }
-    struct clone_walk w = {.child = child, .parent = &t->as};
-    vmm_for_each_user_page(&t->as, clone_page, &w);
-    struct thread *nt = w.err ? NULL : thread_create_user(child, 0, 0, 0);
+    task_get(t); /* t stays valid across preemption points */
+    int rc = clone_space(child, t);
+    struct thread *nt = rc < 0 ? NULL : thread_create_user(child, 0, 0, 0);
     if (!nt) {
-        *err = w.err ? w.err : -MICA_ENOMEM;
+        *err = rc < 0 ? rc : -MICA_ENOMEM;
         task_exit(child, MICA_EXIT_KILLED); /* drops the references taken */
+        task_put(t);
         return NULL;
     }
-    vmm_for_each_user_page(&t->as, mark_page, &t->as);
+    task_put(t);
+    th = t->threads; /* the thread may have changed while preempted */
 
     copy_handles(&child->handles, &t->handles);
     child->start_flags = t->start_flags & ~(uint64_t)MICA_START_MACHINE;
@@ -155,7 +173,12 @@ int64_t sys_task_fork(struct trap_frame *tf)
                                      &err);
     if (!e)
         return err;
-    struct task *child = task_fork(t, e->object, e->badge, &err);
+    /* The endpoint stays valid across the fork's preemption points even
+     * if the handle is closed meanwhile. */
+    struct endpoint *pager = e->object;
+    endpoint_handle_get(pager, MICA_RIGHT_SEND);
+    struct task *child = task_fork(t, pager, e->badge, &err);
+    endpoint_handle_put(pager, MICA_RIGHT_SEND);
     if (!child)
         return err;
     /* The handle first: once the child runs it cannot be undone. */

@@ -14,13 +14,12 @@
 #include "ipc/handle.h"
 #include "kernel/syscall.h"
 #include "lib/assert.h"
+#include "task/preempt.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
-/* More pages than the user half holds: refused before any arithmetic. */
-#define NPAGES_MAX (MICA_USER_END / PAGE_SIZE)
 
 void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge)
 {
@@ -34,26 +33,34 @@ void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge)
 
 int task_protect(struct task *t, uintptr_t va, size_t len, unsigned prot)
 {
-    if (!IS_ALIGNED(va, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE) || len == 0 ||
-        va < PAGE_SIZE || va >= MICA_USER_END || len > MICA_USER_END - va)
+    if (!IS_ALIGNED(len, PAGE_SIZE) || task_vm_range_check(va, len / PAGE_SIZE) < 0)
         return -MICA_EINVAL;
     unsigned vp = task_vm_prot(prot);
-    /* Check every page first so that a hole changes nothing. */
+    unsigned budget = PREEMPT_BUDGET;
+    int rc;
+    /* Check every page first so that a hole changes nothing (the first
+     * hole ends the pass, so it costs at most the mapped pages). */
     for (size_t off = 0; off < len; off += PAGE_SIZE) {
+        if (preempt_due(&budget, PREEMPT_COST_PAGE) && (rc = preempt_point(t)) < 0)
+            return rc;
         unsigned cur;
         if (vmm_translate(&t->as, va + off, NULL, &cur) < 0 || !(cur & VM_USER))
             return -MICA_ENOENT;
     }
     for (size_t off = 0; off < len; off += PAGE_SIZE) {
+        if (preempt_due(&budget, PREEMPT_COST_PAGE) && (rc = preempt_point(t)) < 0)
+            return rc;
         /* A copy-on-write share stays read-only and marked whatever the
          * protection: its frame is not this task's alone, and only
          * MICA_SYS_MAP_COW may make it writable. */
         bool cow = vmm_is_cow(&t->as, va + off);
-        int rc = vmm_protect(&t->as, va + off, cow ? vp & ~VM_WRITE : vp);
+        rc = vmm_protect(&t->as, va + off, cow ? vp & ~VM_WRITE : vp);
         if (rc == 0 && cow)
             rc = vmm_mark_cow(&t->as, va + off);
-        KASSERT(rc == 0, "task %u: protect of mapped page 0x%lx failed: %d", t->id,
-                (unsigned long)(va + off), rc);
+        /* A page unmapped by another thread at a preemption point: as if
+         * that unmap came after this call. */
+        KASSERT(rc == 0 || rc == -MICA_ENOENT, "task %u: protect of page 0x%lx failed: %d",
+                t->id, (unsigned long)(va + off), rc);
     }
     return 0;
 }
@@ -122,11 +129,15 @@ int64_t sys_map_anon(struct trap_frame *tf)
         return err;
     if ((err = task_check_prot(tf->r10)) < 0)
         return err;
-    if (tf->rdx == 0 || tf->rdx > NPAGES_MAX)
-        return -MICA_EINVAL;
-    /* The calling pager pays for the frames, within its quota. */
-    return task_map_anon_for(t, sched_current()->task, tf->rsi, tf->rdx * PAGE_SIZE,
-                             (unsigned)tf->r10);
+    if ((err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
+        return err;
+    /* The calling pager pays for the frames, within its quota; t stays
+     * valid across the call's preemption points. */
+    task_get(t);
+    err = task_map_anon_for(t, sched_current()->task, tf->rsi, tf->rdx * PAGE_SIZE,
+                            (unsigned)tf->r10);
+    task_put(t);
+    return err;
 }
 
 /* (task h, va, npages) -> 0; holes are skipped. */
@@ -136,9 +147,12 @@ int64_t sys_unmap(struct trap_frame *tf)
     struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
     if (!t)
         return err;
-    if (tf->rdx == 0 || tf->rdx > NPAGES_MAX)
-        return -MICA_EINVAL;
-    return task_unmap(t, tf->rsi, tf->rdx * PAGE_SIZE);
+    if ((err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
+        return err;
+    task_get(t); /* valid across the call's preemption points */
+    err = task_unmap(t, tf->rsi, tf->rdx * PAGE_SIZE);
+    task_put(t);
+    return err;
 }
 
 /* (task h, va, npages, prot) -> 0, -MICA_ENOENT (a page is not mapped). */
@@ -150,7 +164,10 @@ int64_t sys_protect(struct trap_frame *tf)
         return err;
     if ((err = task_check_prot(tf->r10)) < 0)
         return err;
-    if (tf->rdx == 0 || tf->rdx > NPAGES_MAX)
-        return -MICA_EINVAL;
-    return task_protect(t, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);
+    if ((err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
+        return err;
+    task_get(t); /* valid across the call's preemption points */
+    err = task_protect(t, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);
+    task_put(t);
+    return err;
 }

@@ -10,9 +10,27 @@
 
 struct endpoint;
 
-/* Largest page count one mapping call accepts (4 GiB of address space):
- * bounds the work of a single system call. */
-#define TASK_VM_NPAGES_MAX (1ull << 20)
+/* Largest page count one paging call accepts: the whole user half. The
+ * time a call takes is bounded by its preemption points (task/preempt.h),
+ * not by its length; this bound only keeps npages * PAGE_SIZE from
+ * overflowing. task_vm_range_check applies it, for every paging call. */
+#define TASK_VM_NPAGES_MAX (MICA_USER_END / PAGE_SIZE)
+
+/* The one check of a user range for a paging call (MEM_MAP, MEM_UNMAP,
+ * MAP_ANON, UNMAP, PROTECT, MAP_SHARE, MAP_COW): va page aligned, and
+ * [va, va + npages pages) non-empty, inside the user half, page 0 excluded
+ * (null pointers always fault). 0 or -MICA_EINVAL. */
+int task_vm_range_check(uintptr_t va, uint64_t npages);
+
+/* Undo what a failed call mapped in the live task t: unmap every page in
+ * [va, end) and drop the frames' references. Preemptible; it gives up
+ * only when t dies, whose teardown then releases the rest. */
+void task_vm_undo(struct task *t, uintptr_t va, uintptr_t end);
+
+/* Unmap every page of the dying task t's user half, dropping the frames'
+ * references; the page tables go with the pages. Preemptible: other
+ * threads may run in between, none of them in t (task_exit). */
+void task_release_user(struct task *t);
 
 /* The task behind handle h of the current task (MICA_HANDLE_SELF: the
  * current task) with `right`; NULL with *err = -MICA_EBADH, -MICA_EPERM
@@ -48,7 +66,9 @@ int task_map_cow(struct task *t, uintptr_t va, unsigned prot);
  * as its pager, and one runnable thread resuming from t's thread's saved
  * registers with rax = 0, rdi = 0, rsi = MICA_LABEL_FORK_CHILD. Returns
  * the child (its live reference only: the caller installs a handle), or
- * NULL with *err = -MICA_EINVAL or -MICA_ENOMEM. The thread is made ready
+ * NULL with *err = -MICA_EINVAL, -MICA_ENOMEM, -MICA_EAGAIN (t's mappings
+ * changed while the fork was preempted) or -MICA_EDEAD (t died, or the
+ * caller was killed). The caller keeps `pager` valid. The thread is made ready
  * by task_fork_start once the caller holds its handle. */
 struct task *task_fork(struct task *t, struct endpoint *pager, uint64_t badge, int *err);
 

@@ -842,6 +842,151 @@ static void test_kernel_space_bad_image(void)
     stub_pmm_fini();
 }
 
+/* Random user pages (and one 2 MiB page), with their frames. */
+#define SCAN_PAGES 300
+static void map_random_user(struct vm_space *as, vaddr_t *va, paddr_t *pa)
+{
+    for (int i = 0; i < SCAN_PAGES; i++) {
+        int rc;
+        do {
+            va[i] = (1 + rnd() % (USER_SPACE_END / PG - 1)) * PG;
+            pa[i] = (rnd() % (1ULL << 40)) * PG;
+            rc = vmm_map(as, va[i], pa[i], VM_USER);
+        } while (rc == -MICA_EEXIST);
+        CHECK_EQ(rc, 0);
+    }
+}
+
+static int cmp_va(const void *a, const void *b)
+{
+    vaddr_t x = *(const vaddr_t *)a, y = *(const vaddr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* vmm_next_mapped finds every mapped page in order, whatever the budget,
+ * and crosses an empty user half in a few hundred units, not 2^35. */
+static void test_next_mapped(void)
+{
+    setup();
+    struct vm_space as;
+    CHECK_EQ(vmm_space_create(&as), 0);
+
+    unsigned budget = 1000;
+    vaddr_t v = PG;
+    paddr_t pa;
+    CHECK(!vmm_next_mapped(&as, &v, USER_SPACE_END, &pa, &budget));
+    CHECK_EQ(v, USER_SPACE_END);
+    CHECK(budget > 1000 - 300);
+
+    static vaddr_t va[SCAN_PAGES];
+    static paddr_t fr[SCAN_PAGES];
+    map_random_user(&as, va, fr);
+    size_t n = SCAN_PAGES;
+    qsort(va, n, sizeof va[0], cmp_va);
+
+    for (int round = 0; round < 4; round++) {
+        size_t found = 0, stops = 0;
+        v = 0;
+        budget = 0;
+        while (v < USER_SPACE_END) {
+            if (budget == 0) {
+                budget = round == 0 ? 1 : 5 + rnd() % 200;
+                stops++;
+            }
+            vaddr_t before = v;
+            if (vmm_next_mapped(&as, &v, USER_SPACE_END, &pa, &budget)) {
+                paddr_t want;
+                CHECK(found < n);
+                CHECK_EQ(v, va[found]);
+                CHECK_EQ(vmm_translate(&as, v, &want, NULL), 0);
+                CHECK_EQ(pa, want);
+                found++;
+                v += PG;
+            } else {
+                CHECK(v >= before);
+                CHECK(budget == 0 || v == USER_SPACE_END);
+            }
+        }
+        CHECK_EQ(found, n);
+        CHECK(stops > 0);
+    }
+    /* A sub-range starting and ending between pages. */
+    size_t mid = n / 2;
+    v = va[mid - 1] + PG;
+    budget = 1u << 30;
+    CHECK(vmm_next_mapped(&as, &v, va[mid + 1], &pa, &budget));
+    CHECK_EQ(v, va[mid]);
+    v = va[mid] + PG;
+    CHECK(!vmm_next_mapped(&as, &v, va[mid + 1], &pa, &budget));
+    CHECK_EQ(v, va[mid + 1]);
+
+    vmm_space_destroy(&as);
+    CHECK_EQ(stub_pmm_used(), kernel_tables_at_boot);
+    teardown();
+}
+
+/* A 2 MiB leaf is reported as its 4 KiB pieces. */
+static void test_next_mapped_large(void)
+{
+    setup();
+    struct vm_space as;
+    CHECK_EQ(vmm_space_create(&as), 0);
+    CHECK_EQ(vmm_map_2m(&as, 0x40000000, 0x800000, VM_USER), 0);
+    unsigned budget = 1u << 30;
+    vaddr_t v = 0x40000000 + 5 * PG;
+    paddr_t pa;
+    CHECK(vmm_next_mapped(&as, &v, USER_SPACE_END, &pa, &budget));
+    CHECK_EQ(v, 0x40000000 + 5 * PG);
+    CHECK_EQ(pa, 0x800000 + 5 * PG);
+    v = 0x40200000;
+    CHECK(!vmm_next_mapped(&as, &v, USER_SPACE_END, &pa, &budget));
+    vmm_space_destroy(&as);
+    teardown();
+}
+
+static uint64_t cleared, cleared_sum;
+static void count_frame(paddr_t pa, void *arg)
+{
+    (void)arg;
+    cleared++;
+    cleared_sum += pa;
+}
+
+/* vmm_clear_user in small steps reports every frame once and frees every
+ * table; the space stays consistent between steps. */
+static void test_clear_user_in_steps(void)
+{
+    setup();
+    struct vm_space as;
+    CHECK_EQ(vmm_space_create(&as), 0);
+    uint64_t base = stub_pmm_used();
+    static vaddr_t va[SCAN_PAGES];
+    static paddr_t fr[SCAN_PAGES];
+    map_random_user(&as, va, fr);
+    uint64_t sum = 0;
+    for (int i = 0; i < SCAN_PAGES; i++)
+        sum += fr[i];
+    cleared = cleared_sum = 0;
+    unsigned steps = 0;
+    for (;;) {
+        unsigned budget = 20 + rnd() % 100;
+        steps++;
+        if (vmm_clear_user(&as, count_frame, NULL, 12, &budget))
+            break;
+        CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
+    }
+    CHECK(steps > 10);
+    CHECK_EQ(cleared, SCAN_PAGES);
+    CHECK_EQ(cleared_sum, sum);
+    CHECK_EQ(vmm_table_pages(&as), 1);
+    CHECK_EQ(stub_pmm_used(), base);
+    for (int i = 0; i < SCAN_PAGES; i++)
+        CHECK_EQ(vmm_translate(&as, va[i], NULL, NULL), -MICA_ENOENT);
+    vmm_space_destroy(&as);
+    CHECK_EQ(stub_pmm_used(), kernel_tables_at_boot);
+    teardown();
+}
+
 int main(void)
 {
     static const struct tap_test tests[] = {
@@ -855,6 +1000,9 @@ int main(void)
         TAP(test_space_destroy_frees_all),
         TAP(test_kernel_slot_rule),
         TAP(test_random_against_model),
+        TAP(test_next_mapped),
+        TAP(test_next_mapped_large),
+        TAP(test_clear_user_in_steps),
         TAP(test_kernel_space_layout),
         TAP(test_kernel_space_bad_image),
     };

@@ -196,6 +196,12 @@ struct mica_start_info {
 #define MICA_INFO_FREE_FRAMES_DRAINED 8 /* free count after the kernel gave back the frames it
                                          * keeps cached but unused (empty slabs, the spare heap
                                          * arena): the exact figure for leak checks */
+/* Timer interrupt latency, in ns of the guest clock (guest instructions
+ * under -icount shift=0), over the ticks since boot or the last reset: */
+#define MICA_INFO_IRQ_LATENCY_MAX   9 /* the longest wait from pending to handler */
+#define MICA_INFO_IRQ_LATENCY_MEAN 10 /* the mean wait */
+#define MICA_INFO_IRQ_LATENCY_RESET 11 /* start a new window; returns 0 */
+#define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
 #endif
 
 #ifndef __ASSEMBLER__

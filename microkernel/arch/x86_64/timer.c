@@ -51,6 +51,14 @@ static volatile uint64_t ticks;
 static bool started;
 static bool using_pic;
 
+/* Interrupt latency (timer_latency): the APIC timer's rate and count per
+ * tick, the TSC's rate (both measured against the PIT), and when the last
+ * tick became pending, in TSC counts. */
+static uint64_t lapic_hz, tsc_hz;
+static uint32_t lapic_period;
+static uint64_t last_pending_tsc;
+static struct timer_latency latency;
+
 static void io_wait(void)
 {
     outb(0x80, 0); /* an unused port: gives an old 8259 time to settle */
@@ -71,8 +79,32 @@ static void pic_remap(uint8_t mask1, uint8_t mask2)
     outb(PIC2_DATA, mask2);
 }
 
+/* How long this tick waited with its interrupt pending: the APIC timer
+ * reloads its count when it fires, so the count consumed since then is the
+ * wait, unless whole periods went by unhandled (their interrupts merge
+ * into one): the TSC since the last tick became pending counts those. */
+static void record_latency(void)
+{
+    uint32_t count = lapic_timer_current();
+    uint64_t now = rdtsc_ordered();
+    uint64_t ns = (uint64_t)(lapic_period - MIN(count, lapic_period)) * 1000000000u / lapic_hz;
+    uint64_t pending = now - ns * (tsc_hz / 1000u) / 1000000u;
+    uint64_t period_tsc = tsc_hz / TIMER_HZ;
+    if (last_pending_tsc && period_tsc) {
+        uint64_t periods = (pending - last_pending_tsc + period_tsc / 2) / period_tsc;
+        if (periods > 1)
+            ns += (periods - 1) * (1000000000u / TIMER_HZ);
+    }
+    last_pending_tsc = pending;
+    latency.max_ns = MAX(latency.max_ns, ns);
+    latency.sum_ns += ns;
+    latency.count++;
+}
+
 static void timer_tick(struct trap_frame *tf)
 {
+    if (lapic_hz && tsc_hz)
+        record_latency();
     ticks++;
     /* Acknowledge first: sched_tick may switch to another thread, and this
      * one may not come back to finish the handler for a while. */
@@ -101,10 +133,12 @@ static uint32_t lapic_calibrate(void)
     lapic_timer_start_masked(UINT32_MAX);
     outb(PIT_CH2, CALIB_PIT_COUNT >> 8); /* counting starts with the high byte */
 
+    uint64_t tsc0 = rdtsc_ordered();
     uint32_t polls = 0;
     while (!(inb(PIT_PORT_B) & PORT_B_OUT2) && ++polls < CALIB_MAX_POLLS)
         __asm__ volatile("pause");
     uint32_t now = lapic_timer_current();
+    tsc_hz = (rdtsc_ordered() - tsc0) * (1000u / CALIB_MS);
     lapic_timer_stop();
     outb(PIT_PORT_B, port_b);
 
@@ -126,6 +160,8 @@ static void timer_start_lapic(void)
             (unsigned long)count);
 
     idt_set_handler(TIMER_VECTOR, timer_tick);
+    lapic_period = (uint32_t)count;
+    lapic_hz = per_calib ? hz : 0; /* no latency figures on a guessed rate */
     lapic_timer_periodic(TIMER_VECTOR, (uint32_t)count);
     kprintf("timer: local APIC at %#lx, timer %lu kHz (%s), %u Hz ticks on vector %u\n",
             (unsigned long)pa, (unsigned long)(hz / 1000),
@@ -165,4 +201,14 @@ void timer_init(void)
 uint64_t timer_ticks(void)
 {
     return ticks;
+}
+
+struct timer_latency timer_latency(void)
+{
+    return latency;
+}
+
+void timer_latency_reset(void)
+{
+    latency = (struct timer_latency){0};
 }

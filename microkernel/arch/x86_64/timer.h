@@ -14,3 +14,18 @@ void timer_init(void);
 
 /* Ticks since timer_init. */
 uint64_t timer_ticks(void);
+
+/* How long timer interrupts waited while pending, in ns of the guest's
+ * clock (under -icount shift=0, guest instructions): the longest wait and
+ * the sum and number of waits, over the ticks since boot or the last
+ * timer_latency_reset. All zero without a local APIC (the PIT cannot
+ * tell) or when its rate could not be measured. */
+struct timer_latency {
+    uint64_t max_ns, sum_ns, count;
+};
+
+/* The figures of the current window. */
+struct timer_latency timer_latency(void);
+
+/* Start a new window. */
+void timer_latency_reset(void);
