@@ -3,6 +3,7 @@
  * servers it lists and, in test or bench mode, runs each test or bench
  * program in turn, adds up the test results and powers the machine off
  * with the totals. */
+#include <mica/grant.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
@@ -144,11 +145,20 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
         problem(st, l, "no module named", l->name);
         return -MICA_ENOENT;
     }
+    /* The grant names go in front of the arguments (mica/grant.h). */
+    static char args[MICA_ARGS_MAX];
+    const char *names[MICA_SPAWN_MAX_HANDLES];
+    for (unsigned i = 0; i < l->ngrants; i++)
+        names[i] = l->grants[i].name;
+    if (mica_grants_encode(args, sizeof args, names, l->ngrants, l->args) < 0) {
+        problem(st, l, "arguments and grant names together too long for", l->name);
+        return -MICA_E2BIG;
+    }
     struct mica_spawn_args a = {
         .image = (const void *)m->addr,
         .image_len = m->len,
         .name = l->name,
-        .args = l->args,
+        .args = args,
     };
     long minted[MICA_SPAWN_MAX_HANDLES];
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)

@@ -1,5 +1,5 @@
 /* Benchmark of demand paging through servers/pager, run by init in bench
- * mode (not a test) with "pager:pager" (handle 0 is the pager, also this
+ * mode (not a test) with "pager:pager" (the grant "pager" is the pager, also this
  * task's registered pager). Method as in bench_ipc.c: under tools/bench
  * rdtsc counts guest instructions. fault_demand_zero is the first write to
  * each page of a fresh region (fault, kernel-made call to the pager,

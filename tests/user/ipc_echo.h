@@ -1,7 +1,7 @@
 /* The protocol of the ipc_echo server (ipc_echo.c), the IPC partner of
- * test_ipc and bench_ipc. init starts it with an endpoint as handle 0 and
- * gives every test program a send copy of that endpoint as handle 0
- * (README.md). Every request is a call; the reply's label is the
+ * test_ipc and bench_ipc. init starts it with the endpoint "echo" (the
+ * grant "echo") and gives every test program a send copy of it, also
+ * called "echo" (boot.cfg: send:echo). Every request is a call; the reply's label is the
  * request's label unless noted. */
 #pragma once
 
