@@ -13,7 +13,7 @@
 #include "misbehaviours.h"
 #include "tiny_elf.h"
 
-static uint64_t echo_ep; /* boot.cfg: send:echo, looked up in main */
+static uint64_t echo_ep; /* boot.cfg: send:ipc_echo, looked up in main */
 
 static inline uint64_t tsc(void)
 {
@@ -85,14 +85,14 @@ int main(const struct mica_start_info *si)
            "syscall + sysret with dispatch of MICA_SYS_NULL, from ring 3");
 
     (void)si;
-    long echo = mica_grant_find("echo");
+    long echo = mica_grant_find("ipc_echo");
     if (echo >= 0) {
         echo_ep = (uint64_t)echo;
         report("ipc_call_reply", op_ipc_call_reply, 256, 10000,
                "mica_ipc_call of an empty message to ipc_echo in another address space and "
                "its reply (server: reply_recv loop, table dispatch), caller's view");
     } else {
-        printf("# bench_ipc: no grant called \"echo\": ipc_call_reply not measured\n");
+        printf("# bench_ipc: no grant called \"ipc_echo\": ipc_call_reply not measured\n");
     }
 
     spawn_len = tiny_elf_build(&spawn_img, mb_exit0_start, (size_t)(mb_exit0_end - mb_exit0_start));

@@ -1,4 +1,5 @@
-/* ipc_echo: a small server answering the calls of ipc_echo.h on the grant "echo",
+/* ipc_echo: a small server answering the calls of ipc_echo.h on the grant
+ * "ipc_echo",
  * for the IPC tests and benchmarks. It runs until the machine stops. */
 #include <mica/grant.h>
 #include <mica/server.h>
@@ -102,7 +103,7 @@ static const struct mica_server_op ops[] = {
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    long ep = mica_grant("echo"); /* boot.cfg: server ipc_echo recv:echo */
+    long ep = mica_grant("ipc_echo"); /* boot.cfg: server ipc_echo recv:ipc_echo */
     if (ep < 0)
         return 1;
     long rc = mica_set_ipc_buffer(&ipcbuf);

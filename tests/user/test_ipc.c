@@ -1,5 +1,6 @@
 /* Synchronous IPC between two address spaces: this task calls the
- * ipc_echo server (the grant "echo", a send copy of its endpoint given by init)
+ * ipc_echo server (the grant "ipc_echo", a send copy of its endpoint
+ * given by init)
  * and checks words, badges, data buffers and handle transfer end to end,
  * then the errors for empty endpoints, bad handles, missing rights and
  * closed handles. */
@@ -13,7 +14,7 @@
 
 #include "ipc_echo.h"
 
-static uint64_t echo_ep; /* boot.cfg: send:echo, looked up in main */
+static uint64_t echo_ep; /* boot.cfg: send:ipc_echo, looked up in main */
 
 static struct mica_ipc_buffer ipcbuf __attribute__((aligned(4096)));
 static bool server_up;
@@ -257,7 +258,7 @@ static const struct ktap_case tests[] = {
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    long echo = mica_grant("echo");
+    long echo = mica_grant("ipc_echo");
     if (echo < 0)
         return 1;
     echo_ep = (uint64_t)echo;

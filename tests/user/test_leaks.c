@@ -20,7 +20,7 @@
 #define KILLED      20
 #define WARM_UP     4
 #define SCRATCH_VA  0x0000300000000000ull
-static uint64_t echo_ep; /* boot.cfg: send:echo, looked up in main */
+static uint64_t echo_ep; /* boot.cfg: send:ipc_echo, looked up in main */
 #define PAGE        4096ull
 
 static int64_t run(const struct misbehaviour *m)
@@ -180,7 +180,7 @@ static const struct ktap_case tests[] = {
 int main(const struct mica_start_info *si)
 {
     (void)si;
-    long echo = mica_grant("echo");
+    long echo = mica_grant("ipc_echo");
     if (echo < 0)
         return 1;
     echo_ep = (uint64_t)echo;
