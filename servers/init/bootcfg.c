@@ -202,11 +202,15 @@ static void parse_line(const char *p, const char *end, struct bootcfg_line *out)
     if (word_is(kw, n, "endpoint")) {
         out->kind = BOOTCFG_ENDPOINT;
         problem = parse_endpoint(p, end, out);
-    } else if (word_is(kw, n, "server") || word_is(kw, n, "test") || word_is(kw, n, "bench")) {
-        out->kind = kw[0] == 's' ? BOOTCFG_SERVER : kw[0] == 't' ? BOOTCFG_TEST : BOOTCFG_BENCH;
+    } else if (word_is(kw, n, "server") || word_is(kw, n, "test") || word_is(kw, n, "bench") ||
+               word_is(kw, n, "demo")) {
+        out->kind = kw[0] == 's'   ? BOOTCFG_SERVER
+                    : kw[0] == 't' ? BOOTCFG_TEST
+                    : kw[0] == 'b' ? BOOTCFG_BENCH
+                                   : BOOTCFG_DEMO;
         problem = parse_program(p, end, out);
     } else {
-        problem = "unknown directive (expected endpoint, server, test or bench)";
+        problem = "unknown directive (expected endpoint, server, test, bench or demo)";
     }
     if (problem) {
         out->kind = BOOTCFG_ERROR;

@@ -266,6 +266,10 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
                 record_server(st, &line, h);
             break;
         }
+        case BOOTCFG_DEMO:
+            if (!st->test_mode && !st->bench_mode)
+                start(st, &line); /* runs on its own; nothing to wait for */
+            break;
         case BOOTCFG_TEST:
         case BOOTCFG_BENCH: {
             int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;

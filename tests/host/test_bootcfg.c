@@ -45,6 +45,10 @@ static void test_directives(void)
     CHECK_EQ(out[2].lineno, 6);
     CHECK(strcmp(out[3].args, "--root /") == 0);
     CHECK_EQ(out[3].lineno, 7);
+    CHECK_EQ(PARSE("demo test_hello send:names -v\n"), 1);
+    CHECK_EQ(out[0].kind, BOOTCFG_DEMO);
+    CHECK(strcmp(out[0].name, "test_hello") == 0 && out[0].ngrants == 1);
+    CHECK(strcmp(out[0].args, "-v") == 0);
 }
 
 static void test_no_trailing_newline_and_empty(void)
@@ -246,7 +250,7 @@ static uint64_t rng_state = 0x853c49e6748fea9bULL;
  * result must satisfy the output contract. */
 static void test_random_texts(void)
 {
-    static const char *pieces[] = { "server", "test", "bench", "endpoint", " ", "\t", "\n",
+    static const char *pieces[] = { "server", "test", "bench", "endpoint", "demo", " ", "\t", "\n",
                                     "\r", "#", "x", "send:", "recv:", "pager", "\0", "ab", "=", "provides:",
                                     "task:", ".",
                                     "                                " };
