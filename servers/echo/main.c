@@ -2,7 +2,6 @@
  * an endpoint, registers it with the name service as "echo" (boot.cfg:
  * server echo send:names provides:echo) and answers the one request of
  * echo.h until the machine stops. */
-#include <mica/names.h>
 #include <mica/server.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -28,14 +27,10 @@ int main(const struct mica_start_info *si)
 {
     (void)si;
     long rc = mica_set_ipc_buffer(&ipcbuf);
-    long ep = rc < 0 ? rc : mica_endpoint_create();
-    if (ep >= 0)
-        rc = mica_name_register("echo", (uint64_t)ep);
-    if (rc < 0 || ep < 0) {
-        printf("echo: cannot start: %s\n", mica_error_name(rc < 0 ? rc : ep));
+    if (rc < 0) {
+        printf("echo: cannot register the IPC buffer: %s\n", mica_error_name(rc));
         return 1;
     }
-    rc = mica_server_run((uint64_t)ep, ops, sizeof ops / sizeof ops[0]);
-    printf("echo: server loop ended: %s\n", mica_error_name(rc));
+    mica_server_run_named("echo", ops, sizeof ops / sizeof ops[0]); /* prints why it ended */
     return 1;
 }

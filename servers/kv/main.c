@@ -4,7 +4,6 @@
  * hundreds of pages. An open-addressing hash table (FNV-1a, linear
  * probing, tombstones for deleted keys). boot.cfg: server kv pager:pager
  * send:names provides:kv. */
-#include <mica/names.h>
 #include <mica/server.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -148,13 +147,6 @@ int main(const struct mica_start_info *si)
         printf("kv: no memory from the pager (boot.cfg: pager:pager)\n");
         return 1;
     }
-    long ep = mica_endpoint_create();
-    rc = ep < 0 ? ep : mica_name_register("kv", (uint64_t)ep);
-    if (rc < 0) {
-        printf("kv: cannot register as \"kv\": %s\n", mica_error_name(rc));
-        return 1;
-    }
-    rc = mica_server_run((uint64_t)ep, ops, sizeof ops / sizeof ops[0]);
-    printf("kv: server loop ended: %s\n", mica_error_name(rc));
+    mica_server_run_named("kv", ops, sizeof ops / sizeof ops[0]); /* prints why it ended */
     return 1;
 }

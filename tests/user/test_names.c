@@ -99,10 +99,7 @@ static int64_t serve_b(void *arg)
 {
     static const struct mica_server_op ops[] = {{SVC_PING, svc_ping}, {SVC_QUIT, svc_quit}};
     generation = (uint64_t)arg;
-    long ep = mica_endpoint_create();
-    if (ep < 0 || mica_name_register("test_names_b", (uint64_t)ep) < 0)
-        return 1;
-    return mica_server_run((uint64_t)ep, ops, 2) == 0 ? 0 : 2;
+    return mica_server_run_named("test_names_b", ops, 2) == 0 ? 0 : 1;
 }
 
 static void a_service_call_follows_a_restarted_server(void)
