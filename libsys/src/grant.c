@@ -13,7 +13,10 @@ static char program[MICA_NAME_MAX];
 
 const char *grant_take(const char *args, const char *task_name)
 {
-    strlcpy(program, task_name, sizeof program);
+    size_t pn = strnlen(task_name, sizeof program - 1);
+    memcpy(program, task_name, pn);
+    program[pn] = '\0';
+    nnames = 0;
     if (args[0] != MICA_GRANTS_MARK)
         return args;
     const char *p = args + 1;
@@ -22,9 +25,12 @@ const char *grant_take(const char *args, const char *task_name)
         while (*end && *end != ',' && *end != MICA_GRANTS_MARK)
             end++;
         size_t n = (size_t)(end - p);
-        if (nnames < MICA_SPAWN_MAX_HANDLES && n > 0 && n < MICA_NAME_MAX) {
-            memcpy(names[nnames], p, n);
-            names[nnames++][n] = '\0';
+        if (nnames < MICA_SPAWN_MAX_HANDLES) {
+            /* A name init would never send stays empty (never found) but
+             * keeps its place: the I-th name is handle I. */
+            size_t keep = n < MICA_NAME_MAX ? n : 0;
+            memcpy(names[nnames], p, keep);
+            names[nnames++][keep] = '\0';
         }
         p = *end == ',' ? end + 1 : end;
     }
@@ -34,7 +40,7 @@ const char *grant_take(const char *args, const char *task_name)
 long mica_grant_find(const char *name)
 {
     for (unsigned i = 0; i < nnames; i++)
-        if (strcmp(names[i], name) == 0)
+        if (names[i][0] && strcmp(names[i], name) == 0)
             return (long)i; /* init passes the handles in the order of the names */
     return -MICA_ENOENT;
 }
@@ -54,9 +60,13 @@ long mica_grant(const char *name)
 long mica_grants_encode(char *dst, size_t size, const char *const *list, unsigned n,
                         const char *args)
 {
-    size_t len = 0;
-    if (n == 0)
-        return strlcpy(dst, args, size) < size ? (long)strlen(dst) : -1;
+    size_t len = 0, al = strlen(args);
+    if (n == 0) {
+        if (al + 1 > size)
+            return -1;
+        memcpy(dst, args, al + 1);
+        return (long)al;
+    }
     if (size < 2)
         return -1;
     dst[len++] = MICA_GRANTS_MARK;
@@ -70,7 +80,6 @@ long mica_grants_encode(char *dst, size_t size, const char *const *list, unsigne
         len += l;
     }
     dst[len++] = MICA_GRANTS_MARK;
-    size_t al = strlen(args);
     if (len + al + 1 > size)
         return -1;
     memcpy(dst + len, args, al + 1);
