@@ -109,7 +109,7 @@ static void failed_spawn_returns_every_resource(void)
     KTAP_EXPECT_EQ(succeeded, 0);
     /* A bad handle to pass fails the spawn after the image is loaded. */
     struct mica_spawn_args a = {.image = &full, .image_len = len, .name = "badh", .args = "",
-                                .handles = {0, MICA_HANDLE_MAX - 1}, .nhandles = 2};
+                                .handles = {echo_ep, MICA_HANDLE_MAX - 1}, .nhandles = 2};
     for (int i = 0; i < 20; i++)
         KTAP_EXPECT_EQ(mica_task_spawn(&a), -MICA_EBADH);
     expect_baseline(&base);
