@@ -165,6 +165,13 @@ static void test_task_grant(void)
     CHECK(strstr(out[1].problem, "missing name after") != NULL);
 }
 
+/* out[i] is a malformed line whose problem mentions text. */
+static void check_problem(int i, const char *text)
+{
+    CHECK_EQ(out[i].kind, BOOTCFG_ERROR);
+    CHECK(out[i].problem && strstr(out[i].problem, text) != NULL);
+}
+
 /* Every grant has a name: its target, or NAME= before the kind; names
  * are unique on a line and made of letters, digits, _ and -. */
 static void test_grant_names(void)
@@ -184,16 +191,11 @@ static void test_grant_names(void)
     CHECK_EQ(out[0].grants[1].kind, BOOTCFG_GRANT_TASK);
     CHECK(strcmp(out[0].grants[2].name, "echo") == 0);
     CHECK(strcmp(out[0].args, "x=y a:b") == 0); /* not grants: the arguments */
-    for (int i = 1; i <= 2; i++) {
-        CHECK_EQ(out[i].kind, BOOTCFG_ERROR);
-        CHECK(strstr(out[i].problem, "two grants with the same name") != NULL);
-    }
-    CHECK_EQ(out[3].kind, BOOTCFG_ERROR);
-    CHECK(strstr(out[3].problem, "bad grant name before =") != NULL);
-    CHECK_EQ(out[4].kind, BOOTCFG_ERROR);
-    CHECK(strstr(out[4].problem, "bad name after") != NULL);
-    CHECK_EQ(out[5].kind, BOOTCFG_ERROR);
-    CHECK(strstr(out[5].problem, "bad grant name before =") != NULL);
+    check_problem(1, "two grants with the same name");
+    check_problem(2, "two grants with the same name");
+    check_problem(3, "bad grant name before =");
+    check_problem(4, "bad name after");
+    check_problem(5, "bad grant name before =");
 }
 
 /* provides:NAME: registration rights for the name service, no handle. */
@@ -210,13 +212,11 @@ static void test_provides(void)
     CHECK_EQ(out[0].nprovides, 2);
     CHECK(strcmp(out[0].provides[0], "kv") == 0 && strcmp(out[0].provides[1], "kv2") == 0);
     CHECK(strcmp(out[0].args, "-v") == 0);
-    CHECK(strstr(out[1].problem, "missing name after provides:") != NULL);
-    CHECK(strstr(out[2].problem, "the same provides: twice") != NULL);
-    CHECK(strstr(out[3].problem, "provides: takes no NAME=") != NULL);
-    CHECK(strstr(out[4].problem, "bad name after provides:") != NULL);
-    CHECK(strstr(out[5].problem, "too many provides:") != NULL);
-    for (int i = 1; i < 6; i++)
-        CHECK_EQ(out[i].kind, BOOTCFG_ERROR);
+    check_problem(1, "missing name after provides:");
+    check_problem(2, "the same provides: twice");
+    check_problem(3, "provides: takes no NAME=");
+    check_problem(4, "bad name after provides:");
+    check_problem(5, "too many provides:");
 }
 
 static void test_length_limits(void)
