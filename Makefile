@@ -1,7 +1,9 @@
 # Mica — build, run and test. `make help` lists the targets.
 #
 #   make            build build/mica.iso (kernel + GRUB, BIOS and UEFI)
-#   make run        boot it in QEMU, serial console on this terminal
+#   make run        boot it in QEMU, serial console on this terminal (quit:
+#                   Ctrl-A then X); options for tools/run-qemu go in RUNFLAGS:
+#                   make run RUNFLAGS='--timeout 30 --mem 1G'
 #   make test       host unit tests + fuzz smoke + in-guest tests in QEMU
 #   make bench      in-guest benchmarks (guest instructions per operation)
 #   make debug      QEMU paused with a gdb stub, gdb attached with symbols
@@ -244,6 +246,6 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,13p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 -include $(KERNEL_OBJ:.o=.d)

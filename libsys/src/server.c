@@ -1,5 +1,8 @@
 /* The generic server loop (see mica/server.h). */
+#include <mica/names.h>
 #include <mica/server.h>
+#include <mica/start.h>
+#include <mica/stdio.h>
 
 #include "sys_ipc.h"
 
@@ -52,4 +55,24 @@ long mica_server_run(uint64_t ep, const struct mica_server_op *table, size_t n)
             rc = mica_ipc_recv(ep, &req, MICA_IPC_BLOCK);
         }
     }
+}
+
+long mica_server_run_named(const char *name, const struct mica_server_op *table, size_t n)
+{
+    const char *program = mica_get_start_info()->name;
+    long ep = mica_endpoint_create();
+    long rc = ep < 0 ? ep : mica_name_register(name, (uint64_t)ep);
+    if (rc < 0) {
+        printf("%s: cannot register as \"%s\": %s%s\n", program, name, mica_error_name(rc),
+               rc == -MICA_EPERM ? " (its boot.cfg line needs provides:NAME)" : "");
+        if (ep >= 0)
+            mica_handle_close((uint64_t)ep);
+        return rc;
+    }
+    printf("%s: serving \"%s\"\n", program, name);
+    rc = mica_server_run((uint64_t)ep, table, n);
+    if (rc < 0)
+        printf("%s: server loop for \"%s\" ended: %s\n", program, name, mica_error_name(rc));
+    mica_handle_close((uint64_t)ep);
+    return rc;
 }

@@ -5,6 +5,8 @@
 #include <mica/string.h>
 #include <mica/sys.h>
 
+#include "grant_priv.h"
+
 __attribute__((noreturn, used)) void libsys_start(const struct mica_start_info *si);
 
 uint64_t mica_start_tsc;
@@ -28,10 +30,18 @@ __asm__(".section .text.start, \"ax\", @progbits\n"
 
 static const struct mica_start_info *start_info;
 
+/* main's start info: the kernel's, with the grant names (mica/grant.h)
+ * taken off the front of the arguments. The kernel's page is read-only,
+ * hence the copy. */
+static struct mica_start_info own_copy;
+
 void libsys_start(const struct mica_start_info *si)
 {
-    start_info = si;
-    mica_exit(main(si));
+    own_copy = *si;
+    const char *args = grant_take(si->args, si->name);
+    memmove(own_copy.args, args, strlen(args) + 1);
+    start_info = &own_copy;
+    mica_exit(main(start_info));
 }
 
 const struct mica_start_info *mica_get_start_info(void)

@@ -127,9 +127,24 @@ long mica_task_kill(uint64_t h)
     return sys3(MICA_SYS_TASK_KILL, h, 0, 0);
 }
 
+/* The buffer last registered (a task has one thread), for library code
+ * that needs one without replacing the program's (mica/names.h). */
+static struct mica_ipc_buffer *registered_buffer;
+
 long mica_set_ipc_buffer(struct mica_ipc_buffer *buf)
 {
-    return sys3(MICA_SYS_SET_IPC_BUFFER, (uint64_t)buf, 0, 0);
+    long rc = sys3(MICA_SYS_SET_IPC_BUFFER, (uint64_t)buf, 0, 0);
+    if (rc == 0)
+        registered_buffer = buf;
+    return rc;
+}
+
+struct mica_ipc_buffer *mica_ipc_buffer(void)
+{
+    static struct mica_ipc_buffer own __attribute__((aligned(4096)));
+    if (!registered_buffer)
+        mica_set_ipc_buffer(&own);
+    return registered_buffer;
 }
 
 long mica_shutdown(int64_t status, uint64_t passed, uint64_t failed)

@@ -1,6 +1,7 @@
 /* mica/vm.h: the client side of the pager protocol and the system-call
  * stubs for paging (MICA_SYS_TASK_SET_PAGER, MAP_ANON, UNMAP, PROTECT,
  * MAP_SHARE, MAP_COW, TASK_FORK). */
+#include <mica/grant.h>
 #include <mica/sys.h>
 #include <mica/vm.h>
 
@@ -9,7 +10,10 @@
 /* Children from vm_fork this task can name to the pager at once. */
 #define VM_CHILDREN 64
 
-static uint64_t pager_handle = MICA_VM_PAGER_HANDLE;
+/* The pager's handle: the grant called "pager" until vm_use_pager or a
+ * fork sets another; looked up on first use (UNSET). */
+#define UNSET (~0ull)
+static uint64_t pager_handle = UNSET;
 static struct mica_ipc_buffer own_buffer;
 static struct mica_ipc_buffer *ipc_buf; /* registered for this thread, or NULL */
 
@@ -104,6 +108,12 @@ static long need_buffer(void)
  * of times, whichever request comes first. */
 static long call(uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2, struct mica_msg *r)
 {
+    if (pager_handle == UNSET) {
+        long h = mica_grant(MICA_VM_PAGER_GRANT);
+        if (h < 0)
+            return h;
+        pager_handle = (uint64_t)h;
+    }
     long rc = -MICA_EAGAIN;
     for (unsigned i = 0; i < ALLOC_RETRIES && rc == -MICA_EAGAIN; i++) {
         if (i)

@@ -4,9 +4,10 @@
  * which maps a zeroed page: the free-frame count drops by one per page),
  * forks a copy-on-write clone whose writes stay private, and lets a child
  * write to a read-only page, which the pager refuses (the kernel prints
- * the kill report). Started by init as a server with "pager:pager" (handle
- * 0); init starts servers in every mode, so in test and bench mode it does
- * nothing and prints nothing (the logs there are parsed). */
+ * the kill report). Started by init from a `demo demo pager:pager` line
+ * (normal mode only; vm_* use the grant "pager"); should it run in test or
+ * bench mode anyway, it does nothing and prints nothing (the logs there
+ * are parsed). */
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/sys.h>

@@ -43,37 +43,117 @@ static int has_prefix(const char *w, size_t n, const char *prefix)
     return n >= pl && memcmp(w, prefix, pl) == 0;
 }
 
+/* The grant kind for a word's "KIND:" part, with the prefix length in
+ * *pl; -1 if the word is not a grant. */
+static int grant_kind(const char *w, size_t n, size_t *pl)
+{
+    static const struct {
+        const char *prefix;
+        int kind;
+    } kinds[] = {{"recv:", BOOTCFG_GRANT_RECV},   {"send:", BOOTCFG_GRANT_SEND},
+                 {"pager:", BOOTCFG_GRANT_PAGER}, {"task:", BOOTCFG_GRANT_TASK},
+                 {"provides:", BOOTCFG_PROVIDES}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (has_prefix(w, n, kinds[i].prefix)) {
+            *pl = strlen(kinds[i].prefix);
+            return kinds[i].kind;
+        }
+    return -1;
+}
+
+/* A grant's name: letters, digits, '_' and '-' (it is what a program
+ * asks mica_grant for, and travels in a comma-separated list). */
+static int valid_name(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Record "provides:NAME" (w[0..n) past the prefix). Returns NULL or the
+ * problem. */
+static const char *add_provides(struct bootcfg_line *out, const char *w, size_t n)
+{
+    if (n == 0)
+        return "missing name after provides:";
+    if (!valid_name(w, n))
+        return "bad name after provides: (letters, digits, _ and - only)";
+    if (out->nprovides == BOOTCFG_PROVIDES_MAX)
+        return "too many provides: (at most 8)";
+    for (unsigned i = 0; i < out->nprovides; i++)
+        if (strlen(out->provides[i]) == n && memcmp(out->provides[i], w, n) == 0)
+            return "the same provides: twice";
+    if (copy_field(out->provides[out->nprovides], MICA_NAME_MAX, w, n) < 0)
+        return "name too long after provides:";
+    out->nprovides++;
+    return NULL;
+}
+
+/* Record one grant word [NAME=]KIND:TARGET. Returns NULL or the problem. */
+static const char *add_grant(struct bootcfg_line *out, const char *w, size_t n)
+{
+    const char *name = w;
+    size_t name_len = 0, pl = 0;
+    const char *eq = memchr(w, '=', n), *colon = memchr(w, ':', n);
+    int named = eq && (!colon || eq < colon);
+    if (named) {
+        name_len = (size_t)(eq - w);
+        w = eq + 1;
+        n -= name_len + 1;
+    }
+    int kind = grant_kind(w, n, &pl);
+    if (kind == BOOTCFG_PROVIDES)
+        return named ? "provides: takes no NAME=" : add_provides(out, w + pl, n - pl);
+    if (out->ngrants == MICA_SPAWN_MAX_HANDLES)
+        return "too many handles (at most 8)";
+    if (n == pl)
+        return "missing name after recv:, send:, pager: or task:";
+    if (!valid_name(w + pl, n - pl))
+        return "bad name after recv:, send:, pager: or task: (letters, digits, _ and - only)";
+    if (!named) {
+        name = w + pl; /* the grant is called after its target */
+        name_len = n - pl;
+    } else if (!valid_name(name, name_len)) {
+        return "bad grant name before = (letters, digits, _ and - only)";
+    }
+    if (kind == BOOTCFG_GRANT_PAGER)
+        for (unsigned i = 0; i < out->ngrants; i++)
+            if (out->grants[i].kind == BOOTCFG_GRANT_PAGER)
+                return "more than one pager: grant";
+    for (unsigned i = 0; i < out->ngrants; i++)
+        if (strlen(out->grants[i].name) == name_len &&
+            memcmp(out->grants[i].name, name, name_len) == 0)
+            return "two grants with the same name (name one of them: NAME=KIND:TARGET)";
+    struct bootcfg_grant *g = &out->grants[out->ngrants];
+    g->kind = (enum bootcfg_grant_kind)kind;
+    if (copy_field(g->target, sizeof(g->target), w + pl, n - pl) < 0)
+        return "name too long after recv:, send:, pager: or task:";
+    if (copy_field(g->name, sizeof(g->name), name, name_len) < 0)
+        return "grant name too long before =";
+    out->ngrants++;
+    return NULL;
+}
+
 /* Parse the grant words at *pp (advancing it past them). Returns NULL or
  * the problem. */
 static const char *parse_grants(const char **pp, const char *end, struct bootcfg_line *out)
 {
     for (;;) {
         const char *w = skip_blanks(*pp, end), *we = word_end(w, end);
-        size_t n = (size_t)(we - w);
-        enum bootcfg_grant_kind kind;
-        size_t pl = 5; /* prefix length */
-        if (has_prefix(w, n, "recv:"))
-            kind = BOOTCFG_GRANT_RECV;
-        else if (has_prefix(w, n, "send:"))
-            kind = BOOTCFG_GRANT_SEND;
-        else if (has_prefix(w, n, "pager:"))
-            kind = BOOTCFG_GRANT_PAGER, pl = 6;
-        else if (has_prefix(w, n, "task:"))
-            kind = BOOTCFG_GRANT_TASK;
-        else
-            return NULL;
-        if (out->ngrants == MICA_SPAWN_MAX_HANDLES)
-            return "too many handles (at most 8)";
-        if (n == pl)
-            return "missing name after recv:, send:, pager: or task:";
-        if (kind == BOOTCFG_GRANT_PAGER)
-            for (unsigned i = 0; i < out->ngrants; i++)
-                if (out->grants[i].kind == BOOTCFG_GRANT_PAGER)
-                    return "more than one pager: grant";
-        struct bootcfg_grant *g = &out->grants[out->ngrants++];
-        g->kind = kind;
-        if (copy_field(g->target, sizeof(g->target), w + pl, n - pl) < 0)
-            return "name too long after recv:, send:, pager: or task:";
+        size_t n = (size_t)(we - w), pl;
+        const char *eq = memchr(w, '=', n), *colon = memchr(w, ':', n);
+        const char *kw = eq && colon && eq < colon ? eq + 1 : w;
+        if (!colon || grant_kind(kw, (size_t)(we - kw), &pl) < 0)
+            return NULL; /* the arguments begin here */
+        const char *problem = add_grant(out, w, n);
+        if (problem)
+            return problem;
         *pp = we;
     }
 }
@@ -122,11 +202,15 @@ static void parse_line(const char *p, const char *end, struct bootcfg_line *out)
     if (word_is(kw, n, "endpoint")) {
         out->kind = BOOTCFG_ENDPOINT;
         problem = parse_endpoint(p, end, out);
-    } else if (word_is(kw, n, "server") || word_is(kw, n, "test") || word_is(kw, n, "bench")) {
-        out->kind = kw[0] == 's' ? BOOTCFG_SERVER : kw[0] == 't' ? BOOTCFG_TEST : BOOTCFG_BENCH;
+    } else if (word_is(kw, n, "server") || word_is(kw, n, "test") || word_is(kw, n, "bench") ||
+               word_is(kw, n, "demo")) {
+        out->kind = kw[0] == 's'   ? BOOTCFG_SERVER
+                    : kw[0] == 't' ? BOOTCFG_TEST
+                    : kw[0] == 'b' ? BOOTCFG_BENCH
+                                   : BOOTCFG_DEMO;
         problem = parse_program(p, end, out);
     } else {
-        problem = "unknown directive (expected endpoint, server, test or bench)";
+        problem = "unknown directive (expected endpoint, server, test, bench or demo)";
     }
     if (problem) {
         out->kind = BOOTCFG_ERROR;

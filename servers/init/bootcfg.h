@@ -4,17 +4,30 @@
  *     server NAME [GRANTS] [ARGS]    start module NAME, do not wait
  *     test NAME [GRANTS] [ARGS]      test mode only: run it, wait, add up
  *     bench NAME [GRANTS] [ARGS]     bench mode only: run it, wait
+ *     demo NAME [GRANTS] [ARGS]      normal mode only (make run): start it, do
+ *                                    not wait (a client showing a server at work)
  *     # comment                      (also after leading blanks); blank lines
- * GRANTS are the words right after NAME of the form recv:EP (the endpoint
- * with all rights: the serving side) or send:EP (a copy with SEND and GRANT
- * rights, badged per program) or pager:EP (a send copy like send:, and EP,
- * served by servers/pager, becomes the program's pager: at most one per
- * line) or task:NAME (the task of an earlier `server NAME` line, with the
- * MAP and GRANT rights: its memory and its frame quota; for tests that
- * need to limit a server); they become the program's handles 0, 1, ... in
- * order. ARGS is the rest of the line with outer blanks removed. Words
- * are separated by spaces or tabs. The text need not be NUL-terminated and
- * may end without a newline. Pure logic, tested on the host. */
+ * GRANTS are the words right after NAME of the form [GNAME=]KIND:TARGET:
+ *     recv:EP    the endpoint EP with all rights (the serving side)
+ *     send:EP    a copy of EP with SEND and GRANT rights, badged per program
+ *     pager:EP   a send copy like send:, and EP, served by servers/pager,
+ *                becomes the program's pager (at most one per line)
+ *     task:NAME  the task of an earlier `server NAME` line, with the MAP and
+ *                GRANT rights: its memory and its frame quota (for tests
+ *                that need to limit a server)
+ * Each grant has a name, GNAME, or TARGET when "GNAME=" is left out; the
+ * program asks for its handle by that name (mica_grant("echo"), libsys
+ * mica/grant.h), so the order of the words does not matter to it. Names
+ * are letters, digits, '_' and '-', unique on the line. init passes the
+ * names in front of the arguments (MICA_GRANTS_MARK, mica/grant.h) and the
+ * handles, in the order of the words, as handles 0, 1, ... Among the
+ * grants may also stand
+ *     provides:NAME  the program may register an endpoint under NAME with
+ *                    the name service (servers/names, mica/names.h); no
+ *                    handle, at most 8 per line.
+ * ARGS is the rest of the line with outer blanks removed (it begins at the
+ * first word that is not a grant). Words are separated by spaces or tabs.
+ * The text need not be NUL-terminated and may end without a newline. Pure logic, tested on the host. */
 #pragma once
 
 #include <stddef.h>
@@ -22,13 +35,16 @@
 #include <mica/syscall.h>
 
 enum bootcfg_kind { BOOTCFG_ENDPOINT, BOOTCFG_SERVER, BOOTCFG_TEST, BOOTCFG_BENCH,
-                    BOOTCFG_ERROR };
+                    BOOTCFG_DEMO, BOOTCFG_ERROR };
 
 enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_PAGER,
-                          BOOTCFG_GRANT_TASK };
+                          BOOTCFG_GRANT_TASK, BOOTCFG_PROVIDES /* parser only: no handle */ };
+
+#define BOOTCFG_PROVIDES_MAX 8
 
 struct bootcfg_grant {
     enum bootcfg_grant_kind kind;
+    char name[MICA_NAME_MAX];   /* what the program asks mica_grant for */
     char target[MICA_NAME_MAX]; /* the endpoint's name, or the server's (TASK) */
 };
 
@@ -39,6 +55,8 @@ struct bootcfg_line {
     char args[MICA_ARGS_MAX];  /* "" when none */
     unsigned ngrants;
     struct bootcfg_grant grants[MICA_SPAWN_MAX_HANDLES];
+    unsigned nprovides;        /* provides:NAME words */
+    char provides[BOOTCFG_PROVIDES_MAX][MICA_NAME_MAX];
     const char *problem;       /* BOOTCFG_ERROR: what is wrong */
 };
 

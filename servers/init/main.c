@@ -3,6 +3,8 @@
  * servers it lists and, in test or bench mode, runs each test or bench
  * program in turn, adds up the test results and powers the machine off
  * with the totals. */
+#include <mica/grant.h>
+#include <mica/names.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
@@ -135,6 +137,33 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
     return 0;
 }
 
+/* Tell the name service what the program with `badge` may register
+ * (allow) or that it is gone (!allow). The service is the server of the
+ * endpoint "names", which must come before the first provides:. Returns 0
+ * or -1 (reported). */
+static int names_permissions(struct init_state *st, const struct bootcfg_line *l,
+                             uint64_t badge, int allow)
+{
+    if (!l->nprovides)
+        return 0;
+    long ep = find_endpoint(st, MICA_NAMES_GRANT);
+    if (ep < 0 || find_server(st, MICA_NAMES_GRANT) < 0) {
+        if (allow)
+            problem(st, l, "provides: needs the name service started first (endpoint names, "
+                    "server names recv:names)", NULL);
+        return -1;
+    }
+    for (unsigned i = 0; i < (allow ? l->nprovides : 1); i++) {
+        long rc = allow ? names_link_allow((uint64_t)ep, badge, l->provides[i])
+                        : names_link_forget((uint64_t)ep, badge);
+        if (rc < 0) {
+            problem(st, l, "the name service refused:", mica_error_name(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Start module l->name with its args and handles. Returns the task handle
  * or < 0 after printing why not. */
 static long start(struct init_state *st, const struct bootcfg_line *l)
@@ -144,18 +173,30 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
         problem(st, l, "no module named", l->name);
         return -MICA_ENOENT;
     }
+    /* The grant names go in front of the arguments (mica/grant.h). */
+    static char args[MICA_ARGS_MAX];
+    const char *names[MICA_SPAWN_MAX_HANDLES];
+    for (unsigned i = 0; i < l->ngrants; i++)
+        names[i] = l->grants[i].name;
+    if (mica_grants_encode(args, sizeof args, names, l->ngrants, l->args) < 0) {
+        problem(st, l, "arguments and grant names together too long for", l->name);
+        return -MICA_E2BIG;
+    }
     struct mica_spawn_args a = {
         .image = (const void *)m->addr,
         .image_len = m->len,
         .name = l->name,
-        .args = l->args,
+        .args = args,
     };
     long minted[MICA_SPAWN_MAX_HANDLES];
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         minted[i] = -1;
     st->pager_ep = -1;
-    int ready = prepare_handles(st, l, &a, minted) == 0; /* reported if not */
+    int ready = prepare_handles(st, l, &a, minted) == 0 && /* reported if not */
+                names_permissions(st, l, st->started + 1, 1) == 0;
     long h = ready ? mica_task_spawn(&a) : -MICA_EINVAL;
+    if (h < 0) /* the badge goes to the next program: take its permissions back */
+        names_permissions(st, l, st->started + 1, 0);
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         if (minted[i] >= 0)
             mica_handle_close((uint64_t)minted[i]); /* the child has its own copy */
@@ -185,6 +226,7 @@ static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
     mica_handle_close((uint64_t)h);
     if (st->pager_ep >= 0)
         pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
+    names_permissions(st, l, st->started, 0); /* its badge (start counted it) */
     if (l->kind == BOOTCFG_BENCH) {
         printf("init: bench %s exited with status %lld\n", l->name, (long long)status);
         return;
@@ -224,6 +266,10 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
                 record_server(st, &line, h);
             break;
         }
+        case BOOTCFG_DEMO:
+            if (!st->test_mode && !st->bench_mode)
+                start(st, &line); /* runs on its own; nothing to wait for */
+            break;
         case BOOTCFG_TEST:
         case BOOTCFG_BENCH: {
             int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;

@@ -1,11 +1,12 @@
-/* pager_link.h: two control calls to the pager. The task handle travels
- * through init's IPC buffer, registered on first use. */
+/* pager_link.h: two control calls to the pager, and two to the name
+ * service. Handles and names travel through init's IPC buffer
+ * (mica_ipc_buffer: registered on first use). */
 #include "pager_link.h"
 
+#include <mica/names.h>
+#include <mica/string.h>
 #include <mica/sys.h>
 #include <mica/vm.h>
-
-static struct mica_ipc_buffer buffer;
 
 static long control_call(uint64_t pager_ep, struct mica_msg *m)
 {
@@ -18,14 +19,10 @@ static long control_call(uint64_t pager_ep, struct mica_msg *m)
 
 long pager_link_add(uint64_t pager_ep, uint64_t badge, uint64_t task)
 {
-    static int registered;
-    if (!registered) {
-        long rc = mica_set_ipc_buffer(&buffer);
-        if (rc < 0)
-            return rc;
-        registered = 1;
-    }
-    buffer.handle = task;
+    struct mica_ipc_buffer *buffer = mica_ipc_buffer();
+    if (!buffer)
+        return -MICA_EFAULT;
+    buffer->handle = task;
     struct mica_msg m = {.label = PAGER_ADD_CLIENT | MICA_MSG_XFER_HANDLE, .w = {badge}};
     return control_call(pager_ep, &m);
 }
@@ -34,4 +31,21 @@ long pager_link_drop(uint64_t pager_ep, uint64_t badge)
 {
     struct mica_msg m = {.label = PAGER_DROP_CLIENT, .w = {badge}};
     return control_call(pager_ep, &m);
+}
+
+long names_link_allow(uint64_t names_ep, uint64_t badge, const char *name)
+{
+    struct mica_ipc_buffer *buffer = mica_ipc_buffer();
+    if (!buffer)
+        return -MICA_EFAULT;
+    size_t n = strlen(name);
+    memcpy(buffer->data, name, n);
+    struct mica_msg m = {.label = MICA_MSG_MAKE(NAMES_ALLOW, n), .w = {badge}};
+    return control_call(names_ep, &m);
+}
+
+long names_link_forget(uint64_t names_ep, uint64_t badge)
+{
+    struct mica_msg m = {.label = NAMES_FORGET, .w = {badge}};
+    return control_call(names_ep, &m);
 }

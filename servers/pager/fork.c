@@ -22,7 +22,7 @@ void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mic
         mica_handle_close((uint64_t)c->fork_handle);
     c->fork_handle = -1;
     uint64_t badge = next_badge++;
-    long h = mica_handle_mint(PAGER_EP, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
+    long h = mica_handle_mint(pager_ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
     if (h < 0) {
         reply->w[0] = (uint64_t)h;
         return;

@@ -1,6 +1,7 @@
 /* pager: decides its clients' page faults in user space.
  *
- * Started by init with its endpoint (all rights) as handle 0. On it come:
+ * Started by init with its endpoint (all rights) as the grant "pager"
+ * (boot.cfg: server pager recv:pager). On it come:
  *   - from init (badge 0, the control channel): PAGER_ADD_CLIENT with a
  *     task handle (MICA_RIGHT_MAP) and the client's badge, PAGER_DROP_CLIENT
  *     (control.c);
@@ -15,6 +16,7 @@
  * message itself, but it only obtains what its regions already allow. The
  * pager must not be its own pager (it would wait for itself), so it has
  * none. A per-client memory quota is left for later. */
+#include <mica/grant.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/sys.h>
@@ -89,12 +91,15 @@ static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
         mica_handle_close((uint64_t)xfer);
 }
 
+uint64_t pager_ep;
+
 int main(const struct mica_start_info *si)
 {
-    if (si->nhandles < 1) {
-        printf("pager: no endpoint given (boot.cfg: server pager recv:EP)\n");
+    (void)si;
+    long ep = mica_grant("pager"); /* boot.cfg: server pager recv:pager */
+    if (ep < 0)
         return 1;
-    }
+    pager_ep = (uint64_t)ep;
     long rc = mica_set_ipc_buffer(&pager_buffer);
     if (rc < 0) {
         printf("pager: cannot register an IPC buffer: %s\n", mica_error_name(rc));
@@ -102,7 +107,7 @@ int main(const struct mica_start_info *si)
     }
     printf("pager: ready\n");
     struct mica_msg req, reply;
-    rc = mica_ipc_recv(PAGER_EP, &req, MICA_IPC_BLOCK);
+    rc = mica_ipc_recv(pager_ep, &req, MICA_IPC_BLOCK);
     for (;;) {
         if (sent_handle >= 0) {
             mica_handle_close((uint64_t)sent_handle); /* the receiver has its copy */
@@ -116,10 +121,10 @@ int main(const struct mica_start_info *si)
             /* A message we could not take whole (data or a handle with
              * nowhere to go), or a reply whose caller died (its error comes
              * back without the receive): go on receiving. */
-            rc = mica_ipc_recv(PAGER_EP, &req, MICA_IPC_BLOCK);
+            rc = mica_ipc_recv(pager_ep, &req, MICA_IPC_BLOCK);
             continue;
         }
         dispatch(&req, &reply);
-        rc = mica_ipc_reply_recv(PAGER_EP, &reply, &req, MICA_IPC_BLOCK);
+        rc = mica_ipc_reply_recv(pager_ep, &reply, &req, MICA_IPC_BLOCK);
     }
 }

@@ -7,7 +7,9 @@
 
 #include "regions.h"
 
-#define PAGER_EP 0 /* the pager's endpoint: handle 0, all rights */
+/* The pager's endpoint (all rights): the grant "pager" (boot.cfg:
+ * server pager recv:pager), set by main. */
+extern uint64_t pager_ep;
 
 extern struct pager_client pager_clients[PAGER_CLIENTS];
 extern struct mica_ipc_buffer pager_buffer;

@@ -45,6 +45,10 @@ static void test_directives(void)
     CHECK_EQ(out[2].lineno, 6);
     CHECK(strcmp(out[3].args, "--root /") == 0);
     CHECK_EQ(out[3].lineno, 7);
+    CHECK_EQ(PARSE("demo test_hello send:names -v\n"), 1);
+    CHECK_EQ(out[0].kind, BOOTCFG_DEMO);
+    CHECK(strcmp(out[0].name, "test_hello") == 0 && out[0].ngrants == 1);
+    CHECK(strcmp(out[0].args, "-v") == 0);
 }
 
 static void test_no_trailing_newline_and_empty(void)
@@ -87,7 +91,7 @@ static void test_endpoints_and_grants(void)
     int n = PARSE("endpoint echo\nserver ipc_echo recv:echo\n"
                   "test t send:echo send:log  -v recv:x\nbench b send:echo\n"
                   "endpoint\nendpoint a b\ntest t send:\n"
-                  "test t send:a send:a send:a send:a send:a send:a send:a send:a send:a\n");
+                  "test t send:a b=send:a c=send:a d=send:a e=send:a f=send:a g=send:a h=send:a i=send:a\n");
     CHECK_EQ(n, 8);
     CHECK_EQ(out[0].kind, BOOTCFG_ENDPOINT);
     CHECK(strcmp(out[0].name, "echo") == 0);
@@ -149,6 +153,7 @@ static void test_task_grant(void)
 {
     int n = PARSE("test t pager:pg task:pager task:echo -q\ntest t task:\n");
     CHECK_EQ(n, 2);
+    CHECK(strcmp(out[0].grants[1].name, "pager") == 0);
     CHECK_EQ(out[0].kind, BOOTCFG_TEST);
     CHECK_EQ(out[0].ngrants, 3);
     CHECK_EQ(out[0].grants[1].kind, BOOTCFG_GRANT_TASK);
@@ -158,6 +163,60 @@ static void test_task_grant(void)
     CHECK(strcmp(out[0].args, "-q") == 0);
     CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
     CHECK(strstr(out[1].problem, "missing name after") != NULL);
+}
+
+/* out[i] is a malformed line whose problem mentions text. */
+static void check_problem(int i, const char *text)
+{
+    CHECK_EQ(out[i].kind, BOOTCFG_ERROR);
+    CHECK(out[i].problem && strstr(out[i].problem, text) != NULL);
+}
+
+/* Every grant has a name: its target, or NAME= before the kind; names
+ * are unique on a line and made of letters, digits, _ and -. */
+static void test_grant_names(void)
+{
+    int n = PARSE("test t pager:pager pager_task=task:pager send:echo x=y a:b\n"
+                  "test t pager:pager task:pager\n"
+                  "test t send:echo echo=recv:other\n"
+                  "test t bad.name=send:echo\n"
+                  "test t send:e.cho\n"
+                  "test t =send:echo\n");
+    CHECK_EQ(n, 6);
+    CHECK_EQ(out[0].kind, BOOTCFG_TEST);
+    CHECK_EQ(out[0].ngrants, 3);
+    CHECK(strcmp(out[0].grants[0].name, "pager") == 0);
+    CHECK(strcmp(out[0].grants[1].name, "pager_task") == 0);
+    CHECK(strcmp(out[0].grants[1].target, "pager") == 0);
+    CHECK_EQ(out[0].grants[1].kind, BOOTCFG_GRANT_TASK);
+    CHECK(strcmp(out[0].grants[2].name, "echo") == 0);
+    CHECK(strcmp(out[0].args, "x=y a:b") == 0); /* not grants: the arguments */
+    check_problem(1, "two grants with the same name");
+    check_problem(2, "two grants with the same name");
+    check_problem(3, "bad grant name before =");
+    check_problem(4, "bad name after");
+    check_problem(5, "bad grant name before =");
+}
+
+/* provides:NAME: registration rights for the name service, no handle. */
+static void test_provides(void)
+{
+    int n = PARSE("server kv send:names provides:kv provides:kv2 -v\n"
+                  "server kv provides:\nserver kv provides:a provides:a\n"
+                  "server kv x=provides:a\nserver kv provides:a/b\n"
+                  "server kv provides:a provides:b provides:c provides:d provides:e "
+                  "provides:f provides:g provides:h provides:i\n");
+    CHECK_EQ(n, 6);
+    CHECK_EQ(out[0].kind, BOOTCFG_SERVER);
+    CHECK_EQ(out[0].ngrants, 1);
+    CHECK_EQ(out[0].nprovides, 2);
+    CHECK(strcmp(out[0].provides[0], "kv") == 0 && strcmp(out[0].provides[1], "kv2") == 0);
+    CHECK(strcmp(out[0].args, "-v") == 0);
+    check_problem(1, "missing name after provides:");
+    check_problem(2, "the same provides: twice");
+    check_problem(3, "provides: takes no NAME=");
+    check_problem(4, "bad name after provides:");
+    check_problem(5, "too many provides:");
 }
 
 static void test_length_limits(void)
@@ -191,8 +250,9 @@ static uint64_t rng_state = 0x853c49e6748fea9bULL;
  * result must satisfy the output contract. */
 static void test_random_texts(void)
 {
-    static const char *pieces[] = { "server", "test", "bench", "endpoint", " ", "\t", "\n",
-                                    "\r", "#", "x", "send:", "recv:", "pager", "\0", "ab",
+    static const char *pieces[] = { "server", "test", "bench", "endpoint", "demo", " ", "\t", "\n",
+                                    "\r", "#", "x", "send:", "recv:", "pager", "\0", "ab", "=", "provides:",
+                                    "task:", ".",
                                     "                                " };
     static char text[3000];
     for (int iter = 0; iter < 3000; iter++) {
@@ -219,6 +279,17 @@ static void test_random_texts(void)
                 size_t el = strlen(out[i].grants[g].target);
                 CHECK(el > 0 && el < MICA_NAME_MAX);
                 CHECK(strpbrk(out[i].grants[g].target, " \t\r\n") == NULL);
+                size_t gl = strlen(out[i].grants[g].name);
+                CHECK(gl > 0 && gl < MICA_NAME_MAX);
+                CHECK(strspn(out[i].grants[g].name, "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == gl);
+                for (unsigned h = 0; h < g; h++)
+                    CHECK(strcmp(out[i].grants[h].name, out[i].grants[g].name) != 0);
+            }
+            CHECK(out[i].nprovides <= BOOTCFG_PROVIDES_MAX);
+            for (unsigned p = 0; p < out[i].nprovides; p++) {
+                size_t pl = strlen(out[i].provides[p]);
+                CHECK(pl > 0 && pl < MICA_NAME_MAX);
             }
             size_t nl = strlen(out[i].name);
             CHECK(nl > 0 && nl < MICA_NAME_MAX);
@@ -239,7 +310,7 @@ int main(void)
         TAP(test_directives),      TAP(test_no_trailing_newline_and_empty),
         TAP(test_malformed_lines), TAP(test_endpoints_and_grants),
         TAP(test_length_limits),  TAP(test_pager_grant), TAP(test_task_grant),
-        TAP(test_random_texts),
+        TAP(test_grant_names),     TAP(test_provides),        TAP(test_random_texts),
     };
     return tap_run(tests, (int)(sizeof tests / sizeof tests[0]));
 }

@@ -1,5 +1,5 @@
 /* Benchmark of interrupt latency under hostile system calls, run by init
- * in bench mode with "pager:pager" (handle 0: the pager, also this task's
+ * in bench mode with "pager:pager" (the grant "pager": the pager, also this task's
  * pager, which vm_fork needs). The kernel records how long each timer
  * interrupt waited pending before its handler ran (MICA_INFO_IRQ_LATENCY_*,
  * in ns of the guest clock: guest instructions under tools/bench's

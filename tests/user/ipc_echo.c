@@ -1,5 +1,7 @@
-/* ipc_echo: a small server answering the calls of ipc_echo.h on handle 0,
+/* ipc_echo: a small server answering the calls of ipc_echo.h on the grant
+ * "ipc_echo",
  * for the IPC tests and benchmarks. It runs until the machine stops. */
+#include <mica/grant.h>
 #include <mica/server.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -109,16 +111,16 @@ static const struct mica_server_op ops[] = {
 
 int main(const struct mica_start_info *si)
 {
-    if (si->nhandles < 1) {
-        printf("ipc_echo: no endpoint given as handle 0\n");
+    (void)si;
+    long ep = mica_grant("ipc_echo"); /* boot.cfg: server ipc_echo recv:ipc_echo */
+    if (ep < 0)
         return 1;
-    }
     long rc = mica_set_ipc_buffer(&ipcbuf);
     if (rc < 0) {
         printf("ipc_echo: cannot register the IPC buffer: %s\n", mica_error_name(rc));
         return 1;
     }
-    rc = mica_server_run(0, ops, sizeof ops / sizeof ops[0]);
+    rc = mica_server_run((uint64_t)ep, ops, sizeof ops / sizeof ops[0]);
     printf("ipc_echo: stopped: %s\n", mica_error_name(rc));
     return 1;
 }

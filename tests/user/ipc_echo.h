@@ -1,7 +1,8 @@
 /* The protocol of the ipc_echo server (ipc_echo.c), the IPC partner of
- * test_ipc and bench_ipc. init starts it with an endpoint as handle 0 and
- * gives every test program a send copy of that endpoint as handle 0
- * (README.md). Every request is a call; the reply's label is the
+ * test_ipc, test_leaks, test_protection and bench_ipc. init starts it with
+ * the endpoint "ipc_echo" (the grant "ipc_echo") and gives every test
+ * program a send copy of it, also called "ipc_echo" (boot.cfg:
+ * send:ipc_echo). Every request is a call; the reply's label is the
  * request's label unless noted. */
 #pragma once
 

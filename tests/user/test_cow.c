@@ -4,7 +4,7 @@
  * of a frame takes it over without a copy; and every frame comes back when
  * the child is gone. Frame counts (MICA_INFO_FREE_FRAMES) are the proof:
  * fork itself costs page tables and kernel objects, never copies of data
- * pages. init starts it with "pager:pager" (handle 0). The children are
+ * pages. init starts it with "pager:pager" (the grant "pager"). The children are
  * forked (forked.h) and report through their exit status. */
 #include <mica/ktap.h>
 #include <mica/start.h>

@@ -1,8 +1,10 @@
 /* Synchronous IPC between two address spaces: this task calls the
- * ipc_echo server (handle 0, a send copy of its endpoint given by init)
+ * ipc_echo server (the grant "ipc_echo", a send copy of its endpoint
+ * given by init)
  * and checks words, badges, data buffers and handle transfer end to end,
  * then the errors for empty endpoints, bad handles, missing rights and
  * closed handles. */
+#include <mica/grant.h>
 #include <mica/ktap.h>
 #include <mica/server.h>
 #include <mica/start.h>
@@ -12,7 +14,7 @@
 
 #include "ipc_echo.h"
 
-#define ECHO 0 /* handle of the echo server's endpoint */
+static uint64_t echo_ep; /* boot.cfg: send:ipc_echo, looked up in main */
 
 static struct mica_ipc_buffer ipcbuf __attribute__((aligned(4096)));
 static bool server_up;
@@ -20,7 +22,7 @@ static bool server_up;
 static long call(uint64_t label, struct mica_msg *reply)
 {
     struct mica_msg m = {.label = label};
-    return mica_ipc_call(ECHO, &m, reply, MICA_IPC_BLOCK);
+    return mica_ipc_call(echo_ep, &m, reply, MICA_IPC_BLOCK);
 }
 
 /* The server may not be receiving yet when this program starts: retry a
@@ -31,7 +33,7 @@ static void echo_server_answers(void)
     struct mica_msg m = {.label = ECHO_PING}, r;
     long rc = -MICA_EAGAIN;
     for (int i = 0; i < 10000 && rc == -MICA_EAGAIN; i++) {
-        rc = mica_ipc_call(ECHO, &m, &r, MICA_IPC_NONBLOCK);
+        rc = mica_ipc_call(echo_ep, &m, &r, MICA_IPC_NONBLOCK);
         if (rc == -MICA_EAGAIN)
             mica_yield();
     }
@@ -43,12 +45,12 @@ static void call_reply_carries_words(void)
     KTAP_REQUIRE(server_up);
     static const uint64_t w[4] = {0, 41, 0x8000000000000000ull, ~0ull - 1};
     struct mica_msg m = {.label = ECHO_WORDS, .w = {w[0], w[1], w[2], w[3]}}, r;
-    KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &m, &r, MICA_IPC_BLOCK), 0);
+    KTAP_EXPECT_EQ(mica_ipc_call(echo_ep, &m, &r, MICA_IPC_BLOCK), 0);
     KTAP_EXPECT_EQ(r.label, ECHO_WORDS);
     for (int i = 0; i < 4; i++)
         KTAP_EXPECT_EQ(r.w[i], w[i] + 1);
     /* The reply may overwrite the request in place. */
-    KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &m, &m, MICA_IPC_BLOCK), 0);
+    KTAP_EXPECT_EQ(mica_ipc_call(echo_ep, &m, &m, MICA_IPC_BLOCK), 0);
     KTAP_EXPECT_EQ(m.w[1], 42);
 }
 
@@ -61,12 +63,12 @@ static void badge_identifies_sender(void)
     KTAP_EXPECT(badge != 0); /* init badges each test program's copy */
     /* A copy minted with badge 0 keeps the badge; a badged handle cannot be
      * re-badged, so a client cannot pose as another. */
-    long h = mica_handle_mint(ECHO, MICA_RIGHT_SEND, 0);
+    long h = mica_handle_mint(echo_ep, MICA_RIGHT_SEND, 0);
     KTAP_REQUIRE(h >= 0);
     struct mica_msg m = {.label = ECHO_BADGE};
     KTAP_EXPECT_EQ(mica_ipc_call((uint64_t)h, &m, &r, MICA_IPC_BLOCK), 0);
     KTAP_EXPECT_EQ(r.w[0], badge);
-    KTAP_EXPECT_EQ(mica_handle_mint(ECHO, MICA_RIGHT_SEND, badge + 1), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_handle_mint(echo_ep, MICA_RIGHT_SEND, badge + 1), -MICA_EPERM);
     KTAP_EXPECT_EQ(mica_handle_mint((uint64_t)h, MICA_RIGHT_SEND, 0), -MICA_EPERM); /* no GRANT */
     mica_handle_close((uint64_t)h);
 }
@@ -210,8 +212,8 @@ static void missing_right_is_eperm(void)
     KTAP_EXPECT_EQ(mica_ipc_call((uint64_t)recv_only, &m, &m, MICA_IPC_BLOCK), -MICA_EPERM);
     /* Our copy of the server's endpoint can send but not receive, and its
      * rights cannot grow by minting. */
-    KTAP_EXPECT_EQ(mica_ipc_recv(ECHO, &m, MICA_IPC_NONBLOCK), -MICA_EPERM);
-    KTAP_EXPECT_EQ(mica_handle_mint(ECHO, MICA_RIGHT_RECV, 0), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_ipc_recv(echo_ep, &m, MICA_IPC_NONBLOCK), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_handle_mint(echo_ep, MICA_RIGHT_RECV, 0), -MICA_EPERM);
     mica_handle_close((uint64_t)recv_only);
     mica_handle_close((uint64_t)ep);
 }
@@ -256,6 +258,10 @@ static const struct ktap_case tests[] = {
 int main(const struct mica_start_info *si)
 {
     (void)si;
+    long echo = mica_grant("ipc_echo");
+    if (echo < 0)
+        return 1;
+    echo_ep = (uint64_t)echo;
     ktap_begin(sizeof tests / sizeof tests[0]);
     long rc = mica_set_ipc_buffer(&ipcbuf);
     if (rc < 0)

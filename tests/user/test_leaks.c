@@ -5,6 +5,7 @@
  * test takes a baseline of MICA_INFO_FREE_FRAMES, _SLAB_OBJECTS and
  * _HEAP_BYTES after a warm-up (so caches that grow once are already
  * grown), repeats the operation, and requires the exact baseline again. */
+#include <mica/grant.h>
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -19,7 +20,7 @@
 #define KILLED      20
 #define WARM_UP     4
 #define SCRATCH_VA  0x0000300000000000ull
-#define ECHO        0 /* handle of the echo server's endpoint (boot.cfg: send:echo) */
+static uint64_t echo_ep; /* boot.cfg: send:ipc_echo, looked up in main */
 #define PAGE        4096ull
 
 static int64_t run(const struct misbehaviour *m)
@@ -108,7 +109,7 @@ static void failed_spawn_returns_every_resource(void)
     KTAP_EXPECT_EQ(succeeded, 0);
     /* A bad handle to pass fails the spawn after the image is loaded. */
     struct mica_spawn_args a = {.image = &full, .image_len = len, .name = "badh", .args = "",
-                                .handles = {0, MICA_HANDLE_MAX - 1}, .nhandles = 2};
+                                .handles = {echo_ep, MICA_HANDLE_MAX - 1}, .nhandles = 2};
     for (int i = 0; i < 20; i++)
         KTAP_EXPECT_EQ(mica_task_spawn(&a), -MICA_EBADH);
     expect_baseline(&base);
@@ -144,7 +145,7 @@ static void handles_through_a_server_return_after_its_next_request(void)
     static struct mica_ipc_buffer buf __attribute__((aligned(4096)));
     KTAP_REQUIRE(mica_set_ipc_buffer(&buf) == 0);
     struct mica_msg words = {.label = ECHO_WORDS}, r;
-    KTAP_REQUIRE(mica_ipc_call(ECHO, &words, &r, MICA_IPC_BLOCK) == 0);
+    KTAP_REQUIRE(mica_ipc_call(echo_ep, &words, &r, MICA_IPC_BLOCK) == 0);
     struct usage base = usage_now();
     for (int i = 0; i < 20; i++) {
         long ep = mica_endpoint_create();
@@ -152,16 +153,16 @@ static void handles_through_a_server_return_after_its_next_request(void)
             break;
         buf.handle = (uint64_t)ep;
         struct mica_msg m = {.label = ECHO_HANDLE_BACK | MICA_MSG_XFER_HANDLE};
-        KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &m, &r, MICA_IPC_BLOCK), 0);
+        KTAP_EXPECT_EQ(mica_ipc_call(echo_ep, &m, &r, MICA_IPC_BLOCK), 0);
         if (r.label & MICA_MSG_XFER_HANDLE)
             mica_handle_close(buf.handle);
         mica_handle_close((uint64_t)ep);
         struct mica_msg n = {.label = ECHO_NEW_ENDPOINT};
-        KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &n, &r, MICA_IPC_BLOCK), 0);
+        KTAP_EXPECT_EQ(mica_ipc_call(echo_ep, &n, &r, MICA_IPC_BLOCK), 0);
         if (r.label & MICA_MSG_XFER_HANDLE)
             mica_handle_close(buf.handle);
     }
-    KTAP_EXPECT_EQ(mica_ipc_call(ECHO, &words, &r, MICA_IPC_BLOCK), 0);
+    KTAP_EXPECT_EQ(mica_ipc_call(echo_ep, &words, &r, MICA_IPC_BLOCK), 0);
     expect_baseline(&base);
     mica_set_ipc_buffer(0);
 }
@@ -179,5 +180,9 @@ static const struct ktap_case tests[] = {
 int main(const struct mica_start_info *si)
 {
     (void)si;
+    long echo = mica_grant("ipc_echo");
+    if (echo < 0)
+        return 1;
+    echo_ep = (uint64_t)echo;
     return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

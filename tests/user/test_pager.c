@@ -2,8 +2,8 @@
  * demand-zero memory (servers/pager, mica/vm.h), the fault message itself
  * (this program acting as a child's pager), the kill paths (a fault outside
  * any region, a dead pager, no pager at all), and the paging system calls'
- * argument checks. init starts it with "pager:pager": handle 0 is its
- * handle to servers/pager, which is also its registered pager. Children
+ * argument checks. init starts it with "pager:pager": the grant "pager"
+ * is its handle to servers/pager, which is also its registered pager. Children
  * are tiny in-memory images (tiny_elf.h). */
 #include <mica/ktap.h>
 #include <mica/start.h>

@@ -9,8 +9,10 @@
  * frame quota as the limit, which works at every memory size, and once
  * with all of RAM, where touching every free page is quick enough. Each
  * ends with the free-frame count back at its baseline. init starts it with
- * "pager:pager task:pager" (handle 0: the pager's endpoint; handle 1: the
- * pager's task, whose frame quota the quota case sets). */
+ * "pager:pager pager_task=task:pager" (the grants "pager", the pager's
+ * endpoint, and "pager_task", the pager's task, whose frame quota the
+ * quota case sets). */
+#include <mica/grant.h>
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -29,7 +31,7 @@
  * above this the whole-RAM exhaustion is skipped (the big-memory guests);
  * the quota exhaustion runs everywhere. */
 #define EXHAUST_MAX_FRAMES (160u * 1024 * 1024 / PAGE)
-#define PAGER_TASK_HANDLE  1u   /* task:pager in boot.cfg */
+static uint64_t pager_task; /* boot.cfg: pager_task=task:pager */
 #define QUOTA_FRAMES_MAX   4096u /* 16 MiB: quick to exhaust under TCG */
 
 static uint64_t rng_next(uint64_t *s)
@@ -198,14 +200,14 @@ static uint64_t limit_quota(void)
     if (!KTAP_EXPECT(free > 4096))
         return 0;
     uint64_t quota = (free - 2048) / 2 < QUOTA_FRAMES_MAX ? (free - 2048) / 2 : QUOTA_FRAMES_MAX;
-    if (!KTAP_EXPECT_EQ(mica_set_frame_quota(PAGER_TASK_HANDLE, quota), 0))
+    if (!KTAP_EXPECT_EQ(mica_set_frame_quota(pager_task, quota), 0))
         return 0;
     return quota + 1024;
 }
 
 static void unlimit_quota(void)
 {
-    KTAP_EXPECT_EQ(mica_set_frame_quota(PAGER_TASK_HANDLE, 0), 0);
+    KTAP_EXPECT_EQ(mica_set_frame_quota(pager_task, 0), 0);
 }
 
 static void quota_exhaustion_kills_only_the_greedy_task(void)
@@ -216,6 +218,10 @@ static void quota_exhaustion_kills_only_the_greedy_task(void)
 int main(const struct mica_start_info *si)
 {
     (void)si;
+    long task = mica_grant("pager_task");
+    if (task < 0)
+        return 1;
+    pager_task = (uint64_t)task;
     ktap_begin(3);
     warm_up();
     ktap_run("eight_tasks_ten_thousand_faults_each", eight_tasks_ten_thousand_faults_each);

@@ -7,7 +7,7 @@
  * (forked.h), a client of servers/pager like this program; the test checks
  * its exit status is MICA_EXIT_KILLED and that this program and its pager
  * carry on. The kernel's report line (in the log) names the cause. init
- * starts it with "pager:pager" (handle 0). */
+ * starts it with "pager:pager" (the grant "pager"). */
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>

@@ -15,7 +15,7 @@
  * replayed, and a campaign with other seeds is one boot.cfg line away
  * ("test test_syscall_fuzz pager:pager children=500 seed=0x1234"). A
  * child never writes to the console (MICA_SYS_DEBUG_WRITE is skipped).
- * init starts it with "pager:pager" (handle 0), which forks need. */
+ * init starts it with "pager:pager" (the grant "pager"), which forks need. */
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>

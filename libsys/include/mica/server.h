@@ -31,3 +31,12 @@ struct mica_server_op {
  * returns MICA_SERVER_STOP, or the error of a failed receive
  * (-MICA_EBADH, -MICA_EPERM, -MICA_EDEAD). */
 long mica_server_run(uint64_t ep, const struct mica_server_op *table, size_t n);
+
+/* The whole life of a named server: create an endpoint, register it with
+ * the name service as name (mica/names.h; the program's boot.cfg line
+ * needs send:names and provides:NAME), print "PROGRAM: serving "name"",
+ * and serve it with mica_server_run. Returns 0 after MICA_SERVER_STOP, or
+ * the error of the creation, the registration or the loop after printing
+ * one line naming it. Register the IPC buffer first if requests carry
+ * data. */
+long mica_server_run_named(const char *name, const struct mica_server_op *table, size_t n);

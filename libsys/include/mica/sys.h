@@ -111,6 +111,12 @@ long mica_task_kill(uint64_t h);
  * (misaligned). */
 long mica_set_ipc_buffer(struct mica_ipc_buffer *buf);
 
+/* The IPC buffer registered for this thread through mica_set_ipc_buffer;
+ * if none is, libsys registers a buffer of its own first. For library
+ * code that moves handles (mica/names.h) without replacing the program's
+ * registration. Returns it, or NULL if registering failed. */
+struct mica_ipc_buffer *mica_ipc_buffer(void);
+
 /* Power the machine off reporting status and test totals. Needs
  * MICA_START_MACHINE (init); otherwise returns -MICA_EPERM. */
 long mica_shutdown(int64_t status, uint64_t passed, uint64_t failed);

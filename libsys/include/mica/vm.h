@@ -6,9 +6,10 @@
  * A program that uses vm_* is started with a pager: init's boot.cfg grant
  * "pager:EP" gives it a badged send handle to the pager's endpoint as a
  * handle like any other and registers that endpoint as the task's pager
- * before its first instruction. vm_* talk to the pager through handle
- * MICA_VM_PAGER_HANDLE (0, so the pager grant comes first on the boot.cfg
- * line) unless vm_use_pager names another.
+ * before its first instruction. vm_* talk to the pager through the grant
+ * called MICA_VM_PAGER_GRANT ("pager", mica/grant.h: "pager:pager" on the
+ * boot.cfg line, anywhere among the grants) unless vm_use_pager names
+ * another handle.
  *
  * What the pager gives every client: its regions from vm_alloc, and its
  * stack, [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, MICA_USER_STACK_TOP),
@@ -27,7 +28,8 @@
 #include <stdint.h>
 #include <mica/syscall.h>
 
-#define MICA_VM_PAGER_HANDLE 0
+/* The name of the grant vm_* use as the pager (mica/grant.h). */
+#define MICA_VM_PAGER_GRANT "pager"
 
 /* The pager's protocol (labels on the pager endpoint). The badge names the
  * client; badge 0 (init's own handle) is the control channel. Every reply
@@ -50,8 +52,8 @@
                               * MICA_RIGHT_MAP transferred -> w0 = 0 or -MICA_E* */
 #define PAGER_DROP_CLIENT 17 /* control: w0 = client badge -> w0 = 0 or -MICA_E* */
 
-/* Talk to the pager through handle h from now on (default
- * MICA_VM_PAGER_HANDLE). */
+/* Talk to the pager through handle h from now on (default: the grant
+ * called MICA_VM_PAGER_GRANT). */
 void vm_use_pager(uint64_t h);
 
 /* Tell vm_* that the calling program registered buf as its thread's IPC
