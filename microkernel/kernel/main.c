@@ -3,10 +3,10 @@
  * benchmarks (later: starts init). Each step depends on the one before. */
 #include "kernel/boot_state.h"
 #include "kernel/cmdline.h"
-#include "kernel/console.h"
-#include "kernel/machine.h"
+#include "lib/console.h"
+#include "arch/x86_64/machine.h"
 #include "kernel/mm_init.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpu_features.h"
 #include "arch/x86_64/gdt.h"

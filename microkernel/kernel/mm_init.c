@@ -1,7 +1,7 @@
 /* Memory-core bring-up: turns the firmware's map into free ranges, places
  * the frame metadata, and starts each allocator in dependency order. */
 #include "kernel/mm_init.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "arch/x86_64/layout.h"
 #include "lib/assert.h"
 #include "mm/kernel_space.h"

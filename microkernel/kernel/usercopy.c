@@ -23,7 +23,7 @@
 #include "arch/x86_64/cpu_features.h"
 #include "arch/x86_64/extable.h"
 #include "arch/x86_64/trap.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "mm/vmm.h"
 #include "task/sched.h"

@@ -23,7 +23,7 @@
 
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/pte.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"

@@ -11,7 +11,7 @@
 #include "mm/memmap.h"
 
 #include <mica/errno.h>
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 
 int memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type)

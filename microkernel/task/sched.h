@@ -61,7 +61,7 @@ __noreturn void sched_start(void);
 /* The current thread is dead: switch away for good. */
 __noreturn void sched_exit_current(void);
 
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 static inline struct thread *sched_current(void)
 {
     return this_cpu()->current;

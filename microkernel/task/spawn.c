@@ -24,7 +24,7 @@
 #include <mica/errno.h>
 
 #include "ipc/handle.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "kernel/syscall.h"
 #include "kernel/usercopy.h"
 #include "lib/assert.h"

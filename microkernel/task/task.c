@@ -18,7 +18,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/pte.h"
 #include "ipc/endpoint.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "lib/format.h"
 #include "lib/string.h"

@@ -13,7 +13,7 @@
  * every charge exact. */
 #include <mica/errno.h>
 
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "mm/pmm.h"
 #include "task/task.h"

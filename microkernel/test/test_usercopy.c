@@ -16,7 +16,7 @@
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/timer.h"
 #include "arch/x86_64/trap.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "kernel/usercopy.h"
 #include "lib/string.h"
 #include "mm/phys.h"

@@ -5,7 +5,7 @@
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 

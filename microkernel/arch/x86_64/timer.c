@@ -9,7 +9,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/lapic.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "task/sched.h"
 

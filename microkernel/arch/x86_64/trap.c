@@ -7,7 +7,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
-#include "kernel/ksyms.h"
+#include "lib/ksyms.h"
 #include "kernel/usercopy.h"
 #include "task/task.h"
 #include "lib/assert.h"

@@ -4,9 +4,9 @@
 #include <stdarg.h>
 
 #include "arch/x86_64/trap.h"
-#include "kernel/backtrace.h"
-#include "kernel/console.h"
-#include "kernel/machine.h"
+#include "lib/backtrace.h"
+#include "lib/console.h"
+#include "arch/x86_64/machine.h"
 #include "lib/assert.h"
 
 /* How many panics have started. A second one means the report itself

@@ -1,8 +1,8 @@
 /* Frame-pointer backtraces (see backtrace.h for the frame layout and the
  * checks each frame must pass). */
-#include "kernel/backtrace.h"
-#include "kernel/console.h"
-#include "kernel/ksyms.h"
+#include "lib/backtrace.h"
+#include "lib/console.h"
+#include "lib/ksyms.h"
 
 #ifdef MICA_HOST
 static uintptr_t stack_lo, stack_hi; /* host tests declare their own stacks */

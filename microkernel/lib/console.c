@@ -1,7 +1,7 @@
 /* The kernel console: kprintf formats straight into the serial port. */
 #include <stdarg.h>
 
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/format.h"
 #include "arch/x86_64/serial.h"
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "lib/types.h"
-#include "mm/pmm_cache.h"
+#include "lib/frame_stack.h"
 
 struct thread;
 
@@ -17,7 +17,7 @@ struct cpu {
     uint64_t user_rsp;          /* 24: scratch for the syscall entry */
     struct thread *current;     /* 32: the thread running on this CPU */
     struct thread *idle;        /* 40: this CPU's idle thread */
-    struct pmm_cpu_cache pmm;   /* small stack of free frames, see pmm.c */
+    struct frame_stack pmm;     /* the pmm's cache of free frames, see mm/pmm.c */
 };
 
 #define PERCPU_KERNEL_RSP 16

@@ -1,5 +1,5 @@
 /* Address-to-name lookup over the generated symbol table (see ksyms.h). */
-#include "kernel/ksyms.h"
+#include "lib/ksyms.h"
 
 /* Empty table for the first link pass; the generated ksyms.S of the second
  * pass defines the same names strongly and replaces these. Defined in
