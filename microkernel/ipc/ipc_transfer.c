@@ -13,7 +13,7 @@
 
 #include "ipc/ipc_priv.h"
 #include "kernel/syscall.h"
-#include "kernel/usercopy.h"
+#include "arch/x86_64/user_access.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "mm/phys.h"

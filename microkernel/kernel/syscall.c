@@ -11,7 +11,7 @@
 #include "kernel/boot_state.h"
 #include "lib/console.h"
 #include "arch/x86_64/machine.h"
-#include "kernel/usercopy.h"
+#include "vm/usercopy.h"
 #include "lib/assert.h"
 #include "mm/kheap.h"
 #include "mm/pmm.h"

@@ -26,7 +26,7 @@
 #include "ipc/handle.h"
 #include "lib/console.h"
 #include "kernel/syscall.h"
-#include "kernel/usercopy.h"
+#include "vm/usercopy.h"
 #include "lib/assert.h"
 #include "lib/format.h"
 #include "lib/string.h"

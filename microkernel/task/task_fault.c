@@ -10,7 +10,7 @@
  * pager said. A write to a present page with the COW mark carries
  * MICA_FAULT_COW, so the pager knows a copy (MICA_SYS_MAP_COW) is wanted.
  *
- * A system call's copy of user memory that faults (kernel/usercopy.c) is
+ * A system call's copy of user memory that faults (vm/usercopy.c) is
  * offered to the pager the same way (task_copy_fault, MICA_FAULT_KERNEL),
  * from the system call's own context after the copy routine has returned,
  * never from inside the trap handler. */
@@ -19,6 +19,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
+#include "arch/x86_64/user_access.h"
 #include "ipc/endpoint.h"
 #include "ipc/handle.h"
 #include "ipc/ipc_kernel.h"
@@ -59,18 +60,12 @@ static void describe_pf(const struct trap_frame *tf, const struct task *t, uint6
               (unsigned long)tf->rip);
 }
 
-/* The MICA_FAULT_* access bits of a page fault at addr in t. */
-static uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err)
+uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err)
 {
-    uint64_t a = (err & PF_ERR_I) ? MICA_FAULT_EXEC
-                 : (err & PF_ERR_W) ? MICA_FAULT_WRITE
-                                    : MICA_FAULT_READ;
-    if (err & PF_ERR_P) {
-        a |= MICA_FAULT_PRESENT;
-        if ((err & PF_ERR_W) && addr < MICA_USER_END &&
-            vmm_is_cow(&t->as, ALIGN_DOWN(addr, PAGE_SIZE)))
-            a |= MICA_FAULT_COW;
-    }
+    uint64_t a = pf_fault_access(err);
+    if ((err & PF_ERR_P) && (err & PF_ERR_W) && addr < MICA_USER_END &&
+        vmm_is_cow(&t->as, ALIGN_DOWN(addr, PAGE_SIZE)))
+        a |= MICA_FAULT_COW;
     return a;
 }
 

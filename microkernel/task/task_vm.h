@@ -65,6 +65,11 @@ void task_fork_start(struct task *child);
  * -MICA_EFAULT. */
 int task_copy_fault(uintptr_t addr, uint64_t access);
 
+/* The MICA_FAULT_* access bits of a page fault with #PF error code `err`
+ * at addr in t: pf_fault_access, plus MICA_FAULT_COW for a write to a
+ * present copy-on-write page. */
+uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err);
+
 /* ---- per-pager frame quotas (task_frames.c) ---- */
 
 /* task_map_anon (task_mem.c), the new frames charged to `payer` (NULL:

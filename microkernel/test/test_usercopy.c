@@ -17,7 +17,7 @@
 #include "arch/x86_64/timer.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/percpu.h"
-#include "kernel/usercopy.h"
+#include "vm/usercopy.h"
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"

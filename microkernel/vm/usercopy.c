@@ -1,8 +1,6 @@
-/* Checked access to user memory (kernel/usercopy.h): range checks, the
- * wrappers around the fault-tolerant copy loops of
- * arch/x86_64/usercopy.asm, the fixup hook trap_dispatch calls for kernel
- * faults, and turning on SMEP/SMAP, which is what makes the copy loops the
- * only way into user memory.
+/* Copies to and from user memory that survive a pager-resolved fault
+ * (vm/usercopy.h), on top of the fault-tolerant copy loops of
+ * arch/x86_64/usercopy.asm and their range check (arch/x86_64/user_access.h).
  *
  * A copy that faults on a user page of a task with a pager is not lost:
  * the copy routine returns its error (the fixup runs in the trap handler
@@ -13,39 +11,19 @@
  * the copy loops go forward. The copy routines open and close user access
  * (stac/clac) themselves on every path, so the pager call runs with AC
  * clear and each retry opens it again. */
-#include "kernel/usercopy.h"
+#include "vm/usercopy.h"
 
 #include <mica/errno.h>
 #include <mica/syscall.h>
 
-#include "arch/x86_64/context.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/cpu_features.h"
-#include "arch/x86_64/extable.h"
 #include "arch/x86_64/trap.h"
-#include "lib/console.h"
-#include "lib/assert.h"
+#include "arch/x86_64/user_access.h"
 #include "mm/vmm.h"
 #include "task/sched.h"
 #include "task/task.h"
 #include "task/task_vm.h"
 
-/* usercopy.asm */
-int usercopy_bytes(void *dst, const void *src, size_t n);
-int64_t usercopy_string(char *dst, const char *src, size_t max);
-
-/* Nonzero once CR4.SMAP is on: the copy loops then bracket their user
- * accesses with stac/clac (read by usercopy.asm, hence not static). */
-uint8_t usercopy_smap;
-
 STATIC_ASSERT(MICA_USER_END == USER_SPACE_END, "the ABI and the page tables disagree on the user half");
-
-bool user_range_ok(uintptr_t uptr, size_t len)
-{
-    /* Written so that nothing can overflow: the first test bounds uptr,
-     * the second compares len with the room left above it. */
-    return uptr < MICA_USER_END && len <= MICA_USER_END - uptr;
-}
 
 /* Consecutive faults on one page before a copy gives up: a pager that
  * answers "resume" without mapping the page must not hang the call. */
@@ -86,13 +64,8 @@ static int copy_fault(struct copy_retry *r, size_t end)
             r->faults = 1;
         }
         r->done = at - r->base;
-        uint64_t access = r->write ? MICA_FAULT_WRITE : MICA_FAULT_READ;
-        if (present) {
-            access |= MICA_FAULT_PRESENT;
-            if (r->write && vmm_is_cow(as, p))
-                access |= MICA_FAULT_COW;
-        }
-        return task_copy_fault(at, access);
+        uint64_t err = (r->write ? PF_ERR_W : 0) | (present ? PF_ERR_P : 0);
+        return task_copy_fault(at, fault_access(cur->task, at, err));
     }
     return -MICA_EFAULT; /* every page is usable: not a fault a pager can fix */
 }
@@ -158,33 +131,4 @@ long copy_string_from_user(char *dst, uintptr_t usrc, size_t max)
         return -MICA_EFAULT; /* ran into the end of the user half */
     dst[max - 1] = '\0';     /* callers may print what they got */
     return -MICA_E2BIG;
-}
-
-bool usercopy_fixup(struct trap_frame *tf)
-{
-    if (trap_from_user(tf) || (tf->vector != VEC_PF && tf->vector != VEC_GP))
-        return false;
-    uint64_t fixup = extable_lookup(tf->rip);
-    if (fixup == 0)
-        return false;
-    /* A copy routine also touches the kernel buffer it was given. A fault
-     * there is a bug in the caller, not a bad user pointer: let it panic. */
-    if (tf->vector == VEC_PF && read_cr2() >= MICA_USER_END)
-        return false;
-    tf->rip = fixup;
-    return true;
-}
-
-void arch_user_protection_init(void)
-{
-    uint64_t cr4 = read_cr4();
-
-    if (cpu_features.smep)
-        cr4 |= CR4_SMEP;
-    if (cpu_features.smap)
-        cr4 |= CR4_SMAP;
-    write_cr4(cr4);
-    usercopy_smap = cpu_features.smap;
-    kprintf("cpu: SMEP %s, SMAP %s\n", cpu_features.smep ? "on" : "off (not supported)",
-            cpu_features.smap ? "on" : "off (not supported)");
 }

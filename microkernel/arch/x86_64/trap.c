@@ -8,7 +8,7 @@
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "lib/ksyms.h"
-#include "kernel/usercopy.h"
+#include "arch/x86_64/user_access.h"
 #include "task/task.h"
 #include "lib/assert.h"
 #include "lib/format.h"

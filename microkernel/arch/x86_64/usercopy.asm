@@ -1,4 +1,4 @@
-; The copy loops behind kernel/usercopy.c. Every instruction here that
+; The copy loops behind vm/usercopy.c and arch/x86_64/user_access.c. Every instruction here that
 ; touches user memory is listed in the exception-fixup table
 ; (arch/x86_64/extable.h): if it faults, trap_dispatch resumes at the
 ; routine's fault label, which reports the failure instead of panicking.
