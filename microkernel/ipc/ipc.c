@@ -21,13 +21,13 @@
  * thread blocked on an endpoint that dies or that nobody can receive on. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "ipc/ipc_priv.h"
 #include "kernel/syscall.h"
 #include "lib/assert.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 /* syscall_entry.asm sends these two straight here, by number. */
 STATIC_ASSERT(MICA_SYS_IPC_CALL == 6 && MICA_SYS_IPC_REPLY_RECV == 8,

@@ -9,9 +9,9 @@
  * badge, label and words, so it can tell who called and answer). */
 #pragma once
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
-#include "task/thread.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
+#include "object/thread.h"
 
 /* A sender's half of a transfer, checked. Valid until the sender runs. */
 struct ipc_send {

@@ -18,8 +18,8 @@
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/vmm.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 #define BUF_DATA   offsetof(struct mica_ipc_buffer, data)
 #define BUF_HANDLE offsetof(struct mica_ipc_buffer, handle)

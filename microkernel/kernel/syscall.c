@@ -16,9 +16,9 @@
 #include "mm/kheap.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 #include "test/ktest.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */

@@ -28,19 +28,19 @@ int64_t sys_ipc_call(struct trap_frame *tf);
 int64_t sys_ipc_reply(struct trap_frame *tf);
 int64_t sys_ipc_reply_recv(struct trap_frame *tf);
 int64_t sys_endpoint_create(struct trap_frame *tf);
-int64_t sys_handle_mint(struct trap_frame *tf);    /* ipc/handle.c */
+int64_t sys_handle_mint(struct trap_frame *tf);    /* object/handle.c */
 int64_t sys_handle_close(struct trap_frame *tf);
 int64_t sys_set_ipc_buffer(struct trap_frame *tf);
-int64_t sys_mem_map(struct trap_frame *tf);        /* task/task_mem.c */
+int64_t sys_mem_map(struct trap_frame *tf);        /* vm/user_mem.c */
 int64_t sys_mem_unmap(struct trap_frame *tf);
-int64_t sys_task_spawn(struct trap_frame *tf);     /* task/spawn.c */
-int64_t sys_task_wait(struct trap_frame *tf);      /* task/task_calls.c */
+int64_t sys_task_spawn(struct trap_frame *tf);     /* vm/spawn.c */
+int64_t sys_task_wait(struct trap_frame *tf);      /* vm/task_calls.c */
 int64_t sys_task_kill(struct trap_frame *tf);
-int64_t sys_task_set_pager(struct trap_frame *tf); /* task/task_pager.c */
+int64_t sys_task_set_pager(struct trap_frame *tf); /* vm/remote_paging.c */
 int64_t sys_map_anon(struct trap_frame *tf);
 int64_t sys_unmap(struct trap_frame *tf);
 int64_t sys_protect(struct trap_frame *tf);
-int64_t sys_map_share(struct trap_frame *tf);      /* task/task_cow.c */
+int64_t sys_map_share(struct trap_frame *tf);      /* vm/cow.c */
 int64_t sys_map_cow(struct trap_frame *tf);
-int64_t sys_task_fork(struct trap_frame *tf);      /* task/task_fork.c */
-int64_t sys_set_frame_quota(struct trap_frame *tf); /* task/task_frames.c */
+int64_t sys_task_fork(struct trap_frame *tf);      /* vm/fork.c */
+int64_t sys_set_frame_quota(struct trap_frame *tf); /* vm/frame_quota.c */

@@ -10,8 +10,8 @@
 #include "mm/kheap.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 #include "mm/mm_usage.h"
 #include "test/ktest.h"
 

@@ -19,9 +19,9 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/user_access.h"
 #include "mm/vmm.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 
 STATIC_ASSERT(MICA_USER_END == USER_SPACE_END, "the ABI and the page tables disagree on the user half");
 

@@ -1,8 +1,8 @@
 /* The kernel's side of user-level paging: registering a task's pager, and
  * the system calls a pager uses to change another task's memory through a
  * task handle with MICA_RIGHT_MAP (MICA_SYS_MAP_ANON, MICA_SYS_UNMAP,
- * MICA_SYS_PROTECT). Fault forwarding itself is in task_fault.c; sharing
- * and fork in task_cow.c and task_fork.c.
+ * MICA_SYS_PROTECT). Fault forwarding itself is in fault_forward.c; sharing
+ * and fork in cow.c and fork.c.
  *
  * A task's pager is an endpoint plus the badge of the handle that
  * registered it; the task holds a sending reference on the endpoint
@@ -10,13 +10,13 @@
  * and dies for senders only when its last receive handle goes. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "kernel/syscall.h"
 #include "lib/assert.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 /* More pages than the user half holds: refused before any arithmetic. */

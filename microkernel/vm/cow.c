@@ -16,9 +16,9 @@
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 
 /* Page-aligned [va, va + npages pages) inside the user half, page 0 excluded. */
 static bool range_ok(uintptr_t va, size_t npages)

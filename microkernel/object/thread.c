@@ -5,15 +5,15 @@
  * the direct map; the thread's user registers live in the trap frame at its
  * top (thread->utf). A thread is freed by thread_destroy, which for an
  * exited thread the scheduler calls only after switching away from it. */
-#include "task/thread.h"
+#include "object/thread.h"
 
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 static struct slab_cache *thread_cache;
 static uint32_t next_thread_id;

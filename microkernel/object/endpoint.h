@@ -5,7 +5,7 @@
 #pragma once
 
 #include "lib/types.h"
-#include "task/thread.h"
+#include "object/thread.h"
 
 struct endpoint {
     struct thread *senders, *senders_tail;     /* blocked in send or call */

@@ -3,11 +3,11 @@
  * (MICA_SYS_TASK_KILL). */
 #include <mica/errno.h>
 
-#include "ipc/handle.h"
+#include "object/handle.h"
 #include "kernel/syscall.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 
 int64_t sys_task_wait(struct trap_frame *tf)
 {

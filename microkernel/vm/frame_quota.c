@@ -16,9 +16,9 @@
 #include "lib/console.h"
 #include "lib/assert.h"
 #include "mm/pmm.h"
-#include "task/task.h"
-#include "task/task_vm.h"
-#include "task/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
+#include "object/sched.h"
 #include "kernel/syscall.h"
 
 /* Slot 0 means "uncharged"; the table bounds the number of tasks that hold

@@ -1,12 +1,12 @@
 /* Copy-on-write sharing, fork and kernel copy faults: the task-level
- * mechanisms a ring-3 pager drives (task_cow.c, task_fork.c,
- * task_fault.c), and the argument checks the pager system calls share
- * (task_pager.c). The kernel only carries out requests here; which page is
+ * mechanisms a ring-3 pager drives (cow.c, fork.c,
+ * fault_forward.c), and the argument checks the pager system calls share
+ * (remote_paging.c). The kernel only carries out requests here; which page is
  * shared, copied or refused is the pager's decision. */
 #pragma once
 
 #include "lib/types.h"
-#include "task/task.h"
+#include "object/task.h"
 
 struct endpoint;
 
@@ -70,9 +70,9 @@ int task_copy_fault(uintptr_t addr, uint64_t access);
  * present copy-on-write page. */
 uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err);
 
-/* ---- per-pager frame quotas (task_frames.c) ---- */
+/* ---- per-pager frame quotas (frame_quota.c) ---- */
 
-/* task_map_anon (task_mem.c), the new frames charged to `payer` (NULL:
+/* task_map_anon (user_mem.c), the new frames charged to `payer` (NULL:
  * uncharged): -MICA_ENOMEM before anything is allocated when len pages
  * would exceed payer's quota. */
 int task_map_anon_for(struct task *t, struct task *payer, uintptr_t va, size_t len,

@@ -18,12 +18,12 @@
  * a frame to allocate, zero, map and free again, the bulk of a small task's
  * cost. Nothing else is placed in the reservation, and the page below it
  * stays unmapped, so an overflow faults. */
-#include "task/spawn.h"
+#include "vm/spawn.h"
 
 #include <stdarg.h>
 #include <mica/errno.h>
 
-#include "ipc/handle.h"
+#include "object/handle.h"
 #include "lib/console.h"
 #include "kernel/syscall.h"
 #include "vm/usercopy.h"
@@ -33,10 +33,10 @@
 #include "mm/kheap.h"
 #include "mm/phys.h"
 #include "mm/vmm.h"
-#include "task/elf.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/thread.h"
+#include "vm/elf.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "object/thread.h"
 
 #define HDR_READ_MAX 4096 /* bytes handed to elf_parse */
 #define STACK_BOTTOM (MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE)

@@ -9,9 +9,9 @@
 #include "mm/page_zero.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 

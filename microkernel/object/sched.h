@@ -5,7 +5,7 @@
 #pragma once
 
 #include "lib/types.h"
-#include "task/thread.h"
+#include "object/thread.h"
 
 /* The thread running on this CPU. */
 static inline struct thread *sched_current(void);

@@ -10,7 +10,7 @@
  * whole with its own protection. PT_LOAD entries with memsz 0 are checked
  * and then dropped; PT_INTERP (a dynamic loader request) is refused; other
  * program header types are ignored. */
-#include "task/elf.h"
+#include "vm/elf.h"
 
 #include <stdarg.h>
 #include <mica/elf64.h>

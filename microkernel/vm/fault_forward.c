@@ -20,14 +20,14 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/user_access.h"
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "ipc/ipc_kernel.h"
 #include "lib/assert.h"
 #include "lib/format.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
 
 /* Why a present page refused the access, from the task's own page tables. */
 static const char *protection_cause(const struct task *t, uint64_t addr, uint64_t err)

@@ -15,15 +15,15 @@
  * teardown of either side needs nothing special. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "kernel/syscall.h"
 #include "lib/assert.h"
 #include "mm/pmm.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
-#include "task/thread.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/task_vm.h"
+#include "object/thread.h"
 
 struct clone_walk {
     struct task *child;

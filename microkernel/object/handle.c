@@ -5,17 +5,17 @@
  * (endpoint_handle_get / task_handle_get), dropped when the slot is closed. A slot
  * is cleared before its reference is dropped, because the drop may end the
  * object and wake threads that look at tables. */
-#include "ipc/handle.h"
+#include "object/handle.h"
 
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
+#include "object/endpoint.h"
 #include "kernel/syscall.h"
 #include "lib/assert.h"
 #include "mm/kheap.h"
 #include "mm/page_zero.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 static void object_get(const struct handle *h)
 {

@@ -9,7 +9,7 @@
  * ends tasks and compares the allocators' counters): thread objects and
  * their kernel stacks, the handle table, the frames mapped in the user half,
  * the page tables, and finally the task object itself. */
-#include "task/task.h"
+#include "object/task.h"
 
 #include <stdarg.h>
 
@@ -17,16 +17,16 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/pte.h"
-#include "ipc/endpoint.h"
+#include "object/endpoint.h"
 #include "lib/console.h"
 #include "lib/assert.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/sched.h"
-#include "task/task_vm.h"
-#include "task/thread.h"
+#include "object/sched.h"
+#include "vm/task_vm.h"
+#include "object/thread.h"
 
 static struct slab_cache *task_cache;
 static uint32_t next_task_id = 1;

@@ -6,7 +6,7 @@
 
 #include "lib/types.h"
 #include "mm/vmm.h"
-#include "ipc/handle.h"
+#include "object/handle.h"
 
 struct thread;
 struct endpoint;
@@ -30,10 +30,10 @@ struct task {
     uint32_t handle_refs;        /* task handles naming it (the last one closed kills it) */
     uint64_t start_flags;        /* MICA_START_* given at spawn */
     struct task *live_next;      /* link in the list of live tasks */
-    struct endpoint *pager;      /* page faults are sent here, or NULL (task_pager.c) */
+    struct endpoint *pager;      /* page faults are sent here, or NULL (remote_paging.c) */
     uint64_t pager_badge;        /* badge of the handle that registered it */
     uint64_t frame_quota;        /* frames it may have charged as a pager; 0: no limit */
-    uint16_t frame_account;      /* its charge account (task_frames.c), 0 before the first */
+    uint16_t frame_account;      /* its charge account (frame_quota.c), 0 before the first */
     bool killed;                 /* a kill is pending: its threads unwind and exit */
 };
 
@@ -103,7 +103,7 @@ struct trap_frame;
 void task_user_exception(struct trap_frame *tf);
 
 /* Register endpoint ep (badge) as t's pager, replacing any previous one;
- * ep == NULL removes it. Takes a sending reference on ep (task_pager.c). */
+ * ep == NULL removes it. Takes a sending reference on ep (remote_paging.c). */
 void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge);
 
 /* Change the protection of the mapped pages [va, va+len) of t, page

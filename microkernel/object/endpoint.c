@@ -6,18 +6,18 @@
  * with MICA_RIGHT_RECV remains: receive rights only come from the creator's
  * handle, by minting or transfer, so none can appear again. At that point
  * queued senders are woken with -MICA_EDEAD rather than left blocked. */
-#include "ipc/endpoint.h"
+#include "object/endpoint.h"
 
 #include <mica/errno.h>
 
-#include "ipc/handle.h"
+#include "object/handle.h"
 #include "ipc/ipc_priv.h"
 #include "kernel/syscall.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "mm/slab.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 static struct slab_cache *endpoint_cache;
 

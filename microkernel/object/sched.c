@@ -13,13 +13,13 @@
  *
  * The kernel is not preemptible (interrupts are off in kernel mode except
  * in the idle thread), so nothing here needs a lock on one CPU. */
-#include "task/sched.h"
+#include "object/sched.h"
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/trap.h"
 #include "lib/assert.h"
-#include "task/task.h"
+#include "object/task.h"
 
 #define SCHED_SLICE_TICKS 2 /* ticks a ring-3 thread runs before others get a turn */
 
