@@ -24,7 +24,7 @@
 #include "object/endpoint.h"
 #include "object/handle.h"
 #include "ipc/ipc_priv.h"
-#include "kernel/syscall.h"
+#include "ipc/syscalls.h"
 #include "lib/assert.h"
 #include "object/sched.h"
 #include "object/task.h"

@@ -12,7 +12,7 @@
 #include <mica/errno.h>
 
 #include "ipc/ipc_priv.h"
-#include "kernel/syscall.h"
+#include "ipc/syscalls.h"
 #include "arch/x86_64/user_access.h"
 #include "lib/assert.h"
 #include "lib/string.h"

@@ -1,6 +1,9 @@
 /* System-call dispatch and the small system calls that belong to no
  * subsystem: null, debug output, exit, yield, information and shutdown. */
 #include "kernel/syscall.h"
+#include "ipc/syscalls.h"
+#include "object/syscalls.h"
+#include "vm/syscalls.h"
 #include "mm/mm_usage.h"
 
 #include <mica/errno.h>

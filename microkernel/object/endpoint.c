@@ -12,7 +12,7 @@
 
 #include "object/handle.h"
 #include "ipc/ipc_priv.h"
-#include "kernel/syscall.h"
+#include "object/syscalls.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "mm/slab.h"

@@ -10,7 +10,7 @@
 #include <mica/errno.h>
 
 #include "object/endpoint.h"
-#include "kernel/syscall.h"
+#include "object/syscalls.h"
 #include "lib/assert.h"
 #include "mm/kheap.h"
 #include "mm/page_zero.h"

@@ -4,6 +4,7 @@
  * mode except in the idle thread, so a tick preempts ring 3 only. */
 #pragma once
 
+#include "arch/x86_64/upcalls.h"
 #include "lib/types.h"
 #include "object/thread.h"
 
@@ -32,28 +33,14 @@ void sched_switch_to(struct thread *t);
  * (by any path). Does not return. */
 __noreturn void sched_switch_from_syscall(struct thread *t);
 
-/* Finish the system call of a thread resumed after
- * sched_switch_from_syscall: free a parked dead thread, return the thread's
- * wake_result (called by switch.asm only). */
-int64_t sched_syscall_resume(void);
 
 /* Take a ready thread off the run queue (task teardown). */
 void sched_remove(struct thread *t);
 
-/* Free the last thread that exited on this CPU once it is no longer the one
- * running (its kernel stack was in use until the switch away from it). Every
- * resume point calls it: the end of a switch, the start stubs of new
- * threads and the syscall resume stub (switch.asm), so no system call runs
- * while a dead thread is parked. */
-void sched_reap(void);
 
 /* Give up the CPU to the next ready thread, if any. */
 void sched_yield(void);
 
-/* Timer tick from `tf` (ring 3 or idle): preempt a thread that used its
- * time slice. */
-struct trap_frame;
-void sched_tick(struct trap_frame *tf);
 
 /* Leave the kernel's boot context and run the ready threads forever. */
 __noreturn void sched_start(void);

@@ -4,6 +4,7 @@
 
 #include <mica/syscall.h>
 
+#include "arch/x86_64/upcalls.h"
 #include "lib/types.h"
 #include "mm/vmm.h"
 #include "object/handle.h"
@@ -76,10 +77,6 @@ void task_exit(struct task *t, int64_t status);
  * Returns to the caller in every case; any context may call it. */
 void task_kill(struct task *t, const char *fmt, ...) __printf(2, 3);
 
-/* On every way back to ring 3 (system-call return, trap return, a new
- * thread's first entry): if the current task was killed, it exits here and
- * this does not return. Cheap when it was not: one load and a branch. */
-void task_exit_if_killed(void);
 
 /* Take / drop a reference that keeps the task object (not the task) alive;
  * the last drop frees a zombie. */
@@ -94,13 +91,6 @@ void task_put(struct task *t);
 void task_handle_get(struct task *t);
 void task_handle_put(struct task *t);
 
-/* A CPU exception in ring 3 (tf from user mode). A page fault in a task
- * with a pager is sent to the pager and returns once the pager answered
- * "resume" (the instruction is retried); anything else kills the current
- * task with a reason naming the exception, the address and the access, and
- * does not return. */
-struct trap_frame;
-void task_user_exception(struct trap_frame *tf);
 
 /* Register endpoint ep (badge) as t's pager, replacing any previous one;
  * ep == NULL removes it. Takes a sending reference on ep (remote_paging.c). */

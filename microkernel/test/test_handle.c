@@ -5,6 +5,7 @@
 
 #include "object/endpoint.h"
 #include "object/handle.h"
+#include "object/syscalls.h"
 #include "kernel/syscall.h"
 #include "mm/kheap.h"
 #include "object/sched.h"

@@ -12,7 +12,7 @@
  * (boot modules in init): they are never shared here. */
 #include <mica/errno.h>
 
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"

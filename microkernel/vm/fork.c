@@ -17,7 +17,7 @@
 
 #include "object/endpoint.h"
 #include "object/handle.h"
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 #include "lib/assert.h"
 #include "mm/pmm.h"
 #include "object/sched.h"

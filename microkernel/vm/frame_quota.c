@@ -19,7 +19,7 @@
 #include "object/task.h"
 #include "vm/task_vm.h"
 #include "object/sched.h"
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 
 /* Slot 0 means "uncharged"; the table bounds the number of tasks that hold
  * charges at once, not the number of tasks. */

@@ -12,7 +12,7 @@
 
 #include "object/endpoint.h"
 #include "object/handle.h"
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 #include "lib/assert.h"
 #include "object/sched.h"
 #include "object/task.h"

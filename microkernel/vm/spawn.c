@@ -25,7 +25,7 @@
 
 #include "object/handle.h"
 #include "lib/console.h"
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 #include "vm/usercopy.h"
 #include "lib/assert.h"
 #include "lib/format.h"

@@ -4,7 +4,7 @@
 #include <mica/errno.h>
 
 #include "object/handle.h"
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 #include "object/sched.h"
 #include "object/task.h"
 #include "vm/task_vm.h"

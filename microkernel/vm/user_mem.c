@@ -3,7 +3,7 @@
  * expose this to ring 3 (MICA_SYS_MEM_MAP, MICA_SYS_MEM_UNMAP). */
 #include <mica/errno.h>
 
-#include "kernel/syscall.h"
+#include "vm/syscalls.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "mm/page_zero.h"

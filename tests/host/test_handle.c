@@ -13,6 +13,7 @@
 #include "object/endpoint.h"
 #include "object/handle.h"
 #include "kernel/syscall.h"
+#include "object/syscalls.h"
 #include "mm/kheap.h"
 #include "object/sched.h"
 #include "object/task.h"

@@ -11,7 +11,7 @@
 #include "arch/x86_64/lapic.h"
 #include "lib/console.h"
 #include "lib/assert.h"
-#include "object/sched.h"
+#include "arch/x86_64/upcalls.h"
 
 /* 8259 PIC ports and initialisation words. */
 #define PIC1_CMD  0x20

@@ -9,7 +9,7 @@
 #include "arch/x86_64/idt.h"
 #include "lib/ksyms.h"
 #include "arch/x86_64/user_access.h"
-#include "object/task.h"
+#include "arch/x86_64/upcalls.h"
 #include "lib/assert.h"
 #include "lib/format.h"
 #include "lib/string.h"
