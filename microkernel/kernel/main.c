@@ -13,7 +13,6 @@
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/layout.h"
 #include "boot/multiboot2.h"
-#include "bench/bench.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "arch/x86_64/context.h"
@@ -23,8 +22,7 @@
 #include "vm/spawn.h"
 #include "object/task.h"
 #include "object/thread.h"
-#include "test/crash.h"
-#include "test/ktest.h"
+#include "kernel/selftest.h"
 
 struct boot_state boot_state;
 static struct cpu boot_cpu;

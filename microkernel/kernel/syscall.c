@@ -22,7 +22,7 @@
 #include "object/sched.h"
 #include "object/task.h"
 #include "vm/task_vm.h"
-#include "test/ktest.h"
+#include "kernel/selftest.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
 #define DEBUG_WRITE_CHUNK 256        /* bytes copied per step, on the kernel stack */
