@@ -11,7 +11,6 @@
 #include <mica/errno.h>
 
 #include "object/handle.h"
-#include "ipc/ipc_priv.h"
 #include "object/syscalls.h"
 #include "lib/assert.h"
 #include "lib/string.h"
@@ -124,4 +123,30 @@ int64_t sys_endpoint_create(struct trap_frame *tf)
                             MICA_RIGHTS_ALL, 0);
     endpoint_put(ep); /* the handle holds it now, or nothing does */
     return h;
+}
+
+void endpoint_fail_caller(struct thread *c)
+{
+    struct trap_frame *f = c->utf;
+    c->callee = NULL;
+    f->rdi = 0;
+    f->rsi = MICA_LABEL_ERROR;
+    f->rdx = f->r10 = f->r8 = f->r9 = 0;
+    sched_wake(c, -MICA_EDEAD);
+}
+
+void endpoint_cancel_ipc(struct thread *t)
+{
+    endpoint_dequeue(t);
+    if (t->callee) {
+        KASSERT(t->callee->caller == t, "thread %u: callee %u does not hold the call", t->id,
+                t->callee->id);
+        t->callee->caller = NULL;
+        t->callee = NULL;
+    }
+    struct thread *c = t->caller;
+    if (c) {
+        t->caller = NULL;
+        endpoint_fail_caller(c);
+    }
 }

@@ -139,10 +139,10 @@ static void stop_threads(struct task *t, struct thread *cur)
             break;
         case THREAD_DEAD:
             panic("task %u has dead thread %u on its list", t->id, th->id);
-        default: /* new, or blocked in IPC: ipc_cancel handles it */
+        default: /* new, or blocked in IPC: endpoint_cancel_ipc handles it */
             break;
         }
-        ipc_cancel(th);
+        endpoint_cancel_ipc(th);
         th->state = THREAD_DEAD;
         if (th != cur)
             thread_destroy(th); /* unlinks it from t */
@@ -225,7 +225,7 @@ static void kick_thread(struct thread *th)
     case THREAD_BLOCKED_SEND:
     case THREAD_BLOCKED_RECV:
     case THREAD_BLOCKED_REPLY:
-        ipc_cancel(th);
+        endpoint_cancel_ipc(th);
         sched_wake(th, -MICA_EDEAD);
         break;
     case THREAD_BLOCKED_WAIT:
