@@ -22,10 +22,10 @@
 #include "lib/assert.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "mm/frame_account.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
 #include "object/sched.h"
-#include "vm/task_vm.h"
 #include "object/thread.h"
 
 static struct slab_cache *task_cache;
@@ -98,6 +98,16 @@ void task_handle_put(struct task *t)
     task_put(t);
 }
 
+void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge)
+{
+    if (ep)
+        endpoint_handle_get(ep, MICA_RIGHT_SEND);
+    if (t->pager)
+        endpoint_handle_put(t->pager, MICA_RIGHT_SEND);
+    t->pager = ep;
+    t->pager_badge = ep ? badge : 0;
+}
+
 unsigned task_count(void)
 {
     return live_count;
@@ -165,7 +175,7 @@ static void drop_frame(vaddr_t va, paddr_t pa, void *arg)
 {
     (void)va;
     (void)arg;
-    task_frame_release(pa);
+    frame_release(pa);
 }
 
 /* Free the user half: frames first (the tables stay intact during the
@@ -202,7 +212,10 @@ void task_exit(struct task *t, int64_t status)
     task_set_pager(t, NULL, 0);
     handle_table_destroy(&t->handles);
     release_memory(t);
-    task_frames_detach(t);
+    if (t->frame_account) { /* its charges may still be mapped elsewhere */
+        frame_account_close(t->frame_account);
+        t->frame_account = 0;
+    }
     unlink_live(t);
     t->exit_status = status;
     t->state = TASK_ZOMBIE;

@@ -15,6 +15,7 @@
 #include "vm/syscalls.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
+#include "mm/frame_account.h"
 #include "mm/pmm.h"
 #include "object/sched.h"
 #include "object/task.h"
@@ -49,7 +50,7 @@ static void unshare(struct task *dst, uintptr_t dst_va, struct task *src, uintpt
         int rc = vmm_unmap(&dst->as, dst_va + i * PAGE_SIZE, &pa);
         KASSERT(rc == 0, "share rollback: page 0x%lx of task %u not mapped: %d",
                 (unsigned long)(dst_va + i * PAGE_SIZE), dst->id, rc);
-        task_frame_release(pa);
+        frame_release(pa);
     }
 }
 
@@ -139,7 +140,7 @@ int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned 
     rc = vmm_remap(&t->as, va, copy, vp, &old);
     KASSERT(rc == 0 && old == pa, "replacing page 0x%lx failed: %d", (unsigned long)va, rc);
     task_frame_charge(payer, copy);
-    task_frame_release(old); /* this mapping's reference; others keep the frame */
+    frame_release(old); /* this mapping's reference; others keep the frame */
     return 1;
 }
 

@@ -1,4 +1,5 @@
-/* The kernel's side of user-level paging: registering a task's pager, and
+/* The kernel's side of user-level paging: the call that registers a task's
+ * pager (task_set_pager itself is in object/task.c), and
  * the system calls a pager uses to change another task's memory through a
  * task handle with MICA_RIGHT_MAP (MICA_SYS_MAP_ANON, MICA_SYS_UNMAP,
  * MICA_SYS_PROTECT). Fault forwarding itself is in fault_forward.c; sharing
@@ -21,16 +22,6 @@
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 /* More pages than the user half holds: refused before any arithmetic. */
 #define NPAGES_MAX (MICA_USER_END / PAGE_SIZE)
-
-void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge)
-{
-    if (ep)
-        endpoint_handle_get(ep, MICA_RIGHT_SEND);
-    if (t->pager)
-        endpoint_handle_put(t->pager, MICA_RIGHT_SEND);
-    t->pager = ep;
-    t->pager_badge = ep ? badge : 0;
-}
 
 int task_protect(struct task *t, uintptr_t va, size_t len, unsigned prot)
 {

@@ -91,10 +91,6 @@ int task_frame_reserve(struct task *payer, uint64_t n);
  * passed task_frame_reserve; NULL: the frame stays uncharged. */
 void task_frame_charge(struct task *payer, paddr_t pa);
 
-/* Drop one mapping's reference to the user frame pa. The last reference
- * gives the frame's charge back to its payer and frees it; reserved frames
- * (count 0, boot modules) are left alone. */
-void task_frame_release(paddr_t pa);
 
 /* Frames now charged to t as a pager. */
 uint64_t task_frames_charged(const struct task *t);
@@ -102,7 +98,3 @@ uint64_t task_frames_charged(const struct task *t);
 /* Set t's quota of charged frames (0: no limit). A quota below the current
  * charge refuses new frames until enough are released. */
 void task_set_frame_quota(struct task *t, uint64_t quota);
-
-/* t ends: its account stays until the frames charged to it are released
- * (they may be mapped in other tasks), then is reused. */
-void task_frames_detach(struct task *t);

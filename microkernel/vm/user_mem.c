@@ -8,6 +8,7 @@
 #include "lib/string.h"
 #include "mm/page_zero.h"
 #include "mm/phys.h"
+#include "mm/frame_account.h"
 #include "mm/pmm.h"
 #include "object/sched.h"
 #include "object/task.h"
@@ -42,7 +43,7 @@ static void unmap_range(struct task *t, uintptr_t va, size_t len)
     for (size_t off = 0; off < len; off += PAGE_SIZE) {
         paddr_t pa;
         if (vmm_unmap(&t->as, va + off, &pa) == 0)
-            task_frame_release(pa);
+            frame_release(pa);
     }
 }
 
