@@ -14,6 +14,7 @@
 #include "arch/x86_64/layout.h"
 #include "boot/multiboot2.h"
 #include "lib/assert.h"
+#include "mm/memmap.h"
 #include "mm/phys.h"
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/timer.h"
