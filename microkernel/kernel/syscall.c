@@ -21,7 +21,7 @@
 #include "mm/slab.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/frame_quota.h"
 #include "kernel/selftest.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */

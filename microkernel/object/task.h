@@ -52,14 +52,6 @@ void task_init(void);
  * `name` is copied (truncated to MICA_NAME_MAX-1). NULL on exhaustion. */
 struct task *task_create(const char *name);
 
-/* Map `len` bytes of fresh zeroed frames at `va` in the task's user half
- * with MICA_PROT_* `prot`. Page-aligned va/len. Returns 0, -MICA_EINVAL,
- * -MICA_EEXIST, -MICA_ENOMEM (nothing left mapped on failure). */
-int task_map_anon(struct task *t, uintptr_t va, size_t len, unsigned prot);
-
-/* Unmap [va, va+len) from the task, dropping the frames' references. */
-int task_unmap(struct task *t, uintptr_t va, size_t len);
-
 /* End the task: every thread stops, threads blocked on its endpoints or
  * waiting for its replies are woken with -MICA_EDEAD, its handles are
  * closed, its memory and tables freed; waiters get `status`. Called for
@@ -77,7 +69,6 @@ void task_exit(struct task *t, int64_t status);
  * Returns to the caller in every case; any context may call it. */
 void task_kill(struct task *t, const char *fmt, ...) __printf(2, 3);
 
-
 /* Take / drop a reference that keeps the task object (not the task) alive;
  * the last drop frees a zombie. */
 void task_get(struct task *t);
@@ -91,15 +82,9 @@ void task_put(struct task *t);
 void task_handle_get(struct task *t);
 void task_handle_put(struct task *t);
 
-
 /* Register endpoint ep (badge) as t's pager, replacing any previous one;
- * ep == NULL removes it. Takes a sending reference on ep (remote_paging.c). */
+ * ep == NULL removes it. Takes a sending reference on ep. */
 void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge);
-
-/* Change the protection of the mapped pages [va, va+len) of t, page
- * aligned. Returns 0, -MICA_EINVAL, -MICA_ENOENT (a page is not mapped;
- * nothing changed). */
-int task_protect(struct task *t, uintptr_t va, size_t len, unsigned prot);
 
 /* Number of live tasks (for MICA_INFO_TASKS). */
 unsigned task_count(void);

@@ -10,6 +10,7 @@
 #include "mm/phys.h"
 #include "object/task.h"
 #include "test/ktest.h"
+#include "vm/user_mem.h"
 
 /* The buffer straddles a page boundary, so data copies cross pages on both sides. */
 #define BUF_PAGE 0x500000ull

@@ -11,7 +11,9 @@
 #include "mm/pmm.h"
 #include "mm/slab.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/cow.h"
+#include "vm/frame_quota.h"
+#include "vm/user_mem.h"
 #include "mm/mm_usage.h"
 #include "test/ktest.h"
 

@@ -13,6 +13,7 @@
 #include "object/thread.h"
 #include "mm/mm_usage.h"
 #include "test/ktest.h"
+#include "vm/user_mem.h"
 
 #define VA 0x400000ull
 

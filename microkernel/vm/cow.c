@@ -19,7 +19,9 @@
 #include "mm/pmm.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/cow.h"
+#include "vm/frame_quota.h"
+#include "vm/remote_paging.h"
 
 /* Page-aligned [va, va + npages pages) inside the user half, page 0 excluded. */
 static bool range_ok(uintptr_t va, size_t npages)

@@ -27,7 +27,7 @@
 #include "lib/format.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/fault_forward.h"
 
 /* Why a present page refused the access, from the task's own page tables. */
 static const char *protection_cause(const struct task *t, uint64_t addr, uint64_t err)

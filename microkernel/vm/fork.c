@@ -22,7 +22,8 @@
 #include "mm/pmm.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/fork.h"
+#include "vm/remote_paging.h"
 #include "object/thread.h"
 
 struct clone_walk {

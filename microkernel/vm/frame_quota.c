@@ -12,7 +12,8 @@
 #include "lib/assert.h"
 #include "mm/frame_account.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/frame_quota.h"
+#include "vm/remote_paging.h"
 #include "object/sched.h"
 #include "vm/syscalls.h"
 

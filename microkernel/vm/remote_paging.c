@@ -17,7 +17,8 @@
 #include "lib/assert.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/remote_paging.h"
+#include "vm/user_mem.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 /* More pages than the user half holds: refused before any arithmetic. */

@@ -37,6 +37,7 @@
 #include "object/sched.h"
 #include "object/task.h"
 #include "object/thread.h"
+#include "vm/user_mem.h"
 
 #define HDR_READ_MAX 4096 /* bytes handed to elf_parse */
 #define STACK_BOTTOM (MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE)

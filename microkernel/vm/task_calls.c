@@ -7,7 +7,7 @@
 #include "vm/syscalls.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/remote_paging.h"
 
 int64_t sys_task_wait(struct trap_frame *tf)
 {

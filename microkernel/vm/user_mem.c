@@ -12,7 +12,8 @@
 #include "mm/pmm.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/frame_quota.h"
+#include "vm/user_mem.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 

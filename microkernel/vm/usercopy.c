@@ -21,7 +21,7 @@
 #include "mm/vmm.h"
 #include "object/sched.h"
 #include "object/task.h"
-#include "vm/task_vm.h"
+#include "vm/fault_forward.h"
 
 STATIC_ASSERT(MICA_USER_END == USER_SPACE_END, "the ABI and the page tables disagree on the user half");
 
