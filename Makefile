@@ -205,7 +205,9 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -DMICA_HOST \
 
 # Each binary is compiled from several sources in one command, so its
 # header dependencies are listed by a -MM pass into $(BUILD)/deps/NAME.d
-# (with -MP, a deleted header does not break the build), included below:
+# (with -MP, a deleted header does not break the build; the empty rules
+# appended for the sources do the same for a moved or deleted source file),
+# included below:
 # touching any header rebuilds exactly the binaries that include it.
 DEPS := $(BUILD)/deps
 .SECONDEXPANSION:
@@ -213,12 +215,14 @@ $(BUILD)/host/test_%: tests/host/harness.c $$(HOST_SRCS_$$*)
 	@mkdir -p $(@D) $(DEPS)
 	$(HOSTCC) $(HOST_CFLAGS) -MM -MP -MT $@ tests/host/harness.c microkernel/lib/format.c \
 	  $(HOST_SRCS_$*) > $(DEPS)/test_$*.d
+	@printf '%s:\n' $(filter %.c,$(HOST_SRCS_$*)) >> $(DEPS)/test_$*.d
 	$(HOSTCC) $(HOST_CFLAGS) -o $@ tests/host/harness.c microkernel/lib/format.c $(HOST_SRCS_$*)
 
 $(BUILD)/fuzz/fuzz_%: tests/host/harness.c $$(FUZZ_SRCS_$$*)
 	@mkdir -p $(@D) $(DEPS)
 	$(FUZZCC) $(HOST_CFLAGS) -MM -MP -MT $@ tests/host/harness.c microkernel/lib/format.c \
 	  $(FUZZ_SRCS_$*) > $(DEPS)/fuzz_$*.d
+	@printf '%s:\n' $(filter %.c,$(FUZZ_SRCS_$*)) >> $(DEPS)/fuzz_$*.d
 	$(FUZZCC) $(HOST_CFLAGS) -fsanitize=fuzzer -o $@ tests/host/harness.c microkernel/lib/format.c $(FUZZ_SRCS_$*)
 
 -include $(wildcard $(DEPS)/*.d)

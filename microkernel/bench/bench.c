@@ -1,7 +1,7 @@
 /* Benchmark runner: warm-up, then one timed run per benchmark. */
 #include "bench/bench.h"
 #include "kernel/boot_state.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "arch/x86_64/cpu.h"
 
 #define BENCH_WARMUP 256

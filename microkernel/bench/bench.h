@@ -3,6 +3,7 @@
  * "bench: <name> <value> insn/op". Not tests: nothing here can fail. */
 #pragma once
 
+#include "kernel/selftest.h"
 #include "lib/types.h"
 
 struct kbench {
@@ -17,6 +18,3 @@ struct kbench {
     static const struct kbench kbench_desc_##bname                            \
         __attribute__((section(".kbench"), used, aligned(8))) = {#bname, description, bname}; \
     static uint64_t bname(uint64_t iters)
-
-/* Run every benchmark and print one line each. */
-void bench_run_all(void);

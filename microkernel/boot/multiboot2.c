@@ -165,7 +165,7 @@ static int parse_mmap(struct parser *p, uint32_t off, uint32_t size)
     p->have_mmap = true;
     for (uint32_t e = off + MMAP_HEADER_SIZE; e < off + size; e += esz)
         if (memmap_add(&p->out->memmap, rd64(p, e), rd64(p, e + 8), rd32(p, e + 16)) < 0)
-            return tag_error(p, off, "has more than %d entries (MEMMAP_MAX, mm/memmap.h)",
+            return tag_error(p, off, "has more than %d entries (MEMMAP_MAX, lib/memmap_table.h)",
                              MEMMAP_MAX);
     return 0;
 }
@@ -215,7 +215,7 @@ static int convert_efi_mmap(struct parser *p)
         }
         if (memmap_add(m, base, len, type) < 0)
             return tag_error(p, off, "has more than %d runs of one type (MEMMAP_MAX, "
-                             "mm/memmap.h)", MEMMAP_MAX);
+                             "lib/memmap_table.h)", MEMMAP_MAX);
     }
     p->out->memmap_from_efi = true;
     return 0;

@@ -3,8 +3,8 @@
  * corrupt block is reported with a message naming what is wrong. */
 #pragma once
 
+#include "lib/memmap_table.h"
 #include "lib/types.h"
-#include "mm/memmap.h"
 
 #define MULTIBOOT2_BOOTLOADER_MAGIC 0x36d76289u
 /* Boot modules the kernel accepts: far more than the image carries (the

@@ -21,13 +21,13 @@
  * thread blocked on an endpoint that dies or that nobody can receive on. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "ipc/ipc_priv.h"
-#include "kernel/syscall.h"
+#include "ipc/syscalls.h"
 #include "lib/assert.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 /* syscall_entry.asm sends these two straight here, by number. */
 STATIC_ASSERT(MICA_SYS_IPC_CALL == 6 && MICA_SYS_IPC_REPLY_RECV == 8,
@@ -45,22 +45,11 @@ static struct endpoint *lookup_ep(struct thread *cur, uint64_t h, uint32_t right
     return e ? e->object : NULL;
 }
 
-/* The caller c will never get its reply. */
-static void fail_caller(struct thread *c)
-{
-    struct trap_frame *f = c->utf;
-    c->callee = NULL;
-    f->rdi = 0;
-    f->rsi = MICA_LABEL_ERROR;
-    f->rdx = f->r10 = f->r8 = f->r9 = 0;
-    sched_wake(c, -MICA_EDEAD);
-}
-
 /* `caller` (blocked sending a call) now waits for `server`'s reply. */
 static void set_caller(struct thread *server, struct thread *caller)
 {
     if (server->caller)
-        fail_caller(server->caller);
+        endpoint_fail_caller(server->caller);
     server->caller = caller;
     caller->callee = server;
     caller->state = THREAD_BLOCKED_REPLY;
@@ -77,22 +66,6 @@ static struct thread *take_caller(struct thread *cur)
         c->callee = NULL;
     }
     return c;
-}
-
-void ipc_cancel(struct thread *t)
-{
-    endpoint_dequeue(t);
-    if (t->callee) {
-        KASSERT(t->callee->caller == t, "thread %u: callee %u does not hold the call", t->id,
-                t->callee->id);
-        t->callee->caller = NULL;
-        t->callee = NULL;
-    }
-    struct thread *c = t->caller;
-    if (c) {
-        t->caller = NULL;
-        fail_caller(c);
-    }
 }
 
 /* ---- fast paths ---- */

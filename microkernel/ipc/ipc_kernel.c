@@ -15,10 +15,10 @@
 #include <mica/errno.h>
 
 #include "arch/x86_64/trap.h"
-#include "ipc/endpoint.h"
+#include "object/endpoint.h"
 #include "ipc/ipc_priv.h"
 #include "lib/assert.h"
-#include "task/sched.h"
+#include "object/sched.h"
 
 int64_t ipc_kernel_call(struct thread *t, struct endpoint *ep, const struct ipc_msg *msg,
                         struct ipc_msg *reply)

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "lib/types.h"
-#include "task/thread.h"
+#include "object/thread.h"
 
 struct endpoint;
 

@@ -9,9 +9,9 @@
  * badge, label and words, so it can tell who called and answer). */
 #pragma once
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
-#include "task/thread.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
+#include "object/thread.h"
 
 /* A sender's half of a transfer, checked. Valid until the sender runs. */
 struct ipc_send {
@@ -37,57 +37,6 @@ int ipc_send_prepare(struct thread *sender, const struct ipc_msg *msg, struct ip
  * 0, -MICA_EFAULT (no buffer, or not mapped writable) or -MICA_ENOSPC
  * (handle table full; the data was delivered). */
 int ipc_deliver(const struct ipc_send *s, struct thread *r);
-
-/* Endpoint queues (FIFO), linked through thread.qnext. Inline: the IPC
- * fast path takes and queues one thread per message. */
-static inline void ep_push(struct thread **head, struct thread **tail, struct thread *t)
-{
-    t->qnext = NULL;
-    if (*tail)
-        (*tail)->qnext = t;
-    else
-        *head = t;
-    *tail = t;
-}
-
-static inline struct thread *ep_pop(struct thread **head, struct thread **tail)
-{
-    struct thread *t = *head;
-    if (!t)
-        return NULL;
-    *head = t->qnext;
-    if (!*head)
-        *tail = NULL;
-    t->qnext = NULL;
-    t->ep = NULL;
-    return t;
-}
-
-/* Queueing sets t->ep and t's blocked state. */
-static inline void ep_queue_sender(struct endpoint *ep, struct thread *t)
-{
-    t->state = THREAD_BLOCKED_SEND;
-    t->ep = ep;
-    ep_push(&ep->senders, &ep->senders_tail, t);
-}
-
-static inline void ep_queue_receiver(struct endpoint *ep, struct thread *t)
-{
-    t->state = THREAD_BLOCKED_RECV;
-    t->ep = ep;
-    ep_push(&ep->receivers, &ep->receivers_tail, t);
-}
-
-/* The first queued sender / receiver, taken off the queue; NULL if none. */
-static inline struct thread *ep_take_sender(struct endpoint *ep)
-{
-    return ep_pop(&ep->senders, &ep->senders_tail);
-}
-
-static inline struct thread *ep_take_receiver(struct endpoint *ep)
-{
-    return ep_pop(&ep->receivers, &ep->receivers_tail);
-}
 
 /* `caller`, which sent a call that `server` has taken, now waits in
  * THREAD_BLOCKED_REPLY for server's reply (ipc.c; used by ipc_kernel.c). */

@@ -12,14 +12,14 @@
 #include <mica/errno.h>
 
 #include "ipc/ipc_priv.h"
-#include "kernel/syscall.h"
-#include "kernel/usercopy.h"
+#include "ipc/syscalls.h"
+#include "arch/x86_64/user_access.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/vmm.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 #define BUF_DATA   offsetof(struct mica_ipc_buffer, data)
 #define BUF_HANDLE offsetof(struct mica_ipc_buffer, handle)

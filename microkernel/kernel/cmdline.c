@@ -1,7 +1,7 @@
 /* Kernel command-line parsing. The string comes from the boot loader, so it
  * is bounded and every unknown word is reported rather than trusted. */
 #include "kernel/cmdline.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/string.h"
 
 #define CMDLINE_MAX 4096

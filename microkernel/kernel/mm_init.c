@@ -1,15 +1,17 @@
 /* Memory-core bring-up: turns the firmware's map into free ranges, places
  * the frame metadata, and starts each allocator in dependency order. */
 #include "kernel/mm_init.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "arch/x86_64/layout.h"
 #include "lib/assert.h"
+#include "arch/x86_64/lapic.h"
 #include "mm/kernel_space.h"
 #include "mm/kheap.h"
 #include "mm/memmap.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
+#include "mm/vmm.h"
 
 #define MAX_RANGES (MEMMAP_MAX * 2 + BOOT_MAX_MODULES + 8)
 
@@ -41,6 +43,21 @@ static size_t collect_ram(const struct memmap *m, struct pmm_range *ram, size_t 
             ram[n++] = (struct pmm_range){e->base, e->base + e->len};
     }
     return n;
+}
+
+/* Map the local APIC's registers at LAPIC_VA when they are memory-mapped
+ * (xAPIC mode) and tell arch/ where, so that arch/ never maps memory. */
+static void map_lapic(void)
+{
+    if (!lapic_present())
+        return;
+    paddr_t pa = lapic_mmio_phys();
+    if (pa == 0)
+        return; /* x2APIC: registers are MSRs */
+    int err = vmm_map(vmm_kernel_space(), LAPIC_VA, pa, VM_WRITE | VM_NOCACHE | VM_GLOBAL);
+    KASSERT(err == 0, "lapic: cannot map registers at phys %#lx: error %d",
+            (unsigned long)pa, err);
+    lapic_set_mmio(LAPIC_VA);
 }
 
 void mm_init(const struct boot_info *bi, paddr_t info_pa)
@@ -76,6 +93,7 @@ void mm_init(const struct boot_info *bi, paddr_t info_pa)
 
     size_t nram = collect_ram(&bi->memmap, ram, ARRAY_SIZE(ram));
     kernel_space_init(ram, nram);
+    map_lapic();
     kheap_init();
     slab_init();
     pmm_get_stats(&st);

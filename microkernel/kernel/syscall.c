@@ -1,6 +1,9 @@
 /* System-call dispatch and the small system calls that belong to no
  * subsystem: null, debug output, exit, yield, information and shutdown. */
 #include "kernel/syscall.h"
+#include "ipc/syscalls.h"
+#include "object/syscalls.h"
+#include "vm/syscalls.h"
 #include "mm/mm_usage.h"
 
 #include <mica/errno.h>
@@ -9,18 +12,18 @@
 #include "arch/x86_64/cpu_features.h"
 #include "arch/x86_64/timer.h"
 #include "kernel/boot_state.h"
-#include "kernel/console.h"
-#include "kernel/machine.h"
-#include "kernel/usercopy.h"
+#include "lib/console.h"
+#include "arch/x86_64/machine.h"
+#include "vm/usercopy.h"
 #include "lib/assert.h"
 #include "mm/kheap.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/preempt.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/task_vm.h"
-#include "test/ktest.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/frame_quota.h"
+#include "kernel/selftest.h"
+#include "object/preempt.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
 #define DEBUG_WRITE_CHUNK 256        /* bytes copied per step, on the kernel stack */

@@ -7,40 +7,18 @@
 
 #include <mica/syscall.h>
 
+#include "arch/x86_64/upcalls.h"
 #include "lib/types.h"
 #include "arch/x86_64/trap.h"
 
 typedef int64_t (*syscall_fn)(struct trap_frame *tf);
 
-/* Called by the syscall entry with interrupts disabled. */
-void syscall_dispatch(struct trap_frame *tf);
 
-/* Handlers, by subsystem (kernel/syscall.c owns the table). */
+/* The kernel layer's own handlers (kernel/syscall.c, which owns the table;
+ * the other layers declare theirs in object/, ipc/ and vm/syscalls.h). */
 int64_t sys_null(struct trap_frame *tf);
 int64_t sys_debug_write(struct trap_frame *tf);
 int64_t sys_exit(struct trap_frame *tf);
 int64_t sys_yield(struct trap_frame *tf);
 int64_t sys_info(struct trap_frame *tf);
 int64_t sys_shutdown(struct trap_frame *tf);
-int64_t sys_ipc_send(struct trap_frame *tf);       /* ipc/ipc.c */
-int64_t sys_ipc_recv(struct trap_frame *tf);
-int64_t sys_ipc_call(struct trap_frame *tf);
-int64_t sys_ipc_reply(struct trap_frame *tf);
-int64_t sys_ipc_reply_recv(struct trap_frame *tf);
-int64_t sys_endpoint_create(struct trap_frame *tf);
-int64_t sys_handle_mint(struct trap_frame *tf);    /* ipc/handle.c */
-int64_t sys_handle_close(struct trap_frame *tf);
-int64_t sys_set_ipc_buffer(struct trap_frame *tf);
-int64_t sys_mem_map(struct trap_frame *tf);        /* task/task_mem.c */
-int64_t sys_mem_unmap(struct trap_frame *tf);
-int64_t sys_task_spawn(struct trap_frame *tf);     /* task/spawn.c */
-int64_t sys_task_wait(struct trap_frame *tf);      /* task/task_calls.c */
-int64_t sys_task_kill(struct trap_frame *tf);
-int64_t sys_task_set_pager(struct trap_frame *tf); /* task/task_pager.c */
-int64_t sys_map_anon(struct trap_frame *tf);
-int64_t sys_unmap(struct trap_frame *tf);
-int64_t sys_protect(struct trap_frame *tf);
-int64_t sys_map_share(struct trap_frame *tf);      /* task/task_cow.c */
-int64_t sys_map_cow(struct trap_frame *tf);
-int64_t sys_task_fork(struct trap_frame *tf);      /* task/task_fork.c */
-int64_t sys_set_frame_quota(struct trap_frame *tf); /* task/task_frames.c */

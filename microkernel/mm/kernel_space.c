@@ -22,8 +22,8 @@
 #include "mm/kernel_space.h"
 
 #include "arch/x86_64/layout.h"
-#include "arch/x86_64/pte.h"
-#include "kernel/console.h"
+#include "mm/pt.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"

@@ -14,6 +14,11 @@
 #define KERNEL_DYN_START 0xffffc00000000000ULL
 #define KERNEL_DYN_SIZE  (512ULL * GiB)
 
+/* The device windows start 1 MiB into KERNEL_DYN (the first MiB is scratch
+ * space for tests and benchmarks); their first page holds the local APIC's
+ * registers in xAPIC mode (mapped by mm_init). */
+#define LAPIC_VA         (KERNEL_DYN_START + 0x100000ULL)
+
 /* A piece of the kernel image [start, end) (virtual, at KERNEL_VMA + phys)
  * and its VM_* protection. `start` must be page aligned; `end` is rounded
  * up to a page. */

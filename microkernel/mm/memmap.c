@@ -11,19 +11,8 @@
 #include "mm/memmap.h"
 
 #include <mica/errno.h>
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
-
-int memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type)
-{
-    if (m->n >= MEMMAP_MAX)
-        return -MICA_ENOSPC;
-    m->e[m->n].base = base;
-    m->e[m->n].len = len;
-    m->e[m->n].type = type;
-    m->n++;
-    return 0;
-}
 
 /* Exclusive end of an entry. A range running past 2^64 is clipped to
  * UINT64_MAX, the largest end a uint64_t can hold. */

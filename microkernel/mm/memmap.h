@@ -1,39 +1,12 @@
-/* The physical memory map as the firmware reported it (E820 types), and the
- * arithmetic over it: printing, usable totals, and cutting out reserved
+/* The arithmetic over the physical memory map the firmware reported
+ * (lib/memmap_table.h): printing, usable totals, and cutting out reserved
  * ranges to obtain the free ranges that feed the page-frame allocator.
  * Entries may be unsorted, overlapping, zero-length or above 4 GiB. */
 #pragma once
 
+#include "lib/memmap_table.h"
 #include "lib/types.h"
 #include "mm/pmm.h"
-
-/* Entries a map holds. Firmware maps have tens of entries; one with more
- * than this fails the boot with a message naming the limit (a dropped
- * entry could be lost RAM, or a reserved range then used as RAM). */
-#define MEMMAP_MAX 512
-
-enum memmap_type {
-    MEMMAP_USABLE = 1,
-    MEMMAP_RESERVED = 2,
-    MEMMAP_ACPI_DATA = 3,
-    MEMMAP_ACPI_NVS = 4,
-    MEMMAP_UNUSABLE = 5,
-};
-
-struct memmap_entry {
-    uint64_t base;
-    uint64_t len;
-    uint32_t type; /* enum memmap_type; unknown values are treated as reserved */
-};
-
-struct memmap {
-    size_t n;
-    struct memmap_entry e[MEMMAP_MAX];
-};
-
-/* Append an entry (kept as given, in firmware order). Returns 0, or
- * -MICA_ENOSPC when the map already holds MEMMAP_MAX entries (nothing added). */
-int memmap_add(struct memmap *m, uint64_t base, uint64_t len, uint32_t type);
 
 /* Print one line per entry, in firmware order:
  * "e820: [mem 0x%016llx-0x%016llx] usable|reserved|ACPI data|ACPI NVS|unusable"

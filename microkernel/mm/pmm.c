@@ -22,7 +22,8 @@
 
 #include <mica/errno.h>
 
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
+#include "mm/pmm_cache.h"
 #include "lib/assert.h"
 #include "mm/pmm_frame.h"
 
@@ -193,7 +194,7 @@ void pmm_init(void *meta, pfn_t max_pfn, const struct pmm_range *free, size_t n)
 
 /* Move the `k` oldest (bottom) frames of cache `c` to the buddy lists, so
  * the most recently freed, cache-hot frames stay. Returns the new count. */
-__attribute__((noinline, cold)) static uint32_t cache_drain(struct pmm_cpu_cache *c,
+__attribute__((noinline, cold)) static uint32_t cache_drain(struct frame_stack *c,
                                                             uint32_t k)
 {
     uint32_t n = c->count;
@@ -218,7 +219,7 @@ __attribute__((noinline, cold)) static uint32_t cache_drain(struct pmm_cpu_cache
 /* The full-cache free path: make room by draining a batch, then push `pfn`.
  * A separate function (rather than a call in the middle of pmm_free_frame)
  * keeps the fast path free of saved registers. */
-__attribute__((noinline, cold)) static void cache_drain_push(struct pmm_cpu_cache *c,
+__attribute__((noinline, cold)) static void cache_drain_push(struct frame_stack *c,
                                                              uint32_t pfn)
 {
     uint32_t n = cache_drain(c, PMM_CPU_CACHE_BATCH);
@@ -231,7 +232,7 @@ __attribute__((noinline, cold)) static void cache_drain_push(struct pmm_cpu_cach
 /* The empty-cache allocation path: refill up to a batch from the buddy lists,
  * then pop one. The batch is stacked so that frames come out in the order
  * the buddy lists gave them (ascending within a split block). */
-__attribute__((noinline, cold)) static int cache_refill_alloc(struct pmm_cpu_cache *c,
+__attribute__((noinline, cold)) static int cache_refill_alloc(struct frame_stack *c,
                                                               paddr_t *pa)
 {
     uint32_t got = 0;
@@ -267,7 +268,7 @@ __attribute__((noinline, cold)) static void cache_corrupt(uint32_t pfn)
 
 int pmm_alloc_frame(paddr_t *pa)
 {
-    struct pmm_cpu_cache *c = &this_cpu()->pmm;
+    struct frame_stack *c = &this_cpu()->pmm;
     uint32_t n = c->count;
 
     if (unlikely(n == 0))
@@ -339,7 +340,7 @@ void pmm_free_frame(paddr_t pa)
         free_frame_slow(pa);
         return;
     }
-    struct pmm_cpu_cache *c = &this_cpu()->pmm;
+    struct frame_stack *c = &this_cpu()->pmm;
     uint32_t n = c->count;
     if (unlikely(n == PMM_CPU_CACHE_MAX)) {
         cache_drain_push(c, (uint32_t)pfn);
@@ -451,7 +452,7 @@ uint64_t pmm_free_blocks(unsigned order)
 
 void pmm_drain_cpu_cache(void)
 {
-    struct pmm_cpu_cache *c = &this_cpu()->pmm;
+    struct frame_stack *c = &this_cpu()->pmm;
     cache_drain(c, c->count);
 }
 
@@ -494,7 +495,7 @@ static uint64_t check_list(unsigned o)
 }
 
 /* Check this CPU's cache entries and mark them. */
-static void check_cache(const struct pmm_cpu_cache *c)
+static void check_cache(const struct frame_stack *c)
 {
     KASSERT(c->count <= PMM_CPU_CACHE_MAX, "pmm_check: cache holds %u > %u frames",
             c->count, PMM_CPU_CACHE_MAX);
@@ -573,7 +574,7 @@ static uint64_t check_records(uint64_t *free_out)
 
 void pmm_check(void)
 {
-    const struct pmm_cpu_cache *c = &this_cpu()->pmm;
+    const struct frame_stack *c = &this_cpu()->pmm;
     uint64_t listed = 0, free;
 
     for (unsigned o = 0; o <= PMM_MAX_ORDER; o++) {

@@ -34,7 +34,7 @@
 
 #include <mica/errno.h>
 
-#include "arch/x86_64/pte.h"
+#include "mm/pt.h"
 #include "lib/assert.h"
 #include "mm/page_zero.h"
 #include "mm/phys.h"

@@ -9,14 +9,7 @@
 #pragma once
 
 #include "lib/types.h"
-
-/* Protection bits for vmm_map/vmm_protect; pages are always readable. */
-#define VM_WRITE   0x1u  /* writable */
-#define VM_EXEC    0x2u  /* executable (otherwise NX) */
-#define VM_USER    0x4u  /* reachable from ring 3 */
-#define VM_GLOBAL  0x8u  /* global TLB entry (kernel mappings only) */
-#define VM_NOCACHE 0x10u /* uncached (device memory) */
-#define VM_PROT_MASK 0x1fu
+#include "mm/prot.h"
 
 #define USER_SPACE_END 0x0000800000000000ULL /* first address above user half */
 

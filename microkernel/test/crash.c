@@ -1,7 +1,7 @@
 /* Deliberate kernel faults. Each lives in its own non-inlined function so
  * that the panic report's backtrace has a known frame to show. */
 #include "test/crash.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 #include "arch/x86_64/layout.h"

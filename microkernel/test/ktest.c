@@ -2,7 +2,7 @@
 #include <stdarg.h>
 
 #include "test/ktest.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 
 extern const struct ktest __ktests_start[], __ktests_end[];
 

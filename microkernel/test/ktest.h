@@ -11,6 +11,7 @@
  * returns from the test on failure. */
 #pragma once
 
+#include "kernel/selftest.h"
 #include "lib/types.h"
 
 struct ktest_ctx {
@@ -56,11 +57,3 @@ void ktest_fail(struct ktest_ctx *t, const char *file, int line, const char *fmt
 
 /* Mark the running test skipped (reported as "ok N name # SKIP reason"). */
 #define KSKIP(t, reason) do { (t)->skip_reason = (reason); return; } while (0)
-
-/* Run every registered test; prints KTAP and a "# kernel tests: ..."
- * summary (the final "N passed, M failed" line is printed at shutdown,
- * after the user-space tests). Returns the number of failures. */
-unsigned ktest_run_all(void);
-
-/* Tests passed and failed in the last ktest_run_all (0, 0 before). */
-void ktest_totals(unsigned *passed, unsigned *failed);

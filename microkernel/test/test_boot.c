@@ -3,7 +3,7 @@
 #include "test/ktest.h"
 #include "arch/x86_64/cpu.h"
 #include "kernel/boot_state.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "mm/memmap.h"
 
 static uint8_t cmos_read(uint8_t reg)

@@ -6,16 +6,19 @@
  * their baseline exactly. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "lib/string.h"
 #include "mm/kheap.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/task.h"
-#include "task/task_vm.h"
-#include "task/thread.h"
+#include "object/task.h"
+#include "vm/cow.h"
+#include "vm/fork.h"
+#include "vm/remote_paging.h"
+#include "vm/user_mem.h"
+#include "object/thread.h"
 #include "mm/mm_usage.h"
 #include "test/ktest.h"
 

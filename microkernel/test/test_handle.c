@@ -3,12 +3,13 @@
  * and the mint/close system calls' rules. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
+#include "object/syscalls.h"
 #include "kernel/syscall.h"
 #include "mm/kheap.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 #include "test/ktest.h"
 
 KTEST(handle_install_lookup_close)

@@ -4,12 +4,13 @@
  * gets which error. */
 #include <mica/errno.h>
 
-#include "ipc/endpoint.h"
+#include "object/endpoint.h"
 #include "ipc/ipc_priv.h"
 #include "lib/string.h"
 #include "mm/phys.h"
-#include "task/task.h"
+#include "object/task.h"
 #include "test/ktest.h"
+#include "vm/user_mem.h"
 
 /* The buffer straddles a page boundary, so data copies cross pages on both sides. */
 #define BUF_PAGE 0x500000ull

@@ -10,8 +10,10 @@
 #include "mm/kheap.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/task.h"
-#include "task/task_vm.h"
+#include "object/task.h"
+#include "vm/cow.h"
+#include "vm/frame_quota.h"
+#include "vm/user_mem.h"
 #include "mm/mm_usage.h"
 #include "test/ktest.h"
 

@@ -8,11 +8,12 @@
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/slab.h"
-#include "task/sched.h"
-#include "task/task.h"
-#include "task/thread.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "object/thread.h"
 #include "mm/mm_usage.h"
 #include "test/ktest.h"
+#include "vm/user_mem.h"
 
 #define VA 0x400000ull
 

@@ -9,8 +9,8 @@
 #include <mica/syscall.h>
 
 #include "arch/x86_64/cpu_features.h"
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "kernel/boot_state.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -18,9 +18,9 @@
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
-#include "task/elf.h"
-#include "task/spawn.h"
-#include "task/task.h"
+#include "vm/elf.h"
+#include "vm/spawn.h"
+#include "object/task.h"
 #include "test/ktest.h"
 
 /* ---- a tiny static executable: exit(0), plus data and bss ---- */

@@ -4,7 +4,7 @@
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/trap.h"
-#include "kernel/ksyms.h"
+#include "lib/ksyms.h"
 #include "lib/string.h"
 #include "test/ktest.h"
 

@@ -7,7 +7,7 @@
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/pte.h"
 #include "kernel/boot_state.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "mm/kernel_space.h"
 #include "mm/memmap.h"
 #include "mm/phys.h"

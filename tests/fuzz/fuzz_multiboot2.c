@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boot/multiboot2.h"
+#include "mm/memmap.h"
 
 #define MAX_FREE (2 * MEMMAP_MAX + BOOT_MAX_MODULES + 8)
 

@@ -1,2 +1,2 @@
 HOST_TESTS += handle
-HOST_SRCS_handle := tests/host/test_handle.c microkernel/ipc/handle.c
+HOST_SRCS_handle := tests/host/test_handle.c microkernel/object/handle.c

@@ -10,7 +10,7 @@
 
 #include "tap.h"
 #include "sim.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 
 int tap_failures;
 jmp_buf *tap_panic_jmp;

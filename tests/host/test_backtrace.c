@@ -1,5 +1,5 @@
 /* Host tests for the frame-pointer walker and backtrace printer
- * (kernel/backtrace.c): hand-built chains on a fake stack (clean, too long,
+ * (lib/backtrace.c): hand-built chains on a fake stack (clean, too long,
  * and broken in each way the walker must catch), random chains with a
  * random defect checked against how they were built, a walk of this
  * process's real stack, and the printed format with symbol names from the
@@ -10,7 +10,7 @@
 
 #include "tap.h"
 #include "stdout_capture.h"
-#include "kernel/backtrace.h"
+#include "lib/backtrace.h"
 
 #define STACK_WORDS 1024
 

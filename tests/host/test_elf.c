@@ -1,4 +1,4 @@
-/* Host tests for the ELF64 parser (task/elf.c): well-formed executables
+/* Host tests for the ELF64 parser (vm/elf.c): well-formed executables
  * built here header by header (one segment; a typical text/rodata/data+bss
  * layout; every boundary value that must still be accepted), one test per
  * rejection with the message checked, and randomly mutated images parsed
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "task/elf.h"
+#include "vm/elf.h"
 #include <mica/errno.h>
 #include <mica/syscall.h>
 

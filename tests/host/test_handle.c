@@ -1,4 +1,4 @@
-/* Host tests of the handle table (microkernel/ipc/handle.c): random
+/* Host tests of the handle table (microkernel/object/handle.c): random
  * install / lookup / close / mint sequences checked against a plain model
  * of the slots and of the references every object must hold, plus the
  * edge cases (exhaustion, bad numbers, rights and badge rules). The
@@ -10,12 +10,13 @@
 #include <mica/errno.h>
 
 #include "tap.h"
-#include "ipc/endpoint.h"
-#include "ipc/handle.h"
+#include "object/endpoint.h"
+#include "object/handle.h"
 #include "kernel/syscall.h"
+#include "object/syscalls.h"
 #include "mm/kheap.h"
-#include "task/sched.h"
-#include "task/task.h"
+#include "object/sched.h"
+#include "object/task.h"
 
 /* ---- stubs for what handle.c calls ---- */
 

@@ -1,6 +1,6 @@
 /* Host tests for the kernel symbol table: tools/mksyms turns
  * tests/host/ksyms_fixture.nm into the table linked here (see ksyms.mk), and
- * kernel/ksyms.c looks addresses up in it. Checks the generated table
+ * lib/ksyms.c looks addresses up in it. Checks the generated table
  * against the expected selection (ksyms_fixture.h), fixed lookups at and
  * around every symbol, and random addresses against a linear-scan model. */
 #include <stdint.h>
@@ -9,7 +9,7 @@
 
 #include "tap.h"
 #include "ksyms_fixture.h"
-#include "kernel/ksyms.h"
+#include "lib/ksyms.h"
 
 #include "rng.h"
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;

@@ -10,6 +10,7 @@
 
 #include "tap.h"
 #include "boot/multiboot2.h"
+#include "mm/memmap.h"
 #include <mica/errno.h>
 
 /* ---- block builder ---- */

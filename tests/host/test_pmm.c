@@ -11,9 +11,10 @@
 
 #include <mica/errno.h>
 
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
+#include "mm/pmm_cache.h"
 #include "mm/pmm_frame.h"
 #include "sim.h"
 #include "tap.h"

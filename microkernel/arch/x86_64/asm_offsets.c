@@ -11,7 +11,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/trap.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 
 /* One "%define NAME value" line, as an assembler comment the build finds. */
 #define DEFINE(name, value) \

@@ -1,11 +1,11 @@
 /* Thread contexts and the ring-3 boundary (arch/x86_64/context.h): the
  * initial stacks of new threads and the syscall MSRs. The code that runs on
  * these stacks is in switch.asm, syscall_entry.asm and trap_entry.asm; the
- * scheduler (task/sched.c) sets the ring-3 entry stack at each switch. */
+ * scheduler (object/sched.c) sets the ring-3 entry stack at each switch. */
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "lib/assert.h"
 #include "lib/string.h"
 

@@ -1,7 +1,7 @@
 /* Per-CPU GDT and TSS: building the descriptors and loading them (see gdt.h
  * for the selector layout and why it is in that order). */
 #include "arch/x86_64/gdt.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "lib/assert.h"
 
 enum {

@@ -3,7 +3,6 @@
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/cpu.h"
 #include "lib/assert.h"
-#include "mm/vmm.h"
 
 #define MSR_APIC_BASE        0x1bu
 #define APIC_BASE_ENABLE     (1ULL << 11)
@@ -31,12 +30,13 @@ enum {
 STATIC_ASSERT(LAPIC_TIMER_DIVIDE == 16, "DCR_DIVIDE_BY_16 must match LAPIC_TIMER_DIVIDE");
 
 static bool x2apic_mode;
+static uintptr_t mmio; /* kernel address of the xAPIC registers, 0 until set */
 
 static uint32_t lapic_read(unsigned reg)
 {
     if (x2apic_mode)
         return (uint32_t)rdmsr(MSR_X2APIC_FIRST + reg / 16);
-    return *(volatile uint32_t *)(LAPIC_VA + reg);
+    return *(volatile uint32_t *)(mmio + reg);
 }
 
 static void lapic_write(unsigned reg, uint32_t v)
@@ -44,7 +44,7 @@ static void lapic_write(unsigned reg, uint32_t v)
     if (x2apic_mode)
         wrmsr(MSR_X2APIC_FIRST + reg / 16, v);
     else
-        *(volatile uint32_t *)(LAPIC_VA + reg) = v;
+        *(volatile uint32_t *)(mmio + reg) = v;
 }
 
 bool lapic_present(void)
@@ -57,6 +57,17 @@ bool lapic_present(void)
     return d & CPUID1_EDX_APIC;
 }
 
+paddr_t lapic_mmio_phys(void)
+{
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    return (base & APIC_BASE_X2APIC) ? 0 : (paddr_t)(base & APIC_BASE_ADDR_MASK);
+}
+
+void lapic_set_mmio(uintptr_t va)
+{
+    mmio = va;
+}
+
 paddr_t lapic_init(void)
 {
     uint64_t base = rdmsr(MSR_APIC_BASE);
@@ -65,11 +76,8 @@ paddr_t lapic_init(void)
     x2apic_mode = base & APIC_BASE_X2APIC;
     if (!(base & APIC_BASE_ENABLE))
         wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
-    if (!x2apic_mode) {
-        int err = vmm_map(vmm_kernel_space(), LAPIC_VA, pa, VM_WRITE | VM_NOCACHE | VM_GLOBAL);
-        KASSERT(err == 0, "lapic: cannot map registers at phys %#lx: error %d",
-                (unsigned long)pa, err);
-    }
+    KASSERT(x2apic_mode || mmio != 0, "lapic: registers at phys %#lx are not mapped",
+            (unsigned long)pa);
     lapic_write(LAPIC_TPR, 0);
     lapic_write(LAPIC_SVR, SVR_ENABLE | LAPIC_SPURIOUS_VECTOR);
     return pa;

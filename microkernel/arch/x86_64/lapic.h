@@ -2,24 +2,31 @@
  * timer), end-of-interrupt, and the spurious vector. Works in xAPIC mode
  * (MMIO) or, when the firmware left it in x2APIC mode, through MSRs.
  *
- * The MMIO page is mapped at LAPIC_VA, the first page of the device
- * windows, which start 1 MiB into KERNEL_DYN (the first MiB is scratch
- * space for tests and benchmarks). */
+ * This file maps nothing: in xAPIC mode the kernel maps the register page
+ * (mm_init, at LAPIC_VA in mm/kernel_space.h) and hands its address to
+ * lapic_set_mmio before lapic_init. */
 #pragma once
 
 #include "lib/types.h"
-#include "mm/kernel_space.h"
 
-#define LAPIC_VA              (KERNEL_DYN_START + 0x100000ULL)
 #define LAPIC_SPURIOUS_VECTOR 0xff
 
 /* True if CPUID reports a local APIC. */
 bool lapic_present(void);
 
-/* Map the registers (xAPIC mode), enable the APIC with the spurious vector
- * LAPIC_SPURIOUS_VECTOR and accept every priority. Needs the kernel address
- * space (vmm) and a registered handler for the spurious vector. Panics if
- * the page cannot be mapped. Returns the registers' physical address. */
+/* Physical address of the register page when the APIC is in xAPIC mode,
+ * or 0 in x2APIC mode (the registers are MSRs; nothing to map). Needs
+ * lapic_present(). */
+paddr_t lapic_mmio_phys(void);
+
+/* Reach the xAPIC registers at kernel address `va`, where the caller has
+ * mapped lapic_mmio_phys() uncached. */
+void lapic_set_mmio(uintptr_t va);
+
+/* Enable the APIC with the spurious vector LAPIC_SPURIOUS_VECTOR and accept
+ * every priority. Needs a registered handler for the spurious vector and,
+ * in xAPIC mode, lapic_set_mmio (panics otherwise). Returns the registers'
+ * physical address. */
 paddr_t lapic_init(void);
 
 /* Signal end of interrupt for the interrupt being handled. */

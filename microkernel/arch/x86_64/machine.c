@@ -1,7 +1,7 @@
 /* machine_stop() on a PC: QEMU's isa-debug-exit device, or cli; hlt. */
 #include "arch/x86_64/cpu.h"
-#include "kernel/console.h"
-#include "kernel/machine.h"
+#include "lib/console.h"
+#include "arch/x86_64/machine.h"
 
 #define DEBUG_EXIT_PORT 0xf4
 

@@ -1,10 +1,10 @@
 /* The architecture half of the panic report: exception names, error code
- * decoding and the register dump of a trap frame. kernel/panic.c prints the
+ * decoding and the register dump of a trap frame. lib/panic.c prints the
  * message and the backtrace around it. */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
-#include "kernel/console.h"
-#include "kernel/ksyms.h"
+#include "lib/console.h"
+#include "lib/ksyms.h"
 
 /* Intel SDM vol. 3, table 6-1; NULL marks a reserved vector. */
 static const char *const vector_names[VEC_EXCEPTIONS] = {

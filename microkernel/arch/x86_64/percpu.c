@@ -1,7 +1,7 @@
 /* percpu_install(): pointing GS at a CPU's struct cpu, so this_cpu() works. */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
-#include "kernel/percpu.h"
+#include "arch/x86_64/percpu.h"
 #include "lib/assert.h"
 
 STATIC_ASSERT(offsetof(struct cpu, self) == 0, "this_cpu() reads the self pointer at %gs:0");

@@ -1,6 +1,7 @@
-/* x86-64 page-table entries: the bits of a 4-level paging entry, index
- * arithmetic, the translation of VM_* protections into leaf bits, and the
- * present-entry count that every page-table page carries.
+/* x86-64 page-table entries: the bits of a 4-level paging entry and index
+ * arithmetic. What mm/ keeps on top of them (the translation of VM_*
+ * protections into leaf bits, the present-entry count of each page-table
+ * page) is in mm/pt.h.
  *
  * Levels are numbered from the leaf up: 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4.
  * A level-2 or level-3 entry with PTE_PS set is a 2 MiB or 1 GiB leaf. */
@@ -9,8 +10,6 @@
 #include "arch/x86_64/cpu_features.h"
 #include "lib/assert.h"
 #include "lib/types.h"
-#include "mm/pmm.h"
-#include "mm/vmm.h"
 
 #define PTE_P   (1ULL << 0)  /* present */
 #define PTE_W   (1ULL << 1)  /* writable */
@@ -67,23 +66,6 @@ static inline uint64_t pte_nx(void)
     return cpu_features.nx ? PTE_NX : 0;
 }
 
-/* Leaf bits (without PTE_PS or an address) for VM_* protection `prot`. */
-static inline uint64_t pte_leaf_bits(unsigned prot)
-{
-    uint64_t e = PTE_P;
-    if (prot & VM_WRITE)
-        e |= PTE_W;
-    if (prot & VM_USER)
-        e |= PTE_U;
-    if (prot & VM_GLOBAL)
-        e |= PTE_G;
-    if (prot & VM_NOCACHE)
-        e |= PTE_PCD | PTE_PWT;
-    if (!(prot & VM_EXEC))
-        e |= pte_nx();
-    return e;
-}
-
 /* Store an entry with one 64-bit write that the compiler cannot split or
  * reorder, since the CPU's page walker may read it at any time. */
 static inline void pte_set(uint64_t *slot, uint64_t e)
@@ -101,38 +83,4 @@ static inline void pt_zero(void *page)
     uint64_t n = PAGE_SIZE / 8;
     __asm__ volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(0ULL) : "memory");
 #endif
-}
-
-/* Page-table pages keep their count of present entries in the page-frame
- * allocator's per-frame aux word (pmm_frame_aux), so vmm_unmap finds an
- * empty table in O(1). */
-
-/* Present entries in the page-table page at `table`. */
-static inline unsigned pt_count(paddr_t table)
-{
-    return pmm_frame_aux(table);
-}
-
-/* Set the present-entry count of `table` (0 for a new or dying table). */
-static inline void pt_count_set(paddr_t table, unsigned n)
-{
-    pmm_frame_set_aux(table, (uint16_t)n);
-}
-
-/* Record one more present entry in `table`. */
-static inline void pt_count_inc(paddr_t table)
-{
-    unsigned n = pmm_frame_aux(table);
-    KASSERT(n < PT_ENTRIES, "page table 0x%llx: present count %u overflows",
-            (unsigned long long)table, n);
-    pmm_frame_set_aux(table, (uint16_t)(n + 1));
-}
-
-/* Record one present entry fewer in `table`; returns the new count. */
-static inline unsigned pt_count_dec(paddr_t table)
-{
-    unsigned n = pmm_frame_aux(table);
-    KASSERT(n > 0, "page table 0x%llx: present count underflows", (unsigned long long)table);
-    pmm_frame_set_aux(table, (uint16_t)(n - 1));
-    return n - 1;
 }

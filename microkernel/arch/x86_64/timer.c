@@ -9,9 +9,9 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/idt.h"
 #include "arch/x86_64/lapic.h"
-#include "kernel/console.h"
+#include "lib/console.h"
 #include "lib/assert.h"
-#include "task/sched.h"
+#include "arch/x86_64/upcalls.h"
 
 /* 8259 PIC ports and initialisation words. */
 #define PIC1_CMD  0x20

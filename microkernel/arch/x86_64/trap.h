@@ -93,6 +93,6 @@ size_t trap_describe_pf_error(uint64_t error, char *buf, size_t size);
 void trap_print_frame(const struct trap_frame *tf);
 
 /* Like panic(), but the report shows the registers of `tf` and the backtrace
- * starts at the trapped rip and frame pointer. Defined in kernel/panic.c,
+ * starts at the trapped rip and frame pointer. Defined in lib/panic.c,
  * next to panic(). Never returns. */
 __noreturn __printf(2, 3) void panic_trap(const struct trap_frame *tf, const char *fmt, ...);

@@ -1,7 +1,8 @@
-; The copy loops behind kernel/usercopy.c. Every instruction here that
-; touches user memory is listed in the exception-fixup table
-; (arch/x86_64/extable.h): if it faults, trap_dispatch resumes at the
-; routine's fault label, which reports the failure instead of panicking.
+; The copy loops behind vm/usercopy.c (declared in user_access.h). Every
+; instruction here that touches user memory is listed in the
+; exception-fixup table (arch/x86_64/extable.h): if it faults,
+; trap_dispatch resumes at the routine's fault label, which reports the
+; failure instead of panicking.
 ; The callers check the ranges; these loops only survive bad pages.
 ;
 ; With SMAP on (usercopy_smap != 0) the kernel may touch user pages only

@@ -1,0 +1,55 @@
+/* The arch part of checked access to user memory (user_access.h): the range
+ * check, the fixup hook trap_dispatch calls for kernel faults, and turning
+ * on SMEP/SMAP, which is what makes the copy loops of usercopy.asm the only
+ * way into user memory. The retry through a pager is above, in
+ * vm/usercopy.c. */
+#include "arch/x86_64/user_access.h"
+
+#include <mica/syscall.h>
+
+#include "arch/x86_64/context.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/cpu_features.h"
+#include "arch/x86_64/extable.h"
+#include "arch/x86_64/trap.h"
+#include "lib/console.h"
+
+/* Nonzero once CR4.SMAP is on: the copy loops then bracket their user
+ * accesses with stac/clac (read by usercopy.asm, hence not static). */
+uint8_t usercopy_smap;
+
+bool user_range_ok(uintptr_t uptr, size_t len)
+{
+    /* Written so that nothing can overflow: the first test bounds uptr,
+     * the second compares len with the room left above it. */
+    return uptr < MICA_USER_END && len <= MICA_USER_END - uptr;
+}
+
+bool usercopy_fixup(struct trap_frame *tf)
+{
+    if (trap_from_user(tf) || (tf->vector != VEC_PF && tf->vector != VEC_GP))
+        return false;
+    uint64_t fixup = extable_lookup(tf->rip);
+    if (fixup == 0)
+        return false;
+    /* A copy routine also touches the kernel buffer it was given. A fault
+     * there is a bug in the caller, not a bad user pointer: let it panic. */
+    if (tf->vector == VEC_PF && read_cr2() >= MICA_USER_END)
+        return false;
+    tf->rip = fixup;
+    return true;
+}
+
+void arch_user_protection_init(void)
+{
+    uint64_t cr4 = read_cr4();
+
+    if (cpu_features.smep)
+        cr4 |= CR4_SMEP;
+    if (cpu_features.smap)
+        cr4 |= CR4_SMAP;
+    write_cr4(cr4);
+    usercopy_smap = cpu_features.smap;
+    kprintf("cpu: SMEP %s, SMAP %s\n", cpu_features.smep ? "on" : "off (not supported)",
+            cpu_features.smap ? "on" : "off (not supported)");
+}
