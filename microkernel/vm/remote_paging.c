@@ -109,6 +109,23 @@ int64_t sys_task_set_pager(struct trap_frame *tf)
     return 0;
 }
 
+/* The arguments every remote paging call shares: the target task (handle
+ * rdi with MICA_RIGHT_MAP), the range (rsi, rdx pages) and, when
+ * `with_prot`, the protection (r10). Returns the target with a reference
+ * the caller drops (task_put), valid across the call's preemption points;
+ * NULL with *err. */
+static struct task *paging_target(const struct trap_frame *tf, bool with_prot, int *err)
+{
+    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, err);
+    if (!t)
+        return NULL;
+    if ((with_prot && (*err = task_check_prot(tf->r10)) < 0) ||
+        (*err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
+        return NULL;
+    task_get(t);
+    return t;
+}
+
 /* (task h, va, npages, prot) -> 0, -MICA_EINVAL (unaligned, kernel half,
  * bad prot), -MICA_EEXIST (a page is mapped; nothing is left mapped),
  * -MICA_ENOMEM (out of frames, or over the caller's frame quota; nothing
@@ -116,16 +133,10 @@ int64_t sys_task_set_pager(struct trap_frame *tf)
 int64_t sys_map_anon(struct trap_frame *tf)
 {
     int err = 0;
-    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    struct task *t = paging_target(tf, true, &err);
     if (!t)
         return err;
-    if ((err = task_check_prot(tf->r10)) < 0)
-        return err;
-    if ((err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
-        return err;
-    /* The calling pager pays for the frames, within its quota; t stays
-     * valid across the call's preemption points. */
-    task_get(t);
+    /* The calling pager pays for the frames, within its quota. */
     err = task_map_anon_for(t, sched_current()->task, tf->rsi, tf->rdx * PAGE_SIZE,
                             (unsigned)tf->r10);
     task_put(t);
@@ -136,12 +147,9 @@ int64_t sys_map_anon(struct trap_frame *tf)
 int64_t sys_unmap(struct trap_frame *tf)
 {
     int err = 0;
-    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    struct task *t = paging_target(tf, false, &err);
     if (!t)
         return err;
-    if ((err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
-        return err;
-    task_get(t); /* valid across the call's preemption points */
     err = task_unmap(t, tf->rsi, tf->rdx * PAGE_SIZE);
     task_put(t);
     return err;
@@ -151,14 +159,9 @@ int64_t sys_unmap(struct trap_frame *tf)
 int64_t sys_protect(struct trap_frame *tf)
 {
     int err = 0;
-    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    struct task *t = paging_target(tf, true, &err);
     if (!t)
         return err;
-    if ((err = task_check_prot(tf->r10)) < 0)
-        return err;
-    if ((err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
-        return err;
-    task_get(t); /* valid across the call's preemption points */
     err = task_protect(t, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);
     task_put(t);
     return err;
