@@ -112,6 +112,19 @@ struct handle *handle_lookup(struct handle_table *ht, uint64_t h, enum handle_ty
     return s;
 }
 
+void handle_table_copy(struct handle_table *dst, const struct handle_table *src)
+{
+    KASSERT(dst->used_end == 0, "handle_table_copy into a table that is not empty");
+    for (unsigned h = 0; h < src->used_end; h++) {
+        const struct handle *s = &src->slots[h];
+        if (s->type == HANDLE_FREE)
+            continue;
+        object_get(s);
+        dst->slots[h] = *s;
+    }
+    dst->used_end = src->used_end;
+}
+
 unsigned handle_count(const struct handle_table *ht, const void *object, uint32_t rights)
 {
     unsigned n = 0;

@@ -42,5 +42,10 @@ struct handle *handle_lookup(struct handle_table *ht, uint64_t h, enum handle_ty
  * not for fast paths. */
 unsigned handle_count(const struct handle_table *ht, const void *object, uint32_t rights);
 
+/* Copy every handle of src into the same slot of the empty table dst, with
+ * the same rights and badge, taking the references each handle holds
+ * (fork). */
+void handle_table_copy(struct handle_table *dst, const struct handle_table *src);
+
 /* Close handle h, dropping its reference. Returns 0 or -MICA_EBADH. */
 int handle_close(struct handle_table *ht, uint64_t h);

@@ -92,30 +92,6 @@ static int clone_space(struct task *child, struct task *t)
     return 0;
 }
 
-/* Copy every handle of src into the same slot of the empty table dst,
- * with the same rights and badge, taking the references a handle holds. */
-static void copy_handles(struct handle_table *dst, const struct handle_table *src)
-{
-    KASSERT(dst->used_end == 0, "fork: the child's handle table is not empty");
-    for (unsigned h = 0; h < src->used_end; h++) {
-        const struct handle *s = &src->slots[h];
-        switch (s->type) {
-        case HANDLE_FREE:
-            continue;
-        case HANDLE_ENDPOINT:
-            endpoint_handle_get(s->object, s->rights);
-            break;
-        case HANDLE_TASK:
-            task_handle_get(s->object);
-            break;
-        default:
-            panic("fork: handle %u of unknown type %d", h, s->type);
-        }
-        dst->slots[h] = *s;
-    }
-    dst->used_end = src->used_end;
-}
-
 struct task *task_fork(struct task *t, struct endpoint *pager, uint64_t badge, int *err)
 {
     const struct thread *cur = sched_current();
@@ -142,7 +118,7 @@ struct task *task_fork(struct task *t, struct endpoint *pager, uint64_t badge, i
     task_put(t);
     th = t->threads; /* the thread may have changed while preempted */
 
-    copy_handles(&child->handles, &t->handles);
+    handle_table_copy(&child->handles, &t->handles);
     child->start_flags = t->start_flags & ~(uint64_t)MICA_START_MACHINE;
     task_set_pager(child, pager, badge);
     *nt->utf = *th->utf;

@@ -88,20 +88,27 @@ static void report_samples(const char *name, unsigned n, const char *what)
     print_row(mean_name, (sum * 10 + n / 2) / n, mean_what);
 }
 
-/* n single stores `stride` apart into a fresh region, each timed alone. */
+/* n single stores `stride` apart from p, each timed alone into samples[]
+ * (the cost of an empty rdtsc pair subtracted). */
+static void time_stores(volatile uint8_t *p, unsigned n, uint64_t stride)
+{
+    uint64_t empty = empty_pair();
+    for (unsigned i = 0; i < n; i++) {
+        volatile uint8_t *q = p + (uint64_t)i * stride;
+        uint64_t t0 = tsc();
+        *q = 2;
+        uint64_t t = tsc() - t0;
+        samples[i] = t > empty ? t - empty : 0;
+    }
+}
+
+/* time_stores into a fresh region. */
 static int single_faults(unsigned n, uint64_t stride)
 {
     volatile uint8_t *p = vm_alloc((uint64_t)n * stride, RW);
     if (!p)
         return -1;
-    uint64_t empty = empty_pair();
-    for (unsigned i = 0; i < n; i++) {
-        volatile uint8_t *q = p + (uint64_t)i * stride;
-        uint64_t t0 = tsc();
-        *q = 1;
-        uint64_t t = tsc() - t0;
-        samples[i] = t > empty ? t - empty : 0;
-    }
+    time_stores(p, n, stride);
     vm_free((void *)p, (uint64_t)n * stride);
     return 0;
 }
@@ -153,15 +160,9 @@ static void bench_fault_cow(void)
         touch(w, 16, PAGE); /* warm the copy-on-write path */
         /* Half the pages one by one (median, mean), the other half after the
          * child is gone: the pager then takes each frame over, no copy. */
-        uint64_t empty = empty_pair();
-        unsigned half = COW_PAGES / 2;
-        for (unsigned i = 0; i < half && i < SINGLES; i++) {
-            uint64_t t0 = tsc();
-            p[(uint64_t)i * PAGE] = 2;
-            uint64_t t = tsc() - t0;
-            samples[i] = t > empty ? t - empty : 0;
-        }
-        report_samples("fault_cow", half < SINGLES ? half : SINGLES,
+        unsigned half = COW_PAGES / 2 < SINGLES ? COW_PAGES / 2 : SINGLES;
+        time_stores(p, half, PAGE);
+        report_samples("fault_cow", half,
                        "first write to a page shared copy-on-write with a live child: #PF "
                        "marked MICA_FAULT_COW, kernel-made call to servers/pager, "
                        "MICA_SYS_MAP_COW (4 KiB frame copied), reply, store retried");
@@ -169,13 +170,8 @@ static void bench_fault_cow(void)
         mica_ipc_send(hold_ep, &go, MICA_IPC_BLOCK);
         mica_task_wait((uint64_t)child);
         vm_release((uint64_t)child);
-        for (unsigned i = 0; i < half && i < SINGLES; i++) {
-            uint64_t t0 = tsc();
-            p[(uint64_t)(half + i) * PAGE] = 2;
-            uint64_t t = tsc() - t0;
-            samples[i] = t > empty ? t - empty : 0;
-        }
-        report_samples("fault_cow_takeover", half < SINGLES ? half : SINGLES,
+        time_stores(p + (uint64_t)half * PAGE, half, PAGE);
+        report_samples("fault_cow_takeover", half,
                        "as fault_cow once the child has exited: the page is still marked, "
                        "but no other mapping is left, so MICA_SYS_MAP_COW takes the frame "
                        "over (no copy)");
