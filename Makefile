@@ -115,8 +115,9 @@ USER_CFLAGS += --target=x86_64-unknown-none-elf -Wno-unused-command-line-argumen
 endif
 USER_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T libsys/user.ld
 
-# libsys reuses the kernel's formatter and string functions (compiled, not copied).
-LIBSYS_C   := $(sort $(wildcard libsys/src/*.c)) microkernel/lib/format.c microkernel/lib/string.c
+# libsys reuses the kernel's formatter, string functions and ELF parser (compiled, not copied).
+LIBSYS_C   := $(sort $(wildcard libsys/src/*.c)) microkernel/lib/format.c microkernel/lib/string.c \
+	microkernel/lib/elf.c
 LIBSYS_OBJ := $(LIBSYS_C:%.c=$(USER_BUILD)/%.o)
 LIBSYS_A   := $(USER_BUILD)/libsys.a
 $(LIBSYS_OBJ): USER_CFLAGS += -Imicrokernel

@@ -25,6 +25,20 @@ static inline long sys3(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2)
     return rax;
 }
 
+static inline long sys4(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    register uint64_t rdi __asm__("rdi") = a0;
+    register uint64_t rsi __asm__("rsi") = a1;
+    register uint64_t rdx __asm__("rdx") = a2;
+    register uint64_t r10 __asm__("r10") = a3;
+    long rax = (long)nr;
+    __asm__ volatile("syscall"
+                     : "+a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10)
+                     :
+                     : "rcx", "r11", "r8", "r9", "memory");
+    return rax;
+}
+
 long mica_null(void)
 {
     return sys0(MICA_SYS_NULL);
@@ -112,9 +126,19 @@ long mica_mem_unmap(void *va, size_t len)
     return sys3(MICA_SYS_MEM_UNMAP, (uint64_t)va, len, 0);
 }
 
-long mica_task_spawn(const struct mica_spawn_args *a)
+long mica_task_create(const struct mica_task_args *a)
 {
-    return sys3(MICA_SYS_TASK_SPAWN, (uint64_t)a, 0, 0);
+    return sys3(MICA_SYS_TASK_CREATE, (uint64_t)a, 0, 0);
+}
+
+long mica_task_write(uint64_t h, uint64_t va, const void *src, uint64_t len)
+{
+    return sys4(MICA_SYS_TASK_WRITE, h, va, (uint64_t)src, len);
+}
+
+long mica_task_start(uint64_t h, uint64_t rip, uint64_t rsp, uint64_t rdi)
+{
+    return sys4(MICA_SYS_TASK_START, h, rip, rsp, rdi);
 }
 
 int64_t mica_task_wait(uint64_t h)
@@ -151,6 +175,11 @@ long mica_shutdown(int64_t status, uint64_t passed, uint64_t failed)
 {
     stdio_flush();
     return sys3(MICA_SYS_SHUTDOWN, (uint64_t)status, passed, failed);
+}
+
+int64_t mica_task_id(uint64_t h)
+{
+    return sys3(MICA_SYS_INFO, MICA_INFO_TASK_ID, h, 0);
 }
 
 int64_t mica_info(unsigned what)

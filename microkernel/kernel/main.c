@@ -20,7 +20,7 @@
 #include "arch/x86_64/timer.h"
 #include "object/endpoint.h"
 #include "object/sched.h"
-#include "vm/spawn.h"
+#include "vm/init_task.h"
 #include "object/task.h"
 #include "object/thread.h"
 #include "kernel/selftest.h"

@@ -22,6 +22,7 @@
 #include "object/sched.h"
 #include "object/task.h"
 #include "vm/frame_quota.h"
+#include "vm/remote_paging.h"
 #include "kernel/selftest.h"
 #include "object/preempt.h"
 
@@ -43,7 +44,6 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_HANDLE_CLOSE] = sys_handle_close,
     [MICA_SYS_MEM_MAP] = sys_mem_map,
     [MICA_SYS_MEM_UNMAP] = sys_mem_unmap,
-    [MICA_SYS_TASK_SPAWN] = sys_task_spawn,
     [MICA_SYS_TASK_WAIT] = sys_task_wait,
     [MICA_SYS_SET_IPC_BUFFER] = sys_set_ipc_buffer,
     [MICA_SYS_SHUTDOWN] = sys_shutdown,
@@ -57,6 +57,9 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_TASK_FORK] = sys_task_fork,
     [MICA_SYS_SET_FRAME_QUOTA] = sys_set_frame_quota,
     [MICA_SYS_TASK_KILL] = sys_task_kill,
+    [MICA_SYS_TASK_CREATE] = sys_task_create,
+    [MICA_SYS_TASK_WRITE] = sys_task_write,
+    [MICA_SYS_TASK_START] = sys_task_start,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
@@ -177,6 +180,11 @@ int64_t sys_info(struct trap_frame *tf)
         return 0;
     case MICA_INFO_PREEMPT_POINTS:
         return (int64_t)preempt_points();
+    case MICA_INFO_TASK_ID: {
+        int err = 0;
+        struct task *t = task_lookup_handle(tf->rsi, 0, &err);
+        return t ? (int64_t)t->id : err;
+    }
     default:
         return -MICA_EINVAL;
     }

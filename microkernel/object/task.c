@@ -94,8 +94,12 @@ void task_handle_get(struct task *t)
 void task_handle_put(struct task *t)
 {
     KASSERT(t->handle_refs > 0, "task %u: handle closed that was never counted", t->id);
-    if (--t->handle_refs == 0 && t->state == TASK_LIVE)
-        task_kill(t, "no handle to it is left (nobody could wait for, page or end it)");
+    if (--t->handle_refs == 0 && t->state == TASK_LIVE) {
+        if (t->nthreads == 0) /* still being built (MICA_SYS_TASK_CREATE): dropped */
+            task_exit(t, MICA_EXIT_KILLED);
+        else
+            task_kill(t, "no handle to it is left (nobody could wait for, page or end it)");
+    }
     task_put(t);
 }
 

@@ -77,8 +77,10 @@ void task_put(struct task *t);
 /* Take / drop the reference of a task handle (handle.c, fork's copy of a
  * handle table). Closing the last handle to a live task kills it: nobody
  * could wait for it, kill it or page it any more, and it would hold its
- * memory for ever. A task under construction, which never had a handle,
- * is not affected. */
+ * memory for ever (a report line says so). A task that never ran (no
+ * thread yet: MICA_SYS_TASK_CREATE's, whose builder gave up or died) is
+ * torn down without a report; one the kernel builds, which never had a
+ * handle, is not affected. */
 void task_handle_get(struct task *t);
 void task_handle_put(struct task *t);
 

@@ -2,7 +2,8 @@
  * parses; a tiny hand-assembled executable becomes a task whose segments,
  * stack and start-info page are mapped with the right protections and
  * contents; bad images and bad handles fail without leaking a frame or a
- * heap byte. Tasks are built but never run (task_spawn_prepare), so these
+ * heap byte. This is the kernel's own loader, which builds init only
+ * (ring 3 builds the rest: tests/user/test_task_build.c). Tasks are built but never run (task_spawn_prepare), so these
  * tests need the task, thread and handle subsystems but not the scheduler. */
 #include <mica/elf64.h>
 #include <mica/errno.h>
@@ -18,8 +19,9 @@
 #include "mm/phys.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
-#include "vm/elf.h"
-#include "vm/spawn.h"
+#include "lib/elf.h"
+#include "vm/elf_load.h"
+#include "vm/init_task.h"
 #include "object/task.h"
 #include "test/ktest.h"
 
@@ -243,10 +245,11 @@ KTEST(spawn_gives_init_every_module)
     struct usage before = usage_now();
     struct mem_image m;
     struct spawn_request req = tiny_request(&m, &tiny, sizeof tiny);
-    req.bi = &bi;
     struct task *task;
     uint64_t entry;
+    char why[160];
     KREQUIRE(t, task_spawn_prepare(&req, &task, &entry) == 0);
+    KREQUIRE(t, init_map_modules(task, &bi, why, sizeof why) == 0);
 
     static struct mica_start_info si;
     KREQUIRE(t, task_read(task, MICA_USER_START_INFO, &si, sizeof si));

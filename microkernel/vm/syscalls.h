@@ -10,9 +10,11 @@
 
 int64_t sys_mem_map(struct trap_frame *tf);        /* vm/user_mem.c */
 int64_t sys_mem_unmap(struct trap_frame *tf);
-int64_t sys_task_spawn(struct trap_frame *tf);     /* vm/spawn.c */
-int64_t sys_task_wait(struct trap_frame *tf);      /* vm/task_calls.c */
-int64_t sys_task_kill(struct trap_frame *tf);
+int64_t sys_task_create(struct trap_frame *tf);    /* vm/task_build.c */
+int64_t sys_task_write(struct trap_frame *tf);
+int64_t sys_task_start(struct trap_frame *tf);
+int64_t sys_task_wait(struct trap_frame *tf);      /* vm/task_wait.c */
+int64_t sys_task_kill(struct trap_frame *tf);      /* vm/task_kill.c */
 int64_t sys_task_set_pager(struct trap_frame *tf); /* vm/remote_paging.c */
 int64_t sys_map_anon(struct trap_frame *tf);
 int64_t sys_unmap(struct trap_frame *tf);

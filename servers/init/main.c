@@ -8,6 +8,7 @@
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
+#include <mica/spawn.h>
 #include <mica/sys.h>
 
 #include "bootcfg.h"
@@ -194,7 +195,25 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     st->pager_ep = -1;
     int ready = prepare_handles(st, l, &a, minted) == 0 && /* reported if not */
                 names_permissions(st, l, st->started + 1, 1) == 0;
-    long h = ready ? mica_task_spawn(&a) : -MICA_EINVAL;
+    static struct mica_task_layout layout;
+    long h = ready ? mica_task_build(&a, &layout) : -MICA_EINVAL;
+    if (h >= 0 && st->pager_ep >= 0) {
+        /* Before its first instruction, so that the pager knows the program's
+         * regions (its image, bss and stack) from its first fault on. */
+        long rc = pager_link_add((uint64_t)st->pager_ep, st->pager_badge, (uint64_t)h,
+                                 layout.region, layout.nregions);
+        if (rc < 0)
+            problem(st, l, "cannot introduce the program to its pager:", mica_error_name(rc));
+    }
+    if (h >= 0) {
+        long rc = mica_task_launch((uint64_t)h, &layout);
+        if (rc < 0) {
+            mica_handle_close((uint64_t)h);
+            if (st->pager_ep >= 0)
+                pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
+            h = rc;
+        }
+    }
     if (h < 0) /* the badge goes to the next program: take its permissions back */
         names_permissions(st, l, st->started + 1, 0);
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
@@ -208,13 +227,6 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
         return h;
     st->started++;
     printf("init: started %s (task handle %ld)\n", l->name, h);
-    if (st->pager_ep >= 0) {
-        /* Until this arrives the pager answers the program's requests with
-         * -MICA_EAGAIN (mica/vm.h), so it cannot fault on a region early. */
-        long rc = pager_link_add((uint64_t)st->pager_ep, st->pager_badge, (uint64_t)h);
-        if (rc < 0)
-            problem(st, l, "cannot introduce the program to its pager:", mica_error_name(rc));
-    }
     return h;
 }
 

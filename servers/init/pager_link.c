@@ -17,13 +17,19 @@ static long control_call(uint64_t pager_ep, struct mica_msg *m)
     return r.label != 0 ? -MICA_EINVAL : (long)r.w[0];
 }
 
-long pager_link_add(uint64_t pager_ep, uint64_t badge, uint64_t task)
+long pager_link_add(uint64_t pager_ep, uint64_t badge, uint64_t task,
+                    const struct mica_region *regions, unsigned nregions)
 {
     struct mica_ipc_buffer *buffer = mica_ipc_buffer();
+    size_t len = nregions * sizeof *regions;
     if (!buffer)
         return -MICA_EFAULT;
+    if (len > MICA_IPC_BUF_MAX)
+        return -MICA_E2BIG;
     buffer->handle = task;
-    struct mica_msg m = {.label = PAGER_ADD_CLIENT | MICA_MSG_XFER_HANDLE, .w = {badge}};
+    memcpy(buffer->data, regions, len);
+    struct mica_msg m = {.label = MICA_MSG_MAKE(PAGER_ADD_CLIENT, len) | MICA_MSG_XFER_HANDLE,
+                         .w = {badge}};
     return control_call(pager_ep, &m);
 }
 

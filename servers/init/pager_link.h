@@ -7,11 +7,14 @@
 #pragma once
 
 #include <stdint.h>
+#include <mica/vm.h>
 
 /* Introduce task handle `task` (needs GRANT and MAP) to the pager behind
  * pager_ep (init's own, badge 0: the control channel) as the client with
- * `badge`. Returns 0 or a negative error (IPC's or the pager's). */
-long pager_link_add(uint64_t pager_ep, uint64_t badge, uint64_t task);
+ * `badge`, whose address space holds regions[0..nregions) (its loader's
+ * layout). Returns 0 or a negative error (IPC's or the pager's). */
+long pager_link_add(uint64_t pager_ep, uint64_t badge, uint64_t task,
+                    const struct mica_region *regions, unsigned nregions);
 
 /* Tell the pager that the client with `badge` is gone (it closes its task
  * handle and forgets the regions). Returns 0 or a negative error. */

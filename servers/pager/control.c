@@ -1,10 +1,14 @@
 /* The client table's life cycle: init's control messages (badge 0), the
- * standard stack region every client gets, and dropping clients (on
- * init's word, a parent's release, or a dead task found). */
+ * regions a new client's loader laid out (its image, bss and stack, sent
+ * with PAGER_ADD_CLIENT), and dropping clients (on init's word, a
+ * parent's release, or a dead task found). */
 #include <mica/stdio.h>
 #include <mica/vm.h>
 
 #include "pager.h"
+
+_Static_assert(PAGER_ANON == MICA_REGION_ANON && PAGER_STACK == MICA_REGION_STACK &&
+               PAGER_IMAGE == MICA_REGION_IMAGE, "the pager's kinds are the loader's");
 
 void pager_client_drop(struct pager_client *c)
 {
@@ -32,6 +36,36 @@ struct pager_client *pager_client_new(uint64_t badge, uint64_t task)
     return pager_client_add(pager_clients, badge, task);
 }
 
+/* A region from a loader: page-aligned, in the user half, a known kind and
+ * a protection a region may have. */
+static bool region_ok(const struct mica_region *r)
+{
+    unsigned all = MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC;
+    return r->len && !(r->va & (PAGER_PAGE - 1)) && !(r->len & (PAGER_PAGE - 1)) &&
+           r->va < MICA_USER_END && r->len <= MICA_USER_END - r->va && r->prot &&
+           !(r->prot & ~all) &&
+           (r->kind == MICA_REGION_ANON || r->kind == MICA_REGION_STACK ||
+            r->kind == MICA_REGION_IMAGE);
+}
+
+/* Record the regions that came in the message's len data bytes for the
+ * new client c. Returns 0, or -MICA_EINVAL (a malformed region, or
+ * overlapping ones), -MICA_ENOSPC (more than its table holds). */
+static long add_regions(struct pager_client *c, uint64_t len)
+{
+    const struct mica_region *r = (const struct mica_region *)pager_buffer.data;
+    if (len % sizeof *r)
+        return -MICA_EINVAL;
+    if (len / sizeof *r > PAGER_REGIONS)
+        return -MICA_ENOSPC;
+    for (uint64_t i = 0; i < len / sizeof *r; i++) {
+        if (!region_ok(&r[i]) ||
+            !pager_region_insert(c, r[i].va, r[i].len, r[i].prot, r[i].kind, false))
+            return -MICA_EINVAL;
+    }
+    return 0;
+}
+
 void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
 {
     struct pager_client *c = pager_client_find(pager_clients, req->w[0]);
@@ -43,13 +77,11 @@ void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
             reply->w[0] = (uint64_t)-MICA_EEXIST;
         else if (!(c = pager_client_new(req->w[0], (uint64_t)xfer)))
             reply->w[0] = (uint64_t)-MICA_ENOSPC;
-        else {
-            /* The stack the kernel reserved at spawn, grown on demand. */
-            pager_region_insert(c, MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE,
-                                MICA_USER_STACK_SIZE, MICA_PROT_READ | MICA_PROT_WRITE,
-                                PAGER_STACK, false);
+        else if ((reply->w[0] = (uint64_t)add_regions(c, MICA_MSG_LEN(req->label))) != 0) {
+            pager_client_drop(c); /* closes xfer, which the client took */
+            return;
+        } else
             return; /* the table keeps the handle */
-        }
         break;
     case PAGER_DROP_CLIENT:
         if (!c)

@@ -3,8 +3,6 @@
 
 #include "plan.h"
 
-#define PROT_RW (MICA_PROT_READ | MICA_PROT_WRITE)
-
 static void kill(struct pager_plan *p, unsigned reason, const struct pager_region *r)
 {
     *p = (struct pager_plan){.kind = PLAN_KILL, .reason = reason, .region = r};
@@ -52,9 +50,6 @@ void pager_plan_fault(struct pager_client *c, uint64_t addr, unsigned access,
         if (r && write && (r->prot & MICA_PROT_WRITE) && (access & MICA_FAULT_COW))
             *out = (struct pager_plan){.kind = PLAN_COW, .va = page, .npages = 1,
                                        .prot = r->prot, .region = r};
-        else if (!r && write && (access & MICA_FAULT_COW))
-            *out = (struct pager_plan){.kind = PLAN_COW, .va = page, .npages = 1,
-                                       .prot = PROT_RW};
         else
             kill(out, r ? MICA_FAULT_REASON_ACCESS : MICA_FAULT_REASON_NO_REGION, r);
         return;
@@ -63,7 +58,8 @@ void pager_plan_fault(struct pager_client *c, uint64_t addr, unsigned access,
         outside(c, page, out);
         return;
     }
-    if (!allowed(r, access)) {
+    if (!allowed(r, access) || r->kind == PAGER_IMAGE) {
+        /* An image page that is not there was unmapped: its bytes are gone. */
         kill(out, MICA_FAULT_REASON_ACCESS, r);
         return;
     }
@@ -93,5 +89,7 @@ const char *pager_kind_name(const struct pager_region *r)
         return "none";
     if (r->kind == PAGER_STACK)
         return r->cow ? "stack/cow" : "stack";
+    if (r->kind == PAGER_IMAGE)
+        return r->cow ? "image/cow" : "image";
     return r->cow ? "anon/cow" : "anon";
 }

@@ -7,18 +7,18 @@
  * Rules, in order:
  *   present + write + MICA_FAULT_COW (the kernel's mark of a shared
  *     frame) in a writable region                       -> PLAN_COW
- *   present + write + MICA_FAULT_COW outside every region -> PLAN_COW with
- *     read/write: the kernel marks only pages that were writable, so the
- *     mark itself vouches for the program image's data and bss;
  *   any other present fault                            -> kill ACCESS
  *     (or NO_REGION outside every region);
  *   not present, access allowed by the region           -> PLAN_ZERO (ANON)
- *     or PLAN_STACK; forbidden                          -> kill ACCESS;
+ *     or PLAN_STACK; forbidden, or in an IMAGE region (whose bytes only
+ *     the loader had)                                   -> kill ACCESS;
  *   not present outside every region: the page below a stack is its guard
  *     -> kill GUARD; up to PAGER_STACK_SLACK below the guard -> kill STACK
  *     (the stack would grow past its limit); else       -> kill NO_REGION.
- * MICA_FAULT_KERNEL faults (a system call copying the client's memory) go
- * through the same rules. */
+ * Every fault is judged against a region: the loader tells the pager the
+ * client's image, bss and stack (PAGER_ADD_CLIENT). MICA_FAULT_KERNEL
+ * faults (a system call copying the client's memory) go through the same
+ * rules. */
 #pragma once
 
 #include "regions.h"
@@ -43,5 +43,6 @@ struct pager_plan {
 void pager_plan_fault(struct pager_client *c, uint64_t addr, unsigned access,
                       struct pager_plan *out);
 
-/* A short name of the region's kind for reports ("anon", "stack", "cow"). */
+/* A short name of the region's kind for reports ("anon", "stack", "image",
+ * with "/cow" when it may hold shares). */
 const char *pager_kind_name(const struct pager_region *r);

@@ -7,6 +7,9 @@
  *   PAGER_STACK  a stack: demand-zero too, but it has a guard page just
  *                below its base (a fault there is MICA_FAULT_REASON_GUARD)
  *                and faults in it map a few pages downward at once;
+ *   PAGER_IMAGE  pages of a program segment that its loader filled: never
+ *                demand-zeroed (their contents cannot be made up), but a
+ *                write to a shared page of a writable one is a COW break;
  *   cow          the region may hold frames shared copy-on-write (after a
  *                fork or vm_share_cow); reports say so. The kernel marks
  *                each shared page itself (MICA_FAULT_COW), and a write to
@@ -32,7 +35,8 @@
 /* Badges the pager gives forked clients start here (init's are small). */
 #define PAGER_FORK_BADGE_BASE (1ull << 40)
 
-enum pager_kind { PAGER_ANON = 1, PAGER_STACK = 2 };
+/* The same numbers as the MICA_REGION_* kinds a loader sends (mica/vm.h). */
+enum pager_kind { PAGER_ANON = 1, PAGER_STACK = 2, PAGER_IMAGE = 3 };
 
 struct pager_region {
     uint64_t va, len; /* len 0: free slot */

@@ -1,2 +1,2 @@
 FUZZERS += elf
-FUZZ_SRCS_elf := tests/fuzz/fuzz_elf.c microkernel/vm/elf.c
+FUZZ_SRCS_elf := tests/fuzz/fuzz_elf.c microkernel/lib/elf.c

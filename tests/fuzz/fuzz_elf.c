@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/elf.h"
+#include "lib/elf.h"
 #include <mica/errno.h>
 #include <mica/syscall.h>
 

@@ -1,2 +1,2 @@
 HOST_TESTS += elf
-HOST_SRCS_elf := tests/host/test_elf.c microkernel/vm/elf.c
+HOST_SRCS_elf := tests/host/test_elf.c microkernel/lib/elf.c

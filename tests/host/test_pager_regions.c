@@ -157,11 +157,35 @@ static void test_plan_violations(void)
     p = plan(c, rw + 5, MICA_FAULT_WRITE | MICA_FAULT_PRESENT | MICA_FAULT_COW |
                             MICA_FAULT_KERNEL);
     CHECK(p.kind == PLAN_COW && p.va == rw && p.prot == RW);
-    /* Outside every region, the COW mark vouches for image data. */
+    /* Outside every region even a COW-marked page is nobody's: every fault
+     * is judged against a region. */
     p = plan(c, 0x401008, MICA_FAULT_WRITE | MICA_FAULT_PRESENT | MICA_FAULT_COW);
-    CHECK(p.kind == PLAN_COW && p.va == 0x401000 && p.prot == RW && !p.region);
+    CHECK(p.kind == PLAN_KILL && p.reason == MICA_FAULT_REASON_NO_REGION && !p.region);
     p = plan(c, 0x401008, MICA_FAULT_WRITE | MICA_FAULT_PRESENT);
     CHECK(p.kind == PLAN_KILL && p.reason == MICA_FAULT_REASON_NO_REGION);
+}
+
+/* The image regions a loader sends: a shared page of a writable one is a
+ * COW break, a write to read-only text an access violation, and a page of
+ * either that is not there is never made up (only bss is demand-zero). */
+static void test_plan_image(void)
+{
+    struct pager_client *c = fresh();
+    CHECK(pager_region_insert(c, 0x400000, 2 * PG, RX, PAGER_IMAGE, false));
+    CHECK(pager_region_insert(c, 0x402000, PG, RW, PAGER_IMAGE, false));
+    CHECK(pager_region_insert(c, 0x403000, 3 * PG, RW, PAGER_ANON, false));
+    struct pager_plan p = plan(c, 0x402010, MICA_FAULT_WRITE | MICA_FAULT_PRESENT |
+                                                MICA_FAULT_COW);
+    CHECK(p.kind == PLAN_COW && p.va == 0x402000 && p.prot == RW && p.region);
+    p = plan(c, 0x400010, MICA_FAULT_WRITE | MICA_FAULT_PRESENT);
+    CHECK(p.kind == PLAN_KILL && p.reason == MICA_FAULT_REASON_ACCESS);
+    CHECK(strcmp(pager_kind_name(p.region), "image") == 0);
+    p = plan(c, 0x401000, MICA_FAULT_EXEC);
+    CHECK(p.kind == PLAN_KILL && p.reason == MICA_FAULT_REASON_ACCESS);
+    p = plan(c, 0x402000, MICA_FAULT_READ);
+    CHECK(p.kind == PLAN_KILL && p.reason == MICA_FAULT_REASON_ACCESS);
+    p = plan(c, 0x404000, MICA_FAULT_WRITE); /* bss */
+    CHECK(p.kind == PLAN_ZERO && p.va == 0x404000);
 }
 
 static void test_plan_stack(void)
@@ -272,7 +296,8 @@ int main(void)
 {
     static const struct tap_test tests[] = {
         TAP(test_clients),         TAP(test_alloc_find),      TAP(test_remove_and_protect_split),
-        TAP(test_fork_copies),     TAP(test_plan_violations), TAP(test_plan_stack),
+        TAP(test_fork_copies),     TAP(test_plan_violations), TAP(test_plan_image),
+        TAP(test_plan_stack),
         TAP(test_plan_cluster),    TAP(test_random_model),
     };
     return tap_run(tests, sizeof tests / sizeof tests[0]);

@@ -2,9 +2,10 @@
  * reach. Children are tiny ELF images (tiny_elf.h) running one snippet.
  *
  * Kills inside a system call. The calls that copy user memory through the
- * fault-forwarding copy routines are MICA_SYS_DEBUG_WRITE and
- * MICA_SYS_TASK_SPAWN (its argument block, its strings and the image);
- * IPC data is only ever copied between pages already mapped. This program
+ * fault-forwarding copy routines are MICA_SYS_DEBUG_WRITE and the calls a
+ * loader builds a task with: MICA_SYS_TASK_CREATE (its argument block and
+ * the name) and MICA_SYS_TASK_WRITE (the image, copied into the half-built
+ * task); IPC data is only ever copied between pages already mapped. This program
  * is the child's pager: it answers the kernel's MICA_FAULT_KERNEL faults
  * for the child's buffer by sharing its own pages there, page after page,
  * and at the chosen page (first, middle, last) answers "kill". The call
@@ -35,24 +36,34 @@
 #define BUF_VA      0x10000000 /* the debug-write buffer's pages */
 #define BUF_START   0x10000ff8 /* 8 bytes before page 1: spans pages 0, 1 and 2 */
 #define BUF_LEN     4112       /* 8 + PAGE + 8 */
-#define IMAGE_VA    0x20000000 /* the image a child spawns */
+#define IMAGE_VA    0x20000000 /* the image a child writes into the task it builds */
+#define IMAGE_LEN   (3 * 4096)
 #define UNMAPPED_VA 0x30000000 /* never mapped */
-#define ARGS_VA     0x400100   /* a mica_spawn_args in the child's text */
+#define ARGS_VA     0x400100   /* a mica_task_args in the child's text */
 #define ARGS_OFF    (ARGS_VA - TINY_TEXT_VA)
 #define NAME_OFF    (ARGS_OFF + 128u)
 #define NAME_VA     (TINY_TEXT_VA + NAME_OFF)
 _Static_assert(BUF_START == BUF_VA + PAGE - 8 && BUF_LEN == 8 + PAGE + 8, "debug-write buffer");
 _Static_assert(ARGS_OFF >= 128 && NAME_OFF + 16 <= TINY_CODE_MAX &&
-               sizeof(struct mica_spawn_args) <= 128, "spawn arguments in the child's text");
+               sizeof(struct mica_task_args) <= 128, "task arguments in the child's text");
 
 #define XSTR(x) STR(x)
 #define STR(x)  #x
 
 MB_SNIPPET(debug_write_buf, "movabsq $" XSTR(BUF_START) ", %rdi\n movl $" XSTR(BUF_LEN)
                             ", %esi\n movl $1, %eax\n syscall\n");
-MB_SNIPPET(spawn_text_args, "movabsq $" XSTR(ARGS_VA) ", %rdi\n movl $14, %eax\n syscall\n");
+/* A loader's work by hand: TASK_CREATE with the block at ARGS_VA, then
+ * MAP_ANON of three pages at 0x400000 in the new task and TASK_WRITE of
+ * the IMAGE_LEN bytes at IMAGE_VA there (rbx keeps the task handle). */
+MB_SNIPPET(spawn_text_args, "movabsq $" XSTR(ARGS_VA) ", %rdi\n movl $28, %eax\n syscall\n"
+                            "movq %rax, %rbx\n"
+                            "movq %rbx, %rdi\n movl $0x400000, %esi\n movl $3, %edx\n"
+                            "movl $3, %r10d\n movl $20, %eax\n syscall\n"
+                            "movq %rbx, %rdi\n movl $0x400000, %esi\n"
+                            "movabsq $" XSTR(IMAGE_VA) ", %rdx\n movl $" XSTR(IMAGE_LEN)
+                            ", %r10d\n movl $29, %eax\n syscall\n");
 MB_SNIPPET(spawn_unmapped_args,
-           "movabsq $" XSTR(UNMAPPED_VA) ", %rdi\n movl $14, %eax\n syscall\n");
+           "movabsq $" XSTR(UNMAPPED_VA) ", %rdi\n movl $28, %eax\n syscall\n");
 MB_SNIPPET(touch_unmapped, "movabsq $" XSTR(UNMAPPED_VA) ", %rax\n movb $1, (%rax)\n");
 MB_SNIPPET(spin, "1: jmp 1b\n");
 /* Handle 0: receive for ever (an error, too, only loops). */
@@ -71,7 +82,6 @@ MB_SNIPPET(recv_then_touch, "xorl %edi, %edi\n movl $5, %eax\n syscall\n"
  * sharing makes them read-only here, and this program has no pager. */
 static uint8_t filler[3 * PAGE] __attribute__((aligned(4096)));
 static uint8_t image[3 * PAGE] __attribute__((aligned(4096)));
-static size_t image_len;
 static struct tiny_image child_img;
 
 static void prepare_pages(void)
@@ -87,8 +97,8 @@ static void prepare_pages(void)
     struct tiny_image *img = (struct tiny_image *)image;
     tiny_elf_build(img, mb_spin_start, LEN(spin));
     img->ph[0].filesz = img->ph[0].memsz = 2 * PAGE;
-    image_len = 3 * PAGE;
 }
+_Static_assert(sizeof image == IMAGE_LEN, "the child writes the whole image");
 
 /* Spawn `code` with the handles h[0..nh), and `pager` as its pager (-1:
  * none). Returns the task handle or the error. */
@@ -122,16 +132,14 @@ struct copy_case {
     unsigned kill_at;     /* the page whose fault is answered "kill" */
 };
 
-/* Put a mica_spawn_args block in the child's text at ARGS_VA: the image
- * at IMAGE_VA, or the name at UNMAPPED_VA. */
+/* Put a mica_task_args block in the child's text at ARGS_VA, its name at
+ * NAME_VA, or at UNMAPPED_VA. */
 static size_t code_with_args(uint8_t *code, const uint8_t *snippet, size_t n, bool bad_name)
 {
     memset(code, 0, TINY_CODE_MAX);
     memcpy(code, snippet, n);
-    struct mica_spawn_args a = {
-        .image = (const void *)IMAGE_VA, .image_len = image_len,
-        .name = (const char *)(bad_name ? UNMAPPED_VA : NAME_VA), .args = 0,
-        .flags = MICA_SPAWN_NO_PAGER};
+    struct mica_task_args a = {.name = (const char *)(bad_name ? UNMAPPED_VA : NAME_VA),
+                               .flags = MICA_SPAWN_NO_PAGER};
     memcpy(code + ARGS_OFF, &a, sizeof a);
     memcpy(code + NAME_OFF, "grandchild", sizeof "grandchild");
     return NAME_OFF + sizeof "grandchild";

@@ -213,7 +213,8 @@ static void task_spawn_rejects_bad_image(void)
     KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "past-end"), -MICA_ENOEXEC);
     /* The image and the arguments block themselves in the kernel half. */
     KTAP_EXPECT_EQ(tiny_spawn_image((const void *)KERNEL_TEXT, 4096, "kptr"), -MICA_EFAULT);
-    KTAP_EXPECT_EQ(raw_syscall(MICA_SYS_TASK_SPAWN, KERNEL_TEXT, 0, 0, 0, 0, 0), -MICA_EFAULT);
+    KTAP_EXPECT_EQ(raw_syscall(MICA_SYS_TASK_CREATE, KERNEL_TEXT, 0, 0, 0, 0, 0), -MICA_EFAULT);
+    KTAP_EXPECT_EQ(raw_syscall(14, 0, 0, 0, 0, 0, 0), -MICA_ENOSYS); /* the old TASK_SPAWN */
     KTAP_EXPECT_EQ(mica_info(MICA_INFO_TASKS), tasks_at_start);
 }
 

@@ -49,10 +49,9 @@ static uint64_t rng_next(uint64_t *s)
 
 static struct tiny_image image;
 static uint64_t scratch; /* the child's region, where its calls map and unmap */
-static size_t image_len;
 
 /* A word that means something to some call, or nothing to any. */
-static uint64_t fuzz_arg(uint64_t *s, const struct mica_spawn_args *spawn)
+static uint64_t fuzz_arg(uint64_t *s, const struct mica_task_args *spawn)
 {
     uint64_t r = rng_next(s);
     switch (r % 16) {
@@ -81,7 +80,8 @@ static uint64_t fuzz_arg(uint64_t *s, const struct mica_spawn_args *spawn)
         return hostile[(r >> 8) % (sizeof hostile / sizeof hostile[0])];
     }
     case 9:
-        return (uint64_t)(uintptr_t)spawn; /* a valid spawn block */
+        /* a valid TASK_CREATE block, or bytes worth a TASK_WRITE */
+        return (r >> 8) % 2 ? (uint64_t)(uintptr_t)spawn : (uint64_t)(uintptr_t)&image;
     case 10:
         return MICA_MSG_MAKE((r >> 8) % 8, (r >> 16) % (MICA_IPC_BUF_MAX + 64)) |
                ((r >> 40) & 1 ? MICA_MSG_XFER_HANDLE : 0); /* an IPC label */
@@ -104,8 +104,7 @@ static int64_t fuzz_child(void *arg)
         mica_handle_close(h);
     static struct mica_ipc_buffer buf __attribute__((aligned(4096)));
     mica_set_ipc_buffer(&buf);
-    struct mica_spawn_args spawn = {.image = &image, .image_len = image_len, .name = "fuzzed",
-                                    .args = "", .flags = MICA_SPAWN_NO_PAGER};
+    struct mica_task_args spawn = {.name = "fuzzed", .flags = MICA_SPAWN_NO_PAGER};
     for (unsigned i = 0; i < CALLS; i++) {
         uint64_t r = rng_next(&seed);
         uint64_t nr = r % (MICA_SYS_COUNT + 3);
@@ -120,10 +119,10 @@ static int64_t fuzz_child(void *arg)
         uint64_t a[6];
         for (int k = 0; k < 6; k++)
             a[k] = fuzz_arg(&seed, &spawn);
-        /* A spawn block in user memory that nobody mapped makes the pager
-         * kill the child: mostly give spawn a readable one, so that
+        /* A task block in user memory that nobody mapped makes the pager
+         * kill the child: mostly give TASK_CREATE a readable one, so that
          * children live long enough to reach the other calls. */
-        if ((nr & MICA_SYS_NUMBER_MASK) == MICA_SYS_TASK_SPAWN && (r >> 56) % 8)
+        if ((nr & MICA_SYS_NUMBER_MASK) == MICA_SYS_TASK_CREATE && (r >> 56) % 8)
             a[0] = (uint64_t)(uintptr_t)&spawn;
         buf.handle = (r >> 48) % 12;
         raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -187,7 +186,7 @@ static void run_children(unsigned first, unsigned n, struct outcome *o)
 
 static void random_calls_leave_nothing_behind(void)
 {
-    image_len = tiny_elf_build(&image, mb_fuzz_exit0_start,
+    tiny_elf_build(&image, mb_fuzz_exit0_start,
                                (size_t)(mb_fuzz_exit0_end - mb_fuzz_exit0_start));
     struct outcome warm = {0}, o = {0};
     int64_t tasks = mica_info(MICA_INFO_TASKS);

@@ -86,11 +86,40 @@ long mica_mem_map(void *va, size_t len, unsigned prot);
  * half). */
 long mica_mem_unmap(void *va, size_t len);
 
-/* Start a task from the ELF image described by *a. Returns a task handle
- * (MICA_RIGHT_WAIT), or -MICA_EFAULT, -MICA_ENOEXEC, -MICA_ENOMEM,
- * -MICA_EBADH (a handle to pass is bad), -MICA_E2BIG (name or args too
- * long), -MICA_ENOSPC. */
+/* Start a task from the ELF image described by *a: libsys's loader
+ * (mica/spawn.h) checks the image, builds the task with the calls below
+ * and starts it. Returns a task handle (WAIT, GRANT, MAP, KILL), or
+ * -MICA_EFAULT (the image leaves the user half, or the kernel could not
+ * read the name, handles or bytes), -MICA_EINVAL (nhandles > 8, bad
+ * flags), -MICA_ENOEXEC (a bad image: one line "spawn: task 'NAME' not
+ * started: REASON" says why), -MICA_ENOMEM, -MICA_EBADH (a handle to pass
+ * is bad), -MICA_E2BIG (name or args too long), -MICA_ENOSPC. */
 long mica_task_spawn(const struct mica_spawn_args *a);
+
+/* The id of the task behind task handle h (any rights; MICA_HANDLE_SELF:
+ * the caller), MICA_INFO_TASK_ID. Returns it, or -MICA_EBADH, -MICA_EDEAD
+ * (the task has ended). */
+int64_t mica_task_id(uint64_t h);
+
+/* MICA_SYS_TASK_CREATE: an empty task, not running, with the handles, name
+ * and pager of *a. Returns a task handle with
+ * every task right, or -MICA_EFAULT, -MICA_EINVAL, -MICA_E2BIG (name),
+ * -MICA_EBADH / -MICA_EPERM (a handle to pass or the pager), -MICA_ENOMEM,
+ * -MICA_ENOSPC. */
+long mica_task_create(const struct mica_task_args *a);
+
+/* MICA_SYS_TASK_WRITE: copy len bytes from src into task h's mapped pages
+ * at va, whatever their protection (h needs MICA_RIGHT_MAP; not the
+ * caller). Returns 0, or -MICA_EINVAL (bad range, the caller's own task,
+ * a page shared with another mapping), -MICA_ENOENT (a page not mapped),
+ * -MICA_EFAULT (src unreadable), handle errors. */
+long mica_task_write(uint64_t h, uint64_t va, const void *src, uint64_t len);
+
+/* MICA_SYS_TASK_START: give task h (MICA_RIGHT_MAP), built with
+ * mica_task_create, its one thread at rip with rsp and rdi. Returns 0, or
+ * -MICA_EINVAL (running already, or rip/rsp outside the user half),
+ * -MICA_ENOMEM, handle errors. */
+long mica_task_start(uint64_t h, uint64_t rip, uint64_t rsp, uint64_t rdi);
 
 /* Block until the task behind handle h exits; returns its exit status
  * (MICA_EXIT_KILLED if the kernel killed it), or -MICA_EBADH / -MICA_EPERM.

@@ -33,7 +33,8 @@
 #define MICA_SYS_HANDLE_CLOSE    11 /* (h) -> 0 */
 #define MICA_SYS_MEM_MAP         12 /* (va, len, prot) -> 0: fresh zeroed pages, own space */
 #define MICA_SYS_MEM_UNMAP       13 /* (va, len) -> 0 */
-#define MICA_SYS_TASK_SPAWN      14 /* (const struct mica_spawn_args *) -> task handle */
+/* 14 was TASK_SPAWN: programs are now built by libsys (mica_task_spawn);
+ * the number gives -MICA_ENOSYS. */
 #define MICA_SYS_TASK_WAIT       15 /* (task h) -> exit status (blocks until it exits) */
 #define MICA_SYS_SET_IPC_BUFFER  16 /* (va of a struct mica_ipc_buffer, or 0) -> 0 */
 #define MICA_SYS_SHUTDOWN        17 /* (status, passed, failed): needs MICA_START_MACHINE */
@@ -50,7 +51,12 @@
                                      *  frames that task may hold charged as a pager */
 #define MICA_SYS_TASK_KILL       27 /* (task h with KILL, or MICA_HANDLE_SELF) -> 0: the task
                                      *  ends, whatever it is blocked on */
-#define MICA_SYS_COUNT           28
+#define MICA_SYS_TASK_CREATE     28 /* (struct mica_task_args *) -> task handle with every task
+                                     *  right: an empty task, not running */
+#define MICA_SYS_TASK_WRITE      29 /* (task h MAP, va, const void *src, len) -> 0: copy into
+                                     *  its mapped pages */
+#define MICA_SYS_TASK_START      30 /* (task h MAP, rip, rsp, rdi) -> 0: its first thread */
+#define MICA_SYS_COUNT           31
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -62,7 +68,8 @@
 #define MICA_RIGHT_RECV     0x2u /* receive on an endpoint */
 #define MICA_RIGHT_GRANT    0x4u /* may be passed in a message or minted */
 #define MICA_RIGHT_WAIT     0x8u /* task handle: wait for its exit */
-#define MICA_RIGHT_MAP      0x10u /* task handle: map, unmap, protect its memory */
+#define MICA_RIGHT_MAP      0x10u /* task handle: map, unmap, protect, write its memory;
+                                  * start a task being built */
 #define MICA_RIGHT_KILL     0x20u /* task handle: end the task (MICA_SYS_TASK_KILL) */
 #define MICA_RIGHTS_ALL     0x3fu
 /* A task handle naming the caller's own task (never a table slot). */
@@ -149,6 +156,7 @@ struct mica_ipc_buffer {
 #define MICA_NAME_MAX          32  /* task names, including the NUL */
 #define MICA_ARGS_MAX          1024
 
+/* mica_task_spawn's arguments (libsys's loader, mica/sys.h). */
 struct mica_spawn_args {
     const void *image;       /* an ELF64 executable in the caller's memory */
     uint64_t image_len;
@@ -161,6 +169,15 @@ struct mica_spawn_args {
 };
 #define MICA_SPAWN_PAGER    (1u << 0) /* register `pager` as the child's pager */
 #define MICA_SPAWN_NO_PAGER (1u << 1) /* the child has no pager (faults kill it) */
+
+/* MICA_SYS_TASK_CREATE's argument block. */
+struct mica_task_args {
+    const char *name;        /* task name (for reports), NUL-terminated */
+    uint64_t handles[MICA_SPAWN_MAX_HANDLES]; /* caller's handles to copy */
+    uint64_t nhandles;       /* the task gets them as handles 0..nhandles-1 */
+    uint64_t flags;          /* MICA_SPAWN_*; 0: the task gets the caller's pager */
+    uint64_t pager;          /* with MICA_SPAWN_PAGER: endpoint handle (SEND) of its pager */
+};
 
 /* The new task's entry point is called as entry(const struct mica_start_info *). */
 #define MICA_START_TEST_MODE (1u << 0) /* kernel command line has "test" */
@@ -202,6 +219,8 @@ struct mica_start_info {
 #define MICA_INFO_IRQ_LATENCY_MEAN 10 /* the mean wait */
 #define MICA_INFO_IRQ_LATENCY_RESET 11 /* start a new window; returns 0 */
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
+#define MICA_INFO_TASK_ID          23 /* rsi = a task handle (any rights) or MICA_HANDLE_SELF:
+                                       * the task's id (a loader writes it in the start info) */
 #endif
 
 #ifndef __ASSEMBLER__

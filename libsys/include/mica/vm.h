@@ -49,8 +49,23 @@
 #define PAGER_VM_RELEASE   7 /* w0 = badge of a child of the caller -> w0 */
 #define PAGER_VM_VERBOSE   8 /* w0 = 1: print a line per fault decision, 0: only kills */
 #define PAGER_ADD_CLIENT  16 /* control: w0 = client badge, a task handle with
-                              * MICA_RIGHT_MAP transferred -> w0 = 0 or -MICA_E* */
+                              * MICA_RIGHT_MAP transferred, data = the client's
+                              * regions (struct mica_region[], from its loader)
+                              * -> w0 = 0 or -MICA_E* */
 #define PAGER_DROP_CLIENT 17 /* control: w0 = client badge -> w0 = 0 or -MICA_E* */
+
+/* One region of a new client's address space, as its loader laid it out
+ * (mica/spawn.h): the pager judges every fault of the client against its
+ * regions. Kinds: */
+#define MICA_REGION_ANON  1 /* demand-zero memory (bss beyond the file's bytes) */
+#define MICA_REGION_STACK 2 /* the stack: demand-zero, grows down, a guard below */
+#define MICA_REGION_IMAGE 3 /* pages of a program segment the loader filled; never
+                             * demand-zeroed */
+struct mica_region {
+    uint64_t va, len;        /* page-aligned */
+    uint32_t prot;           /* MICA_PROT_* */
+    uint32_t kind;           /* MICA_REGION_* */
+};
 
 /* Talk to the pager through handle h from now on (default: the grant
  * called MICA_VM_PAGER_GRANT). */

@@ -1,6 +1,7 @@
 /* ELF64 executable parsing. The image is untrusted: every header and
  * program header is bounds-checked before use. Pure logic, tested on the
- * host and fuzzed. */
+ * host and fuzzed; compiled into the kernel (init) and into libsys (every
+ * other program), so both loaders apply the same rules. */
 #pragma once
 
 #include "lib/types.h"

@@ -1,0 +1,184 @@
+/* mica/spawn.h: the ELF loader of every program but init. The image lies
+ * in the caller's memory and is untrusted: the kernel's parser (compiled
+ * into libsys from microkernel/lib/elf.c) checks its headers, and the
+ * kernel copies its bytes with fault-safe copies (MICA_SYS_TASK_WRITE), so
+ * a bad image costs the caller an error, never the kernel anything.
+ *
+ * The layout is the one the kernel gives init (docs/syscalls.md §7): each
+ * segment's pages mapped with its protection (zeroed, so bss needs no
+ * work) and its file bytes written; the top MICA_USER_STACK_MAPPED bytes
+ * of the stack; the read-only start-info page. A failure after
+ * MICA_SYS_TASK_CREATE closes the task handle, which discards the
+ * half-built task (it never ran) with everything mapped in it. */
+#include <mica/spawn.h>
+
+#include <stdarg.h>
+#include <mica/errno.h>
+#include <mica/start.h>
+#include <mica/stdio.h>
+#include <mica/string.h>
+#include <mica/sys.h>
+
+#include "lib/elf.h"
+
+#define HDR_READ_MAX 4096 /* header bytes handed to elf_parse, as the kernel does */
+#define STACK_MAPPED_BOTTOM (MICA_USER_STACK_TOP - MICA_USER_STACK_MAPPED)
+
+_Static_assert(MICA_LAYOUT_MAX >= 2 * ELF_MAX_SEGMENTS + 1, "a layout holds every region");
+
+/* Print the one line that says why `name` was not started; returns rc. */
+static long fail(const char *name, long rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static long fail(const char *name, long rc, const char *fmt, ...)
+{
+    char why[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    printf("spawn: task '%s' not started: %s\n", name, why);
+    return rc;
+}
+
+static bool user_range(const void *p, uint64_t len)
+{
+    uint64_t a = (uint64_t)(uintptr_t)p;
+    return a < MICA_USER_END && len <= MICA_USER_END - a;
+}
+
+/* Parse the image's headers. The ELF header says where the program
+ * headers end, so a small image is parsed from a few hundred bytes. */
+static long parse(const struct mica_spawn_args *a, struct elf_image *elf)
+{
+    char err[128];
+    size_t hl = (size_t)MIN(a->image_len, (uint64_t)HDR_READ_MAX);
+    uint64_t need = elf_headers_len(a->image, MIN(hl, (size_t)64));
+    if (need && need <= hl)
+        hl = (size_t)need;
+    if (elf_parse(a->image, hl, a->image_len, elf, err, sizeof err) != 0)
+        return fail(a->name, -MICA_ENOEXEC, "not an ELF64 x86-64 executable: %s", err);
+    for (unsigned i = 0; i < elf->nseg; i++) {
+        const struct elf_segment *s = &elf->seg[i];
+        if (ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE) > MICA_USER_MODULES)
+            return fail(a->name, -MICA_ENOEXEC, "segment at 0x%llx+0x%llx reaches above "
+                        "0x%llx, where modules, stack and start info live",
+                        (unsigned long long)s->vaddr, (unsigned long long)s->memsz,
+                        (unsigned long long)MICA_USER_MODULES);
+    }
+    return 0;
+}
+
+static void add_region(struct mica_task_layout *l, uint64_t lo, uint64_t hi, unsigned prot,
+                       unsigned kind)
+{
+    if (hi > lo)
+        l->region[l->nregions++] = (struct mica_region){lo, hi - lo, prot, kind};
+}
+
+/* Map and fill every segment; record its filled pages and its bss. */
+static long load_segments(uint64_t h, const struct mica_spawn_args *a,
+                          const struct elf_image *elf, struct mica_task_layout *l)
+{
+    for (unsigned i = 0; i < elf->nseg; i++) {
+        const struct elf_segment *s = &elf->seg[i];
+        uint64_t lo = ALIGN_DOWN(s->vaddr, PAGE_SIZE);
+        uint64_t hi = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
+        uint64_t filled = s->filesz ? ALIGN_UP(s->vaddr + s->filesz, PAGE_SIZE) : lo;
+        long rc = mica_map_anon(h, lo, (hi - lo) / PAGE_SIZE, s->prot);
+        if (rc < 0)
+            return fail(a->name, rc, "mapping segment 0x%llx-0x%llx failed (%s)",
+                        (unsigned long long)lo, (unsigned long long)hi, mica_error_name(rc));
+        if (s->filesz &&
+            (rc = mica_task_write(h, s->vaddr, (const uint8_t *)a->image + s->offset,
+                                  s->filesz)) < 0)
+            return rc == -MICA_EFAULT ? rc
+                                      : fail(a->name, rc, "writing segment 0x%llx failed (%s)",
+                                             (unsigned long long)s->vaddr, mica_error_name(rc));
+        add_region(l, lo, filled, s->prot, MICA_REGION_IMAGE);
+        add_region(l, filled, hi, s->prot, MICA_REGION_ANON);
+    }
+    return 0;
+}
+
+/* The top of the stack, and the start-info page (read-only for the task;
+ * the kernel writes it regardless). */
+static long map_stack_and_info(uint64_t h, const struct mica_spawn_args *a, uint64_t id,
+                               struct mica_task_layout *l)
+{
+    static struct mica_start_info si; /* 1 KiB: kept off the caller's stack */
+    long rc = mica_map_anon(h, STACK_MAPPED_BOTTOM, MICA_USER_STACK_MAPPED / PAGE_SIZE,
+                            MICA_PROT_READ | MICA_PROT_WRITE);
+    if (rc == 0)
+        rc = mica_map_anon(h, MICA_USER_START_INFO, 1, MICA_PROT_READ);
+    if (rc < 0)
+        return fail(a->name, rc, "mapping the stack or the start info failed (%s)",
+                    mica_error_name(rc));
+    add_region(l, MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, MICA_USER_STACK_TOP,
+               MICA_PROT_READ | MICA_PROT_WRITE, MICA_REGION_STACK);
+
+    const struct mica_start_info *mine = mica_get_start_info();
+    size_t args_len = a->args ? strlen(a->args) : 0;
+    memset(&si, 0, offsetof(struct mica_start_info, args));
+    si.flags = mine ? mine->flags & MICA_START_TEST_MODE : 0; /* what the kernel gives it */
+    si.task_id = id;
+    strlcpy(si.name, a->name, sizeof si.name);
+    memcpy(si.args, a->args ? a->args : "", args_len + 1);
+    memset(si.args + args_len + 1, 0, sizeof si.args - args_len - 1);
+    si.nhandles = a->nhandles;
+    si.nmodules = 0;
+    si.modules = NULL;
+    return mica_task_write(h, MICA_USER_START_INFO, &si, sizeof si);
+}
+
+long mica_task_build(const struct mica_spawn_args *a, struct mica_task_layout *out)
+{
+    static struct elf_image elf;
+    struct mica_task_args ta = {.name = a->name, .nhandles = a->nhandles, .flags = a->flags,
+                                .pager = a->pager};
+    long rc;
+
+    if (a->nhandles > MICA_SPAWN_MAX_HANDLES)
+        return -MICA_EINVAL;
+    if (!a->name || !user_range(a->image, a->image_len) || !user_range(a->name, 1))
+        return -MICA_EFAULT;
+    if (a->args && strnlen(a->args, MICA_ARGS_MAX) == MICA_ARGS_MAX)
+        return -MICA_E2BIG;
+    if (strnlen(a->name, MICA_NAME_MAX) == MICA_NAME_MAX)
+        return -MICA_E2BIG;
+    if ((rc = parse(a, &elf)) != 0)
+        return rc;
+    memcpy(ta.handles, a->handles, sizeof ta.handles);
+    long h = mica_task_create(&ta);
+    if (h < 0)
+        return h == -MICA_EBADH || h == -MICA_ENOMEM || h == -MICA_ENOSPC
+                   ? fail(a->name, h, "creating the task failed (%s)", mica_error_name(h))
+                   : h;
+    out->entry = elf.entry;
+    out->nregions = 0;
+    if ((rc = load_segments((uint64_t)h, a, &elf, out)) == 0)
+        rc = map_stack_and_info((uint64_t)h, a, (uint64_t)mica_task_id((uint64_t)h), out);
+    if (rc < 0) {
+        mica_handle_close((uint64_t)h); /* discards the task, which never ran */
+        return rc;
+    }
+    return h;
+}
+
+long mica_task_launch(uint64_t h, const struct mica_task_layout *l)
+{
+    return mica_task_start(h, l->entry, MICA_USER_STACK_TOP, MICA_USER_START_INFO);
+}
+
+long mica_task_spawn(const struct mica_spawn_args *a)
+{
+    static struct mica_task_layout layout;
+    long h = mica_task_build(a, &layout);
+    if (h < 0)
+        return h;
+    long rc = mica_task_launch((uint64_t)h, &layout);
+    if (rc < 0) {
+        mica_handle_close((uint64_t)h);
+        return rc;
+    }
+    return h;
+}

@@ -1,0 +1,226 @@
+/* Building a task by hand through the task-building calls, as libsys's
+ * loader does: MICA_SYS_TASK_CREATE (an empty task that does not run),
+ * MICA_SYS_MAP_ANON and MICA_SYS_TASK_WRITE (its memory), and
+ * MICA_SYS_TASK_START (its thread's rip, rsp and rdi). Then every hostile
+ * argument of the three calls, each with its documented error; a task
+ * dropped before it started leaves nothing behind (no report line, every
+ * counter at its baseline); the loader's layout of a built task; and a
+ * bad ELF image refused by mica_task_spawn with -MICA_ENOEXEC. */
+#include <mica/ktap.h>
+#include <mica/spawn.h>
+#include <mica/start.h>
+#include <mica/string.h>
+#include <mica/sys.h>
+#include <mica/vm.h>
+
+#include "raw_syscall.h"
+#include "snippet.h"
+#include "tiny_elf.h"
+#include "usage.h"
+
+#define PAGE        4096ull
+#define TEXT_VA     0x400000ull
+#define DATA_VA     0x600000ull
+#define KERNEL_TEXT 0xffffffff80200000ull
+#define EXIT_WORD   4242
+
+/* exit(*(uint64_t *)rdi): what the child exits with comes from the page
+ * the test wrote, through the rdi TASK_START gave it. */
+MB_SNIPPET(exit_word, "movq (%rdi), %rdi\n movl $2, %eax\n syscall\n");
+#define LEN(name) ((size_t)(mb_##name##_end - mb_##name##_start))
+
+/* A read-only page of this program, to share into a child. */
+static const uint8_t shared_page[PAGE] __attribute__((aligned(4096))) = {1};
+
+static long create(const char *name)
+{
+    struct mica_task_args a = {.name = name, .flags = MICA_SPAWN_NO_PAGER};
+    return mica_task_create(&a);
+}
+
+static void task_built_by_hand_runs(void)
+{
+    struct mica_task_args a = {.name = "byhand", .flags = MICA_SPAWN_NO_PAGER};
+    long h = mica_task_create(&a);
+    if (!KTAP_EXPECT(h >= 0))
+        return;
+    KTAP_EXPECT(mica_task_id((uint64_t)h) > mica_task_id(MICA_HANDLE_SELF));
+    KTAP_EXPECT_EQ(mica_task_id(200), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_map_anon((uint64_t)h, TEXT_VA, 1, MICA_PROT_READ | MICA_PROT_EXEC), 0);
+    KTAP_EXPECT_EQ(mica_map_anon((uint64_t)h, DATA_VA, 1, MICA_PROT_READ), 0);
+    /* Both pages are read-only for the child; the kernel writes them. */
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, TEXT_VA, mb_exit_word_start, LEN(exit_word)), 0);
+    uint64_t word = EXIT_WORD;
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, DATA_VA + 8, &word, sizeof word), 0);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, DATA_VA, &word, 0), 0); /* nothing to do */
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, TEXT_VA, 0, DATA_VA + 8), 0);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h), EXIT_WORD);
+    mica_handle_close((uint64_t)h);
+}
+
+static void create_rejects_bad_arguments(void)
+{
+    long ep = mica_endpoint_create();
+    long weak = ep >= 0 ? mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND, 0) : -1;
+    KTAP_REQUIRE(ep >= 0 && weak >= 0);
+    int64_t tasks = mica_info(MICA_INFO_TASKS);
+
+    KTAP_EXPECT_EQ(mica_task_create(NULL), -MICA_EFAULT);
+    KTAP_EXPECT_EQ(raw_syscall(MICA_SYS_TASK_CREATE, KERNEL_TEXT, 0, 0, 0, 0, 0), -MICA_EFAULT);
+    struct mica_task_args a = {.name = "bad", .nhandles = MICA_SPAWN_MAX_HANDLES + 1};
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EINVAL);
+    a = (struct mica_task_args){.name = "bad", .flags = 4};
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EINVAL);
+    a.flags = MICA_SPAWN_PAGER | MICA_SPAWN_NO_PAGER;
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EINVAL);
+    a = (struct mica_task_args){.name = (const char *)KERNEL_TEXT};
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EFAULT);
+    a.name = "a name of thirty-two characters!"; /* no NUL within MICA_NAME_MAX */
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_E2BIG);
+    a = (struct mica_task_args){.name = "bad", .handles = {200}, .nhandles = 1};
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EBADH);
+    a.handles[0] = (uint64_t)weak; /* no grant right */
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EBADH);
+    a = (struct mica_task_args){.name = "bad", .flags = MICA_SPAWN_PAGER, .pager = 200};
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_TASKS), tasks);
+    mica_handle_close((uint64_t)weak);
+    mica_handle_close((uint64_t)ep);
+}
+
+static void write_rejects_bad_arguments(void)
+{
+    long h = create("writes");
+    KTAP_REQUIRE(h >= 0);
+    long nomap = mica_handle_mint((uint64_t)h, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+    KTAP_EXPECT(nomap >= 0);
+    KTAP_EXPECT_EQ(mica_map_anon((uint64_t)h, TEXT_VA, 2, MICA_PROT_READ), 0);
+    uint64_t w = 1;
+    KTAP_EXPECT_EQ(mica_task_write(200, TEXT_VA, &w, 8), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)nomap, TEXT_VA, &w, 8), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_task_write(MICA_HANDLE_SELF, TEXT_VA, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, KERNEL_TEXT, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, MICA_USER_END - 4, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, 0, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, DATA_VA, &w, 8), -MICA_ENOENT);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, TEXT_VA, (const void *)KERNEL_TEXT, 8),
+                   -MICA_EFAULT);
+    /* A page shared with this program: the bytes would show here too. */
+    KTAP_EXPECT_EQ(mica_map_share((uint64_t)h, DATA_VA, MICA_HANDLE_SELF,
+                                  (uint64_t)(uintptr_t)shared_page, 1, MICA_PROT_READ), 1);
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, DATA_VA, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(shared_page[0], 1);
+    /* Across two pages, the second one missing: the first is written. */
+    KTAP_EXPECT_EQ(mica_unmap((uint64_t)h, TEXT_VA + PAGE, 1), 0);
+    static uint8_t two[2 * PAGE];
+    KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, TEXT_VA, two, sizeof two), -MICA_ENOENT);
+    mica_handle_close((uint64_t)nomap);
+    mica_handle_close((uint64_t)h);
+}
+
+static void start_rejects_bad_arguments(void)
+{
+    long h = create("starts");
+    KTAP_REQUIRE(h >= 0);
+    long nomap = mica_handle_mint((uint64_t)h, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+    KTAP_EXPECT(nomap >= 0);
+    KTAP_EXPECT_EQ(mica_task_start(200, TEXT_VA, 0, 0), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)nomap, TEXT_VA, 0, 0), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_task_start(MICA_HANDLE_SELF, TEXT_VA, 0, 0), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, KERNEL_TEXT, 0, 0), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, 1ull << 63, 0, 0), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, TEXT_VA, MICA_USER_END + 8, 0), -MICA_EINVAL);
+    /* Started with nothing mapped: it faults at once (no pager), and a
+     * second start of a running or dead task is refused. */
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, TEXT_VA, 0, 0), 0);
+    long again = mica_task_start((uint64_t)h, TEXT_VA, 0, 0);
+    KTAP_EXPECT(again == -MICA_EINVAL || again == -MICA_EDEAD);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h), MICA_EXIT_KILLED);
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, TEXT_VA, 0, 0), -MICA_EDEAD);
+    mica_handle_close((uint64_t)nomap);
+    mica_handle_close((uint64_t)h);
+}
+
+/* A task given memory and handles, then dropped before it ran: closing its
+ * handle discards it silently, with everything it held. */
+static void task_dropped_before_start_leaves_nothing(void)
+{
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    for (int round = 0; round < 2; round++) { /* the first warms the caches */
+        struct usage base = usage_now();
+        struct mica_task_args a = {.name = "dropped", .handles = {(uint64_t)ep},
+                                   .nhandles = 1, .flags = MICA_SPAWN_NO_PAGER};
+        long h = mica_task_create(&a);
+        KTAP_EXPECT(h >= 0);
+        KTAP_EXPECT_EQ(mica_map_anon((uint64_t)h, TEXT_VA, 16, MICA_PROT_READ), 0);
+        KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, TEXT_VA, shared_page, PAGE), 0);
+        KTAP_EXPECT_EQ(mica_handle_close((uint64_t)h), 0);
+        if (round)
+            expect_baseline(&base);
+    }
+    mica_handle_close((uint64_t)ep);
+}
+
+/* What the loader lays out for a tiny image: the text (filled), the data
+ * page (no file bytes: bss) and the stack, which is what the pager is
+ * told. The task never runs. */
+static void loader_reports_the_layout(void)
+{
+    static struct tiny_image img;
+    static struct mica_task_layout l;
+    size_t len = tiny_elf_build(&img, mb_exit_word_start, LEN(exit_word));
+    struct mica_spawn_args a = {.image = &img, .image_len = len, .name = "layout"};
+    long h = mica_task_build(&a, &l);
+    KTAP_REQUIRE(h >= 0);
+    KTAP_EXPECT_EQ(l.entry, TINY_TEXT_VA);
+    KTAP_EXPECT_EQ(l.nregions, 3);
+    KTAP_EXPECT_EQ(l.region[0].va, TINY_TEXT_VA);
+    KTAP_EXPECT_EQ(l.region[0].len, PAGE);
+    KTAP_EXPECT_EQ(l.region[0].kind, MICA_REGION_IMAGE);
+    KTAP_EXPECT_EQ(l.region[0].prot, MICA_PROT_READ | MICA_PROT_EXEC);
+    KTAP_EXPECT_EQ(l.region[1].va, TINY_DATA_VA);
+    KTAP_EXPECT_EQ(l.region[1].kind, MICA_REGION_ANON);
+    KTAP_EXPECT_EQ(l.region[1].prot, MICA_PROT_READ | MICA_PROT_WRITE);
+    KTAP_EXPECT_EQ(l.region[2].va, MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE);
+    KTAP_EXPECT_EQ(l.region[2].len, MICA_USER_STACK_SIZE);
+    KTAP_EXPECT_EQ(l.region[2].kind, MICA_REGION_STACK);
+    mica_handle_close((uint64_t)h);
+}
+
+/* Bad images: the documented error, one line naming the problem, and no
+ * task left. */
+static void bad_elf_gives_enoexec(void)
+{
+    static struct tiny_image img;
+    size_t len = tiny_elf_build(&img, mb_exit_word_start, LEN(exit_word));
+    int64_t tasks = mica_info(MICA_INFO_TASKS);
+    img.eh.ident[1] = 'X'; /* bad magic */
+    KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "badmagic"), -MICA_ENOEXEC);
+    img.eh.ident[1] = 'E';
+    KTAP_EXPECT_EQ(tiny_spawn_image(&img, 100, "truncated"), -MICA_ENOEXEC);
+    img.ph[1].vaddr = MICA_USER_MODULES; /* where the stack and start info live */
+    KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "toohigh"), -MICA_ENOEXEC);
+    img.ph[1].vaddr = TINY_DATA_VA;
+    img.ph[1].flags |= PF_X; /* writable and executable */
+    KTAP_EXPECT_EQ(tiny_spawn_image(&img, len, "wx"), -MICA_ENOEXEC);
+    img.ph[1].flags &= ~PF_X;
+    KTAP_EXPECT_EQ(tiny_spawn_image((const void *)KERNEL_TEXT, len, "kptr"), -MICA_EFAULT);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_TASKS), tasks);
+}
+
+static const struct ktap_case tests[] = {
+    {"task_built_by_hand_runs", task_built_by_hand_runs},
+    {"create_rejects_bad_arguments", create_rejects_bad_arguments},
+    {"write_rejects_bad_arguments", write_rejects_bad_arguments},
+    {"start_rejects_bad_arguments", start_rejects_bad_arguments},
+    {"task_dropped_before_start_leaves_nothing", task_dropped_before_start_leaves_nothing},
+    {"loader_reports_the_layout", loader_reports_the_layout},
+    {"bad_elf_gives_enoexec", bad_elf_gives_enoexec},
+};
+
+int main(const struct mica_start_info *si)
+{
+    (void)si;
+    return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
+}
