@@ -27,7 +27,8 @@
 _Static_assert(MICA_LAYOUT_MAX >= 2 * ELF_MAX_SEGMENTS + 1, "a layout holds every region");
 
 /* Print the one line that says why `name` was not started; returns rc. */
-static long fail(const char *name, long rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static long fail(const char *name, long rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static long fail(const char *name, long rc, const char *fmt, ...)
 {

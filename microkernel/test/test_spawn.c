@@ -1,9 +1,9 @@
-/* In-kernel tests of ELF loading and task building: the init module
+/* In-kernel tests of the kernel's own ELF loader, which builds init only
+ * (ring 3 builds the rest: tests/user/test_task_build.c): the init module
  * parses; a tiny hand-assembled executable becomes a task whose segments,
  * stack and start-info page are mapped with the right protections and
  * contents; bad images and bad handles fail without leaking a frame or a
- * heap byte. This is the kernel's own loader, which builds init only
- * (ring 3 builds the rest: tests/user/test_task_build.c). Tasks are built but never run (task_spawn_prepare), so these
+ * heap byte. Tasks are built but never run (task_spawn_prepare), so these
  * tests need the task, thread and handle subsystems but not the scheduler. */
 #include <mica/elf64.h>
 #include <mica/errno.h>

@@ -120,8 +120,9 @@ int64_t sys_task_create(struct trap_frame *tf)
 }
 
 /* Copy `chunk` bytes from user address src into the frame behind page va of
- * t at offset off, which must be t's alone: present, user, not a
- * copy-on-write share. The direct copy cannot block; when it faults, the
+ * t at offset off, which must be t's alone: present, user, and no other
+ * mapping holds its frame (a copy-on-write mark left on a frame whose
+ * other mappings are gone does not matter). The direct copy cannot block; when it faults, the
  * bytes go through `bounce` with the pager retry, and the page is looked
  * up again afterwards, since t may have changed meanwhile. */
 static int write_chunk(struct task *t, uintptr_t va, size_t off, uintptr_t src, size_t chunk,
@@ -133,7 +134,7 @@ static int write_chunk(struct task *t, uintptr_t va, size_t off, uintptr_t src, 
         unsigned prot;
         if (vmm_translate(&t->as, va, &pa, &prot) < 0 || !(prot & VM_USER))
             return -MICA_ENOENT;
-        if (vmm_is_cow(&t->as, va) || pmm_refcount(pa) != 1)
+        if (pmm_refcount(pa) != 1)
             return -MICA_EINVAL; /* another mapping would see the bytes */
         uint8_t *dst = (uint8_t *)phys_to_virt(pa) + off;
         if (staged) {

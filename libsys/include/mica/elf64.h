@@ -1,8 +1,8 @@
 /* The ELF64 on-disk layouts (System V gABI) of the executables Mica runs:
  * one definition for the ELF parser (microkernel/lib/elf.c, shared by the
- * kernel and libsys's loader), its
- * tests and the programs that build images in memory (tests/user/
- * tiny_elf.h). Both structures have no padding. Freestanding. */
+ * kernel and libsys's loader), its tests and the programs that build
+ * images in memory (tests/user/tiny_elf.h). Both structures have no
+ * padding. Freestanding. */
 #pragma once
 
 #include <stdint.h>

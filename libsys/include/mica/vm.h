@@ -11,8 +11,10 @@
  * boot.cfg line, anywhere among the grants) unless vm_use_pager names
  * another handle.
  *
- * What the pager gives every client: its regions from vm_alloc, and its
- * stack, [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, MICA_USER_STACK_TOP),
+ * What the pager gives every client: its regions from vm_alloc, the
+ * regions of its program image (text, data and bss, from its loader:
+ * PAGER_ADD_CLIENT), and its stack,
+ * [MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, MICA_USER_STACK_TOP),
  * grown on demand below the part mapped at spawn, with a guard page below
  * it. Violations kill the task (exit status MICA_EXIT_KILLED) with the
  * kernel's report and one line from the pager naming the client (badge),
