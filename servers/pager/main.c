@@ -3,7 +3,8 @@
  * Started by init with its endpoint (all rights) as the grant "pager"
  * (boot.cfg: server pager recv:pager). On it come:
  *   - from init (badge 0, the control channel): PAGER_ADD_CLIENT with a
- *     task handle (MICA_RIGHT_MAP) and the client's badge, PAGER_DROP_CLIENT
+ *     task handle (MICA_RIGHT_MAP), the client's badge and its regions
+ *     (image, bss, stack: its loader's layout), PAGER_DROP_CLIENT
  *     (control.c);
  *   - from clients (their badge): the PAGER_VM_* requests of mica/vm.h
  *     (requests.c, fork.c);
