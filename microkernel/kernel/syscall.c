@@ -24,6 +24,7 @@
 #include "vm/frame_quota.h"
 #include "kernel/selftest.h"
 #include "object/preempt.h"
+#include "inject/inject.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
 #define DEBUG_WRITE_CHUNK 256        /* bytes copied per step, on the kernel stack */
@@ -57,6 +58,8 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_TASK_FORK] = sys_task_fork,
     [MICA_SYS_SET_FRAME_QUOTA] = sys_set_frame_quota,
     [MICA_SYS_TASK_KILL] = sys_task_kill,
+    [MICA_SYS_INJECT_OPEN] = sys_inject_open,
+    [MICA_SYS_INJECT_CTL] = sys_inject_ctl,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
@@ -177,6 +180,8 @@ int64_t sys_info(struct trap_frame *tf)
         return 0;
     case MICA_INFO_PREEMPT_POINTS:
         return (int64_t)preempt_points();
+    case MICA_INFO_INJECTED:
+        return (int64_t)inject_total();
     default:
         return -MICA_EINVAL;
     }
