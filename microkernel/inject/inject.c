@@ -4,12 +4,22 @@
 
 #include <stdarg.h>
 
+#include <mica/syscall.h>
+
 #include "lib/backtrace.h"
 #include "lib/console.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
 uint32_t inject_armed;
+uint64_t inject_ipc_fast_handles = MICA_HANDLE_MAX;
+
+/* Change the armed set, and with it the IPC fast paths' bound. */
+static void set_armed(uint32_t armed)
+{
+    inject_armed = armed;
+    inject_ipc_fast_handles = (armed & INJECT_IPC_POINTS) ? 0 : MICA_HANDLE_MAX;
+}
 
 struct point {
     const char *name;
@@ -83,7 +93,7 @@ bool inject_fire(enum inject_point p, const void *task)
     uint64_t now = s->k.after_insn ? __builtin_ia32_rdtsc() : 0;
     bool fire = inject_decide(s, now);
     if (s->k.times == 0)
-        inject_armed &= ~INJECT_BIT(p); /* used up: its sites are free again */
+        set_armed(inject_armed & ~INJECT_BIT(p)); /* used up: its sites are free again */
     if (!fire)
         return false;
     hit[p].name = name;
@@ -139,17 +149,17 @@ int inject_arm(const char *s, size_t n, const char *who)
                 (int)n, s, (int)len, s + at);
         return -1;
     }
-    inject_armed &= ~INJECT_BIT(p);
+    set_armed(inject_armed & ~INJECT_BIT(p));
     state[p].k = k;
     inject_state_reset(&state[p], run_seed, (unsigned)p);
     if (k.times != 0)
-        inject_armed |= INJECT_BIT(p);
+        set_armed(inject_armed | INJECT_BIT(p));
     return p;
 }
 
 void inject_disarm(enum inject_point p)
 {
-    inject_armed &= ~INJECT_BIT(p);
+    set_armed(inject_armed & ~INJECT_BIT(p));
 }
 
 void inject_set_seed(uint64_t seed)

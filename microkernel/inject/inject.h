@@ -45,6 +45,13 @@ STATIC_ASSERT(INJECT_COUNT <= 32, "inject_armed has one bit per point");
  * disarmed or used up, read at every site. */
 extern uint32_t inject_armed;
 
+/* Handle numbers the IPC fast paths accept: MICA_HANDLE_MAX while no point
+ * of INJECT_IPC_POINTS is armed, 0 while one is. The fast paths already
+ * compare the handle number with a bound; comparing it with this word
+ * instead sends every call to the slow path, where the IPC points are,
+ * without a single added instruction on the fast path. */
+extern uint64_t inject_ipc_fast_handles;
+
 /* True when point p is armed and its knobs say that this call, made by the
  * current task or aimed at `task` (a struct task *, or NULL for the
  * current one), gets the fault. The caller then injects it and calls

@@ -80,10 +80,12 @@ static inline bool regs_only(uint64_t label)
 }
 
 /* Handle h of cur if it names an endpoint and has `right`, else NULL (the
- * slow path then finds and reports the error). */
+ * slow path then finds and reports the error). While an IPC injection
+ * point is armed the bound is 0, so every call takes the slow path, where
+ * the points are (inject/inject.h). */
 static inline struct handle *fast_handle(struct thread *cur, uint64_t h, uint32_t right)
 {
-    if (h >= MICA_HANDLE_MAX)
+    if (h >= inject_ipc_fast_handles)
         return NULL;
     struct handle *s = &cur->task->handles.slots[h];
     return s->type == HANDLE_ENDPOINT && (s->rights & right) ? s : NULL;
@@ -288,7 +290,7 @@ int64_t sys_ipc_call(struct trap_frame *tf)
     struct thread *cur = sched_current();
     uint64_t label = tf->rsi;
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_SEND);
-    if (unlikely(!h || !regs_only(label)) || INJECT_ANY(INJECT_IPC_POINTS))
+    if (unlikely(!h || !regs_only(label)))
         return do_send(tf, true);
     struct endpoint *ep = h->object;
     struct thread *r = ep->receivers;
@@ -347,8 +349,7 @@ int64_t sys_ipc_reply_recv(struct trap_frame *tf)
     struct thread *c = cur->caller;
     uint64_t label = tf->rsi;
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_RECV);
-    if (likely(c && h && regs_only(label) && !nonblocking(tf)) &&
-        !INJECT_ANY(INJECT_IPC_POINTS)) {
+    if (likely(c && h && regs_only(label) && !nonblocking(tf))) {
         struct endpoint *ep = h->object;
         if (likely(!ep->senders)) {
             /* Fast path: answer the caller, wait for the next message and

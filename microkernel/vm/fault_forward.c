@@ -108,6 +108,26 @@ static void corrupt_fault_msg(struct ipc_msg *m)
     }
 }
 
+#define FAULT_POINTS (INJECT_BIT(INJECT_FAULT_MSG) | INJECT_BIT(INJECT_FAULT_SPURIOUS))
+
+/* The pager's call with the fault points armed: fault_msg corrupts the
+ * message; fault_spurious sends it again once the page is mapped (the
+ * pager sees the same fault twice). */
+static __attribute__((noinline)) int64_t call_pager_injected(struct thread *cur,
+                                                             struct ipc_msg *m,
+                                                             struct ipc_msg *reply)
+{
+    if (INJECT(INJECT_FAULT_MSG, NULL))
+        corrupt_fault_msg(m);
+    int64_t rc = ipc_kernel_call(cur, cur->task->pager, m, reply);
+    if (rc == 0 && MICA_MSG_LABEL(reply->label) == 0 && INJECT(INJECT_FAULT_SPURIOUS, NULL)) {
+        inject_report(INJECT_FAULT_SPURIOUS, "fault at 0x%lx sent again after it was resolved",
+                      (unsigned long)m->w[0]);
+        rc = ipc_kernel_call(cur, cur->task->pager, m, reply);
+    }
+    return rc;
+}
+
 /* Offer the fault at `addr` (MICA_FAULT_* `access`, at `rip`) to the
  * task's pager. Returns true when the thread may resume; otherwise writes
  * what went wrong to buf. */
@@ -127,16 +147,9 @@ static bool pager_resolves(struct thread *cur, uint64_t addr, uint64_t access, u
     }
     struct ipc_msg m = {.badge = t->pager_badge, .label = MICA_LABEL_FAULT,
                         .w = {addr, access, rip, cur->id}};
-    if (INJECT(INJECT_FAULT_MSG, NULL))
-        corrupt_fault_msg(&m);
     struct ipc_msg reply;
-    int64_t rc = ipc_kernel_call(cur, t->pager, &m, &reply);
-    if (rc == 0 && MICA_MSG_LABEL(reply.label) == 0 && INJECT(INJECT_FAULT_SPURIOUS, NULL)) {
-        /* The page is mapped now: the pager sees the same fault again. */
-        inject_report(INJECT_FAULT_SPURIOUS, "fault at 0x%lx sent again after it was resolved",
-                      (unsigned long)m.w[0]);
-        rc = ipc_kernel_call(cur, t->pager, &m, &reply);
-    }
+    int64_t rc = INJECT_ANY(FAULT_POINTS) ? call_pager_injected(cur, &m, &reply)
+                                          : ipc_kernel_call(cur, t->pager, &m, &reply);
     if (rc == 0 && MICA_MSG_LABEL(reply.label) == 0)
         return true;
     if (task_killed(t))
