@@ -28,6 +28,9 @@
 #include "lib/assert.h"
 #include "object/sched.h"
 #include "object/task.h"
+#include "object/preempt.h"
+#include "arch/x86_64/timer.h"
+#include "inject/inject.h"
 
 /* syscall_entry.asm sends these two straight here, by number. */
 STATIC_ASSERT(MICA_SYS_IPC_CALL == 6 && MICA_SYS_IPC_REPLY_RECV == 8,
@@ -77,10 +80,12 @@ static inline bool regs_only(uint64_t label)
 }
 
 /* Handle h of cur if it names an endpoint and has `right`, else NULL (the
- * slow path then finds and reports the error). */
+ * slow path then finds and reports the error). While an IPC injection
+ * point is armed the bound is 0, so every call takes the slow path, where
+ * the points are (inject/inject.h). */
 static inline struct handle *fast_handle(struct thread *cur, uint64_t h, uint32_t right)
 {
-    if (h >= MICA_HANDLE_MAX)
+    if (h >= inject_ipc_fast_handles)
         return NULL;
     struct handle *s = &cur->task->handles.slots[h];
     return s->type == HANDLE_ENDPOINT && (s->rights & right) ? s : NULL;
@@ -126,15 +131,35 @@ static bool recv_from_queue(struct thread *cur, struct endpoint *ep, int64_t *re
     return false;
 }
 
+/* The kill_nth point: the current thread has just received a message
+ * (rc >= 0); on its task's nth one the task is killed. It unwinds like any
+ * killed task, so a call it had taken fails with -MICA_EDEAD. */
+static __attribute__((noinline)) int64_t received_injected(struct thread *cur, int64_t rc)
+{
+    if (rc >= 0 && INJECT(INJECT_KILL_NTH, NULL)) {
+        inject_report(INJECT_KILL_NTH, "killed on receiving label 0x%lx",
+                      (unsigned long)MICA_MSG_LABEL(cur->utf->rsi));
+        task_kill(cur->task, "fault injection (kill_nth)");
+    }
+    return rc;
+}
+
+static inline int64_t received(struct thread *cur, int64_t rc)
+{
+    if (INJECT_ANY(INJECT_BIT(INJECT_KILL_NTH)))
+        return received_injected(cur, rc);
+    return rc;
+}
+
 static int64_t do_recv(struct thread *cur, struct endpoint *ep, bool nonblock)
 {
     int64_t result;
     if (recv_from_queue(cur, ep, &result))
-        return result;
+        return received(cur, result);
     if (nonblock)
         return -MICA_EAGAIN;
     ep_queue_receiver(ep, cur);
-    return sched_block();
+    return received(cur, sched_block());
 }
 
 int64_t sys_ipc_recv(struct trap_frame *tf)
@@ -171,7 +196,7 @@ static int64_t send_to_waiting(struct thread *cur, struct endpoint *ep, bool cal
 
 /* Out of line, as every slow path here, so that the fast paths need no
  * callee-saved registers of their own. */
-static __attribute__((noinline)) int64_t do_send(struct trap_frame *tf, bool call)
+static __attribute__((noinline)) int64_t send_once(struct trap_frame *tf, bool call)
 {
     struct thread *cur = sched_current();
     int err;
@@ -195,6 +220,64 @@ static __attribute__((noinline)) int64_t do_send(struct trap_frame *tf, bool cal
     cur->is_call = call;
     ep_queue_sender(ep, cur);
     return sched_block();
+}
+
+/* ---- injection points of the sending side (inject/inject.h) ---- */
+
+#define SEND_POINTS \
+    (INJECT_BIT(INJECT_IPC_DROP) | INJECT_BIT(INJECT_IPC_DELAY) | INJECT_BIT(INJECT_IPC_DUP))
+
+/* Hold the current thread back for `n` timer ticks, letting others run.
+ * The kernel runs with interrupts off, so the ticks are taken at
+ * preemption points. -MICA_EDEAD if the task is killed meanwhile. */
+static int delay_ticks(uint64_t n)
+{
+    uint64_t until = timer_ticks() + n;
+    while (timer_ticks() < until) {
+        int rc = preempt_point(NULL);
+        if (rc < 0)
+            return rc;
+        sched_yield();
+    }
+    return 0;
+}
+
+/* A send or call with a sending-side point armed: ipc_delay holds it back
+ * before anything is looked at (the handle may change meanwhile),
+ * ipc_drop loses it (the sender gets -MICA_EAGAIN and may send again),
+ * ipc_dup sends a one-way message twice (a call has only one reply to wait
+ * for, so it is never duplicated). */
+static __attribute__((noinline)) int64_t send_injected(struct trap_frame *tf, bool call)
+{
+    const char *what = call ? "call" : "send";
+    if (INJECT(INJECT_IPC_DELAY, NULL)) {
+        uint32_t n = inject_ticks(INJECT_IPC_DELAY);
+        inject_report(INJECT_IPC_DELAY, "%s label 0x%lx held back %u ticks", what,
+                      (unsigned long)MICA_MSG_LABEL(tf->rsi), n);
+        int rc = delay_ticks(n);
+        if (rc < 0)
+            return rc;
+    }
+    if (INJECT(INJECT_IPC_DROP, NULL)) {
+        inject_report(INJECT_IPC_DROP, "%s label 0x%lx dropped (-EAGAIN)", what,
+                      (unsigned long)MICA_MSG_LABEL(tf->rsi));
+        return -MICA_EAGAIN;
+    }
+    if (!call && INJECT(INJECT_IPC_DUP, NULL)) {
+        inject_report(INJECT_IPC_DUP, "send label 0x%lx delivered twice",
+                      (unsigned long)MICA_MSG_LABEL(tf->rsi));
+        int64_t rc = send_once(tf, false);
+        if (rc < 0)
+            return rc;
+    }
+    return send_once(tf, call);
+}
+
+static int64_t do_send(struct trap_frame *tf, bool call)
+{
+    if (INJECT_ANY(SEND_POINTS))
+        return send_injected(tf, call);
+    return send_once(tf, call);
 }
 
 int64_t sys_ipc_send(struct trap_frame *tf)
@@ -230,11 +313,26 @@ int64_t sys_ipc_call(struct trap_frame *tf)
 
 static __attribute__((noinline)) int64_t reply_recv_slow(struct trap_frame *tf);
 
+/* The reply_withhold point: the current thread's reply is swallowed. Its
+ * caller stays blocked, answered by nobody, until it is killed (a hung
+ * server, as its clients see it). True when the reply was withheld. */
+static bool reply_withheld(struct thread *cur)
+{
+    if (!INJECT(INJECT_REPLY_WITHHOLD, NULL))
+        return false;
+    struct thread *c = take_caller(cur);
+    inject_report(INJECT_REPLY_WITHHOLD, "reply to %s(%u) withheld", c->task->name,
+                  c->task->id);
+    return true;
+}
+
 int64_t sys_ipc_reply(struct trap_frame *tf)
 {
     struct thread *cur = sched_current();
     if (!cur->caller)
         return -MICA_ENOENT;
+    if (INJECT_ANY(INJECT_BIT(INJECT_REPLY_WITHHOLD)) && reply_withheld(cur))
+        return 0;
     cur->msg = (struct ipc_msg){.label = tf->rdi, .w = {tf->rsi, tf->rdx, tf->r10, tf->r8}};
     struct ipc_send st;
     int rc = ipc_send_prepare(cur, &cur->msg, &st);
@@ -277,7 +375,7 @@ static __attribute__((noinline)) int64_t reply_recv_slow(struct trap_frame *tf)
     if (!ep)
         return err;
     bool nonblock = nonblocking(tf);
-    if (!cur->caller)
+    if (!cur->caller || (INJECT_ANY(INJECT_BIT(INJECT_REPLY_WITHHOLD)) && reply_withheld(cur)))
         return do_recv(cur, ep, nonblock);
 
     cur->msg = (struct ipc_msg){.label = tf->rsi, .w = {tf->rdx, tf->r10, tf->r8, tf->r9}};
@@ -295,7 +393,7 @@ static __attribute__((noinline)) int64_t reply_recv_slow(struct trap_frame *tf)
     c->wake_result = c_result;
     ep_queue_receiver(ep, cur);
     sched_switch_to(c);
-    return cur->wake_result;
+    return received(cur, cur->wake_result);
 }
 
 /* For kernel-made calls (ipc_kernel.c): the same bookkeeping as a call. */

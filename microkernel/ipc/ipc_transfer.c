@@ -20,6 +20,7 @@
 #include "mm/vmm.h"
 #include "object/sched.h"
 #include "object/task.h"
+#include "inject/inject.h"
 
 #define BUF_DATA   offsetof(struct mica_ipc_buffer, data)
 #define BUF_HANDLE offsetof(struct mica_ipc_buffer, handle)
@@ -104,7 +105,42 @@ int ipc_send_prepare(struct thread *sender, const struct ipc_msg *msg, struct ip
     return 0;
 }
 
+/* The ipc_flip point: one bit of one of the four words, or of one data
+ * byte, of the message r has just been given, flipped in r's copy. */
+static __attribute__((noinline)) void flip_delivered(const struct ipc_send *s, struct thread *r)
+{
+    if (!INJECT(INJECT_IPC_FLIP, r->task))
+        return;
+    struct trap_frame *f = r->utf;
+    uint64_t *words[4] = {&f->rdx, &f->r10, &f->r8, &f->r9};
+    uint64_t k = inject_rand(INJECT_IPC_FLIP) % (4 + s->len);
+    if (k < 4) {
+        unsigned bit = (unsigned)(inject_rand(INJECT_IPC_FLIP) % 64);
+        *words[k] ^= 1ull << bit;
+        inject_report(INJECT_IPC_FLIP, "bit %u of word %lu flipped (label 0x%lx)", bit,
+                      (unsigned long)k, (unsigned long)MICA_MSG_LABEL(f->rsi));
+        return;
+    }
+    paddr_t pa;
+    uintptr_t va = r->ipc_buffer + BUF_DATA + (k - 4);
+    unsigned bit = (unsigned)(inject_rand(INJECT_IPC_FLIP) % 8);
+    if (user_pa(r, va, USER_RW, &pa) == 0)
+        *(uint8_t *)phys_to_virt(pa) ^= (uint8_t)(1u << bit);
+    inject_report(INJECT_IPC_FLIP, "bit %u of data byte %lu flipped (label 0x%lx)", bit,
+                  (unsigned long)(k - 4), (unsigned long)MICA_MSG_LABEL(f->rsi));
+}
+
+static int deliver(const struct ipc_send *s, struct thread *r);
+
 int ipc_deliver(const struct ipc_send *s, struct thread *r)
+{
+    int rc = deliver(s, r);
+    if (INJECT_ANY(INJECT_BIT(INJECT_IPC_FLIP)) && rc == 0)
+        flip_delivered(s, r);
+    return rc;
+}
+
+static int deliver(const struct ipc_send *s, struct thread *r)
 {
     struct trap_frame *f = r->utf;
     f->rdi = s->msg->badge;

@@ -3,6 +3,7 @@
 #include "kernel/cmdline.h"
 #include "lib/console.h"
 #include "lib/string.h"
+#include "inject/inject.h"
 
 #define CMDLINE_MAX 4096
 
@@ -27,9 +28,39 @@ static bool apply_option(const char *word, size_t len, struct kernel_options *op
     return false;
 }
 
+/* "inject=SPEC" (repeatable) arms a point; "inject-seed=N" sets the run's
+ * seed (docs/fault-injection.md). A bad spec or seed is one warning line;
+ * the boot goes on. */
+static bool apply_inject_option(const char *word, size_t len)
+{
+    static const char inject[] = "inject=", seed[] = "inject-seed=";
+    size_t n = sizeof inject - 1, m = sizeof seed - 1;
+    if (len > n && strncmp(word, inject, n) == 0) {
+        inject_arm(word + n, len - n, "cmdline");
+        return true;
+    }
+    if (len >= m && strncmp(word, seed, m) == 0) {
+        uint64_t v = 0;
+        bool ok = len > m && len - m <= 19;
+        for (size_t i = m; ok && i < len; i++) {
+            ok = word[i] >= '0' && word[i] <= '9';
+            v = v * 10 + (uint64_t)(word[i] - '0');
+        }
+        if (ok)
+            inject_set_seed(v);
+        else
+            kprintf("cmdline: warning: '%.*s': the seed must be a decimal number; ignored\n",
+                    (int)len, word);
+        return true;
+    }
+    return false;
+}
+
 /* "name=value" options; the value is copied into a fixed buffer. */
 static bool apply_value_option(const char *word, size_t len, struct kernel_options *opts)
 {
+    if (apply_inject_option(word, len))
+        return true;
     static const char crash[] = "crash=";
     size_t n = sizeof crash - 1;
     if (len <= n || strncmp(word, crash, n) != 0)

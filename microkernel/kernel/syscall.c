@@ -25,6 +25,7 @@
 #include "vm/remote_paging.h"
 #include "kernel/selftest.h"
 #include "object/preempt.h"
+#include "inject/inject.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
 #define DEBUG_WRITE_CHUNK 256        /* bytes copied per step, on the kernel stack */
@@ -60,6 +61,8 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_TASK_CREATE] = sys_task_create,
     [MICA_SYS_TASK_WRITE] = sys_task_write,
     [MICA_SYS_TASK_START] = sys_task_start,
+    [MICA_SYS_INJECT_OPEN] = sys_inject_open,
+    [MICA_SYS_INJECT_CTL] = sys_inject_ctl,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
@@ -185,6 +188,8 @@ int64_t sys_info(struct trap_frame *tf)
         struct task *t = task_lookup_handle(tf->rsi, 0, &err);
         return t ? (int64_t)t->id : err;
     }
+    case MICA_INFO_INJECTED:
+        return (int64_t)inject_total();
     default:
         return -MICA_EINVAL;
     }

@@ -22,3 +22,7 @@ int64_t sys_exit(struct trap_frame *tf);
 int64_t sys_yield(struct trap_frame *tf);
 int64_t sys_info(struct trap_frame *tf);
 int64_t sys_shutdown(struct trap_frame *tf);
+
+/* kernel/inject_calls.c: the fault-injection control object. */
+int64_t sys_inject_open(struct trap_frame *tf);
+int64_t sys_inject_ctl(struct trap_frame *tf);

@@ -52,6 +52,7 @@
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
+#include "inject/inject.h"
 
 #define HDR_SIZE       16u
 #define MIN_BLOCK      48u          /* header + links + footer */
@@ -434,8 +435,20 @@ static __noreturn __attribute__((noinline)) void quick_corrupt(struct kblock *b,
           (void *)b, (unsigned long)b->size_flags, (unsigned long)b->canary);
 }
 
+/* The kmalloc point (inject.h), out of the fast path. */
+static __attribute__((noinline, cold)) void *kmalloc_injected(size_t size)
+{
+    if (INJECT(INJECT_KMALLOC, NULL)) {
+        inject_report(INJECT_KMALLOC, "%lu bytes refused (NULL)", (unsigned long)size);
+        return NULL;
+    }
+    return kmalloc_slow(size);
+}
+
 void *kmalloc(size_t size)
 {
+    if (INJECT_ANY(INJECT_BIT(INJECT_KMALLOC)))
+        return kmalloc_injected(size);
     if (likely(size - 1 < SMALL_MAX)) {
         unsigned k = (unsigned)(63 - __builtin_clzll((size - 1) | 31)) - 4;
         struct kblock *b = heap.quick[k];

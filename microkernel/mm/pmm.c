@@ -26,6 +26,7 @@
 #include "mm/pmm_cache.h"
 #include "lib/assert.h"
 #include "mm/pmm_frame.h"
+#include "inject/inject.h"
 
 #define BLOCK(order) ((uint32_t)1 << (order)) /* frames in a block of that order */
 
@@ -266,6 +267,25 @@ __attribute__((noinline, cold)) static void cache_corrupt(uint32_t pfn)
           pfn_to_pa(pfn), (unsigned long long)frame(pfn)->state);
 }
 
+/* The pmm_alloc point (inject.h), out of the fast path: refuse this frame,
+ * or carry on as the fast path would. */
+__attribute__((noinline, cold)) static int alloc_frame_injected(struct frame_stack *c,
+                                                                paddr_t *pa)
+{
+    if (INJECT(INJECT_PMM_ALLOC, NULL)) {
+        inject_report(INJECT_PMM_ALLOC, "frame refused (-ENOMEM)");
+        return -MICA_ENOMEM;
+    }
+    if (c->count == 0)
+        return cache_refill_alloc(c, pa);
+    uint32_t pfn = c->pfns[--c->count];
+    if (frame(pfn)->state != PMM_STATE_IN_CACHE)
+        cache_corrupt(pfn);
+    frame(pfn)->state = PMM_STATE_SINGLE;
+    *pa = (paddr_t)pfn << PAGE_SHIFT;
+    return 0;
+}
+
 int pmm_alloc_frame(paddr_t *pa)
 {
     struct frame_stack *c = &this_cpu()->pmm;
@@ -273,6 +293,8 @@ int pmm_alloc_frame(paddr_t *pa)
 
     if (unlikely(n == 0))
         return cache_refill_alloc(c, pa);
+    if (INJECT_ANY(INJECT_BIT(INJECT_PMM_ALLOC)))
+        return alloc_frame_injected(c, pa);
     uint32_t pfn = c->pfns[n - 1];
     struct pmm_frame *f = frame(pfn);
     if (unlikely(f->state != PMM_STATE_IN_CACHE))
@@ -359,6 +381,10 @@ int pmm_alloc_pages(unsigned order, paddr_t *pa)
         return -MICA_EINVAL;
     if (order == 0)
         return pmm_alloc_frame(pa);
+    if (INJECT(INJECT_PMM_ALLOC, NULL)) {
+        inject_report(INJECT_PMM_ALLOC, "%u-frame block refused (-ENOMEM)", 1u << order);
+        return -MICA_ENOMEM;
+    }
 
     /* SMP: take the buddy lock here. */
     uint32_t pfn = buddy_alloc(order);

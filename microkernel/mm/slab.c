@@ -49,6 +49,7 @@
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
+#include "inject/inject.h"
 
 #define SLAB_MAGIC     0x534c4142u /* "SLAB" */
 #define SLAB_HDR       64u
@@ -190,14 +191,9 @@ static __noreturn __attribute__((noinline)) void slab_corrupt(struct slab *s, vo
 
 static __attribute__((noinline)) void *slab_alloc_slow(struct slab_cache *c);
 
-void *slab_alloc(struct slab_cache *c)
+/* Take obj, the first free object of partial slab s of c. */
+static inline void *slab_pop(struct slab_cache *c, struct slab *s, void *obj)
 {
-    struct slab *s = c->partial;
-    if (unlikely(s == NULL))
-        return slab_alloc_slow(c);
-    void *obj = s->free;
-    if (unlikely(obj == NULL))
-        return slab_alloc_slow(c);
     /* A write to a freed object's first word shows up here as a link out
      * of the slab (a full check is left to slab_free's bitmap test). */
     if (unlikely(slab_of(obj) != s))
@@ -209,10 +205,25 @@ void *slab_alloc(struct slab_cache *c)
     return obj;
 }
 
+void *slab_alloc(struct slab_cache *c)
+{
+    struct slab *s = c->partial;
+    if (unlikely(s == NULL) || INJECT_ANY(INJECT_BIT(INJECT_SLAB_ALLOC)))
+        return slab_alloc_slow(c);
+    void *obj = s->free;
+    if (unlikely(obj == NULL))
+        return slab_alloc_slow(c);
+    return slab_pop(c, s, obj);
+}
+
 /* No free object at the head of the partial list: retire full slabs to
  * the full list, then take a new slab if none is left. */
 static __attribute__((noinline)) void *slab_alloc_slow(struct slab_cache *c)
 {
+    if (INJECT(INJECT_SLAB_ALLOC, NULL)) {
+        inject_report(INJECT_SLAB_ALLOC, "object of cache %s refused (NULL)", c->name);
+        return NULL;
+    }
     struct slab *s;
     while ((s = c->partial) != NULL && s->free == NULL) {
         slab_unlink(&c->partial, s);
@@ -227,7 +238,7 @@ static __attribute__((noinline)) void *slab_alloc_slow(struct slab_cache *c)
             return NULL;
         slab_push(&c->partial, s);
     }
-    return slab_alloc(c);
+    return slab_pop(c, s, s->free);
 }
 
 /* An object of slab `s` of `c` has just been freed and `s` is now empty

@@ -26,6 +26,8 @@ static void object_get(const struct handle *h)
     case HANDLE_TASK:
         task_handle_get(h->object);
         break;
+    case HANDLE_INJECT:
+        break; /* a static object */
     default:
         panic("handle of unknown type %d", h->type);
     }
@@ -40,6 +42,8 @@ static void object_put(const struct handle *h)
     case HANDLE_TASK:
         task_handle_put(h->object);
         break;
+    case HANDLE_INJECT:
+        break; /* a static object */
     default:
         panic("handle of unknown type %d", h->type);
     }
@@ -73,7 +77,8 @@ void handle_table_destroy(struct handle_table *ht)
 long handle_install(struct handle_table *ht, enum handle_type type, void *object,
                     uint32_t rights, uint64_t badge)
 {
-    KASSERT(type == HANDLE_ENDPOINT || type == HANDLE_TASK, "handle_install of type %d", type);
+    KASSERT(type == HANDLE_ENDPOINT || type == HANDLE_TASK || type == HANDLE_INJECT,
+            "handle_install of type %d", type);
     KASSERT(object != NULL, "handle_install of a null object");
     KASSERT((rights & ~MICA_RIGHTS_ALL) == 0, "handle_install with unknown rights 0x%x", rights);
     for (unsigned h = 0; h < MICA_HANDLE_MAX; h++) {

@@ -6,13 +6,15 @@
 
 #include "lib/types.h"
 
-enum handle_type { HANDLE_FREE = 0, HANDLE_ENDPOINT, HANDLE_TASK };
+/* HANDLE_INJECT names the one fault-injection control object
+ * (kernel/inject_calls.c), which is never freed and holds no references. */
+enum handle_type { HANDLE_FREE = 0, HANDLE_ENDPOINT, HANDLE_TASK, HANDLE_INJECT };
 
 struct handle {
     enum handle_type type;
     uint32_t rights;   /* MICA_RIGHT_* */
     uint64_t badge;    /* delivered to receivers of messages sent through it */
-    void *object;      /* struct endpoint * or struct task * */
+    void *object;      /* struct endpoint *, struct task * or the inject control */
 };
 
 struct handle_table {

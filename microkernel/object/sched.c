@@ -15,6 +15,7 @@
  * window of a preemption point (object/preempt.h), where a tick may switch
  * away as it does from ring 3; nothing here runs in such a window, so
  * nothing here needs a lock on one CPU. */
+#include "object/swifi.h"
 #include "object/sched.h"
 
 #include "arch/x86_64/cpu.h"
@@ -243,6 +244,8 @@ void sched_tick(struct trap_frame *tf)
         sched_yield();
         return;
     }
+    if (INJECT_ANY(SWIFI_POINTS) && trap_from_user(tf))
+        swifi_tick(cur, tf);
     if (!trap_from_user(tf) && !preempt_at(tf))
         return; /* the kernel only at its preemption points */
     if (rq->slice > 0)

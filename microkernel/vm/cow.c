@@ -24,6 +24,7 @@
 #include "vm/frame_quota.h"
 #include "vm/remote_paging.h"
 #include "vm/user_mem.h"
+#include "inject/inject.h"
 
 /* Copy one 4 KiB frame: rep movsq moves it in 512 iterations, where a byte
  * loop would take 4096; the copy is most of a copy-on-write fault. */
@@ -210,6 +211,11 @@ int64_t sys_map_cow(struct trap_frame *tf)
         return err;
     if (tf->rdx != (unsigned)tf->rdx)
         return -MICA_EINVAL;
+    if (INJECT(INJECT_PAGER_MAP, t)) {
+        inject_report(INJECT_PAGER_MAP, "copy-on-write map at 0x%lx refused (-ENOMEM)",
+                      (unsigned long)tf->rsi);
+        return -MICA_ENOMEM;
+    }
     /* A copy is charged to the calling pager. */
     return task_map_cow_for(t, sched_current()->task, tf->rsi, (unsigned)tf->rdx);
 }

@@ -28,6 +28,7 @@
 #include "object/sched.h"
 #include "object/task.h"
 #include "vm/fault_forward.h"
+#include "inject/inject.h"
 
 /* Why a present page refused the access, from the task's own page tables. */
 static const char *protection_cause(const struct task *t, uint64_t addr, uint64_t err)
@@ -89,6 +90,44 @@ static bool pager_chain_loops(const struct thread *cur, const struct endpoint *e
     return held >= ep->recv_refs;
 }
 
+/* The fault_msg point: the pager is told a wrong address (one bit of the
+ * page number flipped) or a wrong access (one MICA_FAULT_* bit flipped). */
+static void corrupt_fault_msg(struct ipc_msg *m)
+{
+    uint64_t r = inject_rand(INJECT_FAULT_MSG);
+    if (r & 1) {
+        unsigned bit = PAGE_SHIFT + (unsigned)((r >> 1) % (47 - PAGE_SHIFT));
+        inject_report(INJECT_FAULT_MSG, "address 0x%lx sent as 0x%lx (bit %u)",
+                      (unsigned long)m->w[0], (unsigned long)(m->w[0] ^ (1ull << bit)), bit);
+        m->w[0] ^= 1ull << bit;
+    } else {
+        unsigned bit = (unsigned)((r >> 1) % 5); /* READ, WRITE, EXEC, PRESENT, COW */
+        inject_report(INJECT_FAULT_MSG, "access 0x%lx sent as 0x%lx (bit %u)",
+                      (unsigned long)m->w[1], (unsigned long)(m->w[1] ^ (1ull << bit)), bit);
+        m->w[1] ^= 1ull << bit;
+    }
+}
+
+#define FAULT_POINTS (INJECT_BIT(INJECT_FAULT_MSG) | INJECT_BIT(INJECT_FAULT_SPURIOUS))
+
+/* The pager's call with the fault points armed: fault_msg corrupts the
+ * message; fault_spurious sends it again once the page is mapped (the
+ * pager sees the same fault twice). */
+static __attribute__((noinline)) int64_t call_pager_injected(struct thread *cur,
+                                                             struct ipc_msg *m,
+                                                             struct ipc_msg *reply)
+{
+    if (INJECT(INJECT_FAULT_MSG, NULL))
+        corrupt_fault_msg(m);
+    int64_t rc = ipc_kernel_call(cur, cur->task->pager, m, reply);
+    if (rc == 0 && MICA_MSG_LABEL(reply->label) == 0 && INJECT(INJECT_FAULT_SPURIOUS, NULL)) {
+        inject_report(INJECT_FAULT_SPURIOUS, "fault at 0x%lx sent again after it was resolved",
+                      (unsigned long)m->w[0]);
+        rc = ipc_kernel_call(cur, cur->task->pager, m, reply);
+    }
+    return rc;
+}
+
 /* Offer the fault at `addr` (MICA_FAULT_* `access`, at `rip`) to the
  * task's pager. Returns true when the thread may resume; otherwise writes
  * what went wrong to buf. */
@@ -106,10 +145,11 @@ static bool pager_resolves(struct thread *cur, uint64_t addr, uint64_t access, u
                   "answered)");
         return false;
     }
-    const struct ipc_msg m = {.badge = t->pager_badge, .label = MICA_LABEL_FAULT,
-                              .w = {addr, access, rip, cur->id}};
+    struct ipc_msg m = {.badge = t->pager_badge, .label = MICA_LABEL_FAULT,
+                        .w = {addr, access, rip, cur->id}};
     struct ipc_msg reply;
-    int64_t rc = ipc_kernel_call(cur, t->pager, &m, &reply);
+    int64_t rc = INJECT_ANY(FAULT_POINTS) ? call_pager_injected(cur, &m, &reply)
+                                          : ipc_kernel_call(cur, t->pager, &m, &reply);
     if (rc == 0 && MICA_MSG_LABEL(reply.label) == 0)
         return true;
     if (task_killed(t))

@@ -20,6 +20,7 @@
 #include "vm/remote_paging.h"
 #include "vm/user_mem.h"
 #include "object/preempt.h"
+#include "inject/inject.h"
 
 #define PROT_ALL (MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC)
 
@@ -136,6 +137,12 @@ int64_t sys_map_anon(struct trap_frame *tf)
     struct task *t = paging_target(tf, true, &err);
     if (!t)
         return err;
+    if (INJECT(INJECT_PAGER_MAP, t)) {
+        inject_report(INJECT_PAGER_MAP, "map of %lu page(s) at 0x%lx refused (-ENOMEM)",
+                      (unsigned long)tf->rdx, (unsigned long)tf->rsi);
+        task_put(t);
+        return -MICA_ENOMEM;
+    }
     /* The calling pager pays for the frames, within its quota. */
     err = task_map_anon_for(t, sched_current()->task, tf->rsi, tf->rdx * PAGE_SIZE,
                             (unsigned)tf->r10);

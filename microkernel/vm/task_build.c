@@ -34,6 +34,8 @@ static struct handle *lookup_grantable(struct handle_table *ht, uint64_t h, int 
     struct handle *e = handle_lookup(ht, h, HANDLE_ENDPOINT, MICA_RIGHT_GRANT, err);
     if (!e && *err == -MICA_EBADH)
         e = handle_lookup(ht, h, HANDLE_TASK, MICA_RIGHT_GRANT, err);
+    if (!e && *err == -MICA_EBADH)
+        e = handle_lookup(ht, h, HANDLE_INJECT, MICA_RIGHT_GRANT, err);
     return e;
 }
 

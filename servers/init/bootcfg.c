@@ -52,7 +52,7 @@ static int grant_kind(const char *w, size_t n, size_t *pl)
         int kind;
     } kinds[] = {{"recv:", BOOTCFG_GRANT_RECV},   {"send:", BOOTCFG_GRANT_SEND},
                  {"pager:", BOOTCFG_GRANT_PAGER}, {"task:", BOOTCFG_GRANT_TASK},
-                 {"provides:", BOOTCFG_PROVIDES}};
+                 {"inject:", BOOTCFG_GRANT_INJECT}, {"provides:", BOOTCFG_PROVIDES}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (has_prefix(w, n, kinds[i].prefix)) {
             *pl = strlen(kinds[i].prefix);
@@ -122,6 +122,8 @@ static const char *add_grant(struct bootcfg_line *out, const char *w, size_t n)
     } else if (!valid_name(name, name_len)) {
         return "bad grant name before = (letters, digits, _ and - only)";
     }
+    if (kind == BOOTCFG_GRANT_INJECT && !(n - pl == 3 && memcmp(w + pl, "all", 3) == 0))
+        return "inject: takes the target all (inject:all, every point)";
     if (kind == BOOTCFG_GRANT_PAGER)
         for (unsigned i = 0; i < out->ngrants; i++)
             if (out->grants[i].kind == BOOTCFG_GRANT_PAGER)

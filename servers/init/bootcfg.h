@@ -15,6 +15,8 @@
  *     task:NAME  the task of an earlier `server NAME` line, with the MAP and
  *                GRANT rights: its memory and its frame quota (for tests
  *                that need to limit a server)
+ *     inject:all the kernel's fault-injection control object (every point;
+ *                docs/fault-injection.md), usually named: inject=inject:all
  * Each grant has a name, GNAME, or TARGET when "GNAME=" is left out; the
  * program asks for its handle by that name (mica_grant("echo"), libsys
  * mica/grant.h), so the order of the words does not matter to it. Names
@@ -38,7 +40,8 @@ enum bootcfg_kind { BOOTCFG_ENDPOINT, BOOTCFG_SERVER, BOOTCFG_TEST, BOOTCFG_BENC
                     BOOTCFG_DEMO, BOOTCFG_ERROR };
 
 enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_PAGER,
-                          BOOTCFG_GRANT_TASK, BOOTCFG_PROVIDES /* parser only: no handle */ };
+                          BOOTCFG_GRANT_TASK, BOOTCFG_GRANT_INJECT,
+                          BOOTCFG_PROVIDES /* parser only: no handle */ };
 
 #define BOOTCFG_PROVIDES_MAX 8
 

@@ -4,6 +4,7 @@
  * program in turn, adds up the test results and powers the machine off
  * with the totals. */
 #include <mica/grant.h>
+#include <mica/inject.h>
 #include <mica/names.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -23,6 +24,8 @@ struct init_state {
     uint64_t passed, failed;
     uint64_t started;  /* programs started so far; badges their send copies */
     long pager_ep;     /* the last program's pager (init's handle), or -1 */
+    long inject;       /* the fault-injection control (opened at the first inject:
+                        * grant), or < 0 */
     uint64_t pager_badge; /* and the badge that names it there */
     unsigned nendpoints;
     struct {
@@ -97,6 +100,17 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
 {
     for (unsigned i = 0; i < l->ngrants; i++) {
         const struct bootcfg_grant *g = &l->grants[i];
+        if (g->kind == BOOTCFG_GRANT_INJECT) {
+            if (st->inject < 0)
+                st->inject = mica_inject_open(); /* init's own, kept for later lines */
+            if (st->inject < 0) {
+                problem(st, l, "cannot open the fault-injection control:",
+                        mica_error_name(st->inject));
+                return -1;
+            }
+            a->handles[a->nhandles++] = (uint64_t)st->inject;
+            continue;
+        }
         if (g->kind == BOOTCFG_GRANT_TASK) {
             long task = find_server(st, g->target);
             long h = task < 0 ? task
@@ -310,6 +324,7 @@ int main(const struct mica_start_info *si)
 {
     static struct init_state st;
     st.si = si;
+    st.inject = -MICA_ENOENT;
     st.test_mode = (si->flags & MICA_START_TEST_MODE) != 0;
     st.bench_mode = (si->flags & MICA_START_BENCH_MODE) != 0;
     printf("init: started (%s)\n",

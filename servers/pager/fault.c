@@ -105,7 +105,13 @@ unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uin
     uint64_t page = addr & ~(PAGER_PAGE - 1);
     struct pager_plan p;
     pager_plan_fault(c, addr, access, &p);
-    bool again = page == c->last_page && thread == c->last_thread;
+    /* A thread faulting again on a page that is mapped by now loops (a
+     * child that inherited c's badge), unless it happens once: a fault may
+     * come twice, late (a spurious fault, as fault_spurious injects;
+     * docs/fault-injection.md). The third time is a loop. */
+    bool same = page == c->last_page && thread == c->last_thread;
+    c->repeats = same ? c->repeats + 1 : 0;
+    bool again = c->repeats >= 2;
     c->last_page = page;
     c->last_thread = thread;
     unsigned r;

@@ -14,7 +14,8 @@
 /* Map the plan's zeroed pages (PLAN_ZERO, or PLAN_STACK: the pages run down
  * from the fault) in c; a cluster that meets a mapped page or finds too
  * few frames falls back to the faulting page alone. `again`: this thread
- * faulted on this very page last time, so an "already mapped" means the
+ * faulted on this very page the last two times, so an "already mapped"
+ * means the
  * fault is not ours to fix (a child that inherited c's badge). Returns
  * FAULT_RESUME or a reason; MICA_FAULT_REASON_UNKNOWN when the client's
  * task is gone. */

@@ -53,6 +53,7 @@ struct pager_client {
     uint64_t parent;         /* badge of the client that forked it, or 0 */
     uint64_t next_va;        /* bump pointer */
     uint64_t last_page, last_thread; /* the previous fault: loops, clustering */
+    unsigned repeats;        /* faults in a row of that thread on that page, after the first */
     long fork_handle;        /* prepared by PAGER_VM_FORK_PREP, or -1 */
     uint64_t fork_badge;     /* its badge */
     struct pager_region regions[PAGER_REGIONS];

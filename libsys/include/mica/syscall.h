@@ -56,7 +56,12 @@
 #define MICA_SYS_TASK_WRITE      29 /* (task h MAP, va, const void *src, len) -> 0: copy into
                                      *  its mapped pages */
 #define MICA_SYS_TASK_START      30 /* (task h MAP, rip, rsp, rdi) -> 0: its first thread */
-#define MICA_SYS_COUNT           31
+/* 31..33 unassigned (-MICA_ENOSYS) */
+#define MICA_SYS_INJECT_OPEN     34 /* () -> a handle to the fault-injection control object;
+                                     *  needs MICA_START_MACHINE (init), else -MICA_EPERM */
+#define MICA_SYS_INJECT_CTL      35 /* (inject h, MICA_INJECT_* op, a, b) -> see below;
+                                     *  any other handle: -MICA_EPERM */
+#define MICA_SYS_COUNT           36
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -221,6 +226,31 @@ struct mica_start_info {
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
 #define MICA_INFO_TASK_ID          23 /* rsi = a task handle (any rights) or MICA_HANDLE_SELF:
                                        * the task's id (a loader writes it in the start info) */
+#define MICA_INFO_INJECTED         13 /* faults injected since boot: the last "inject: #ID" */
+
+/* ---- fault injection (docs/fault-injection.md) ----
+ * MICA_SYS_INJECT_CTL operations on the control object's handle: */
+#define MICA_INJECT_ARM    0 /* (const char *spec, len) -> point index: arm a point from
+                              *  "POINT[:knob=value,...]" (the inject= grammar); -MICA_EINVAL
+                              *  (malformed spec or no such point: one console line names the
+                              *  bad part), -MICA_E2BIG (len > MICA_INJECT_SPEC_MAX), -MICA_EFAULT */
+#define MICA_INJECT_DISARM 1 /* (point index, or MICA_INJECT_ALL) -> 0; -MICA_EINVAL */
+#define MICA_INJECT_LIST   2 /* (struct mica_inject_point *buf, n) -> number of points; fills
+                              *  the first min(n, that number) entries; -MICA_EFAULT */
+#define MICA_INJECT_SEED   3 /* (seed) -> 0: the run's seed (as inject-seed=N); every point
+                              *  without a seed knob restarts its generator and counts */
+#define MICA_INJECT_ALL    (~0ull)
+#define MICA_INJECT_SPEC_MAX 256
+#define MICA_INJECT_NAME_MAX 16
+
+struct mica_inject_point {
+    char name[MICA_INJECT_NAME_MAX]; /* "pmm_alloc", ... (index = position in the list) */
+    uint64_t armed;                  /* 1 while armed */
+    uint64_t calls;                  /* eligible calls counted since it was armed */
+    uint64_t fired;                  /* faults injected since it was armed */
+    int64_t times_left;              /* the times knob now (-1: no cap) */
+    uint64_t last_id;                /* ID of its latest fault (the "inject: #ID" line), or 0 */
+};
 #endif
 
 #ifndef __ASSEMBLER__

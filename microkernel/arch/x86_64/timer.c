@@ -5,6 +5,7 @@
  * Either way the two 8259s are first remapped to vectors 0x20-0x2f (out of
  * the exception range, where the BIOS leaves them) and masked, so that no
  * legacy interrupt arrives unasked. */
+#include "inject/inject.h"
 #include "arch/x86_64/timer.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/idt.h"
@@ -105,10 +106,40 @@ static void record_latency(void)
     latency.count++;
 }
 
+/* Interrupts until a tick held back by timer_late is delivered; 0: none. */
+static uint32_t late_due;
+
+/* The timer points (inject/inject.h): true when this tick is lost or held
+ * back (its handler does nothing but acknowledge it). */
+static __attribute__((noinline)) bool tick_injected(void)
+{
+    if (late_due && --late_due == 0)
+        ticks++; /* the held-back tick arrives, with this one */
+    if (INJECT(INJECT_TIMER_LOSE, NULL)) {
+        inject_report(INJECT_TIMER_LOSE, "tick %lu lost", (unsigned long)ticks + 1);
+        return true;
+    }
+    if (!late_due && INJECT(INJECT_TIMER_LATE, NULL)) {
+        late_due = inject_ticks(INJECT_TIMER_LATE);
+        inject_report(INJECT_TIMER_LATE, "tick %lu held back %u ticks", (unsigned long)ticks + 1,
+                      late_due);
+        return true;
+    }
+    return false;
+}
+
 static void timer_tick(struct trap_frame *tf)
 {
     if (lapic_hz && tsc_hz)
         record_latency();
+    if ((INJECT_ANY(INJECT_BIT(INJECT_TIMER_LOSE) | INJECT_BIT(INJECT_TIMER_LATE)) || late_due) &&
+        tick_injected()) {
+        if (using_pic)
+            outb(PIC1_CMD, PIC_EOI);
+        else
+            lapic_eoi();
+        return;
+    }
     ticks++;
     /* Acknowledge first: sched_tick may switch to another thread, and this
      * one may not come back to finish the handler for a while. */
