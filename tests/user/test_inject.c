@@ -465,9 +465,11 @@ static void pager_map_refused(void)
 {
     struct usage base = usage_now();
     int64_t before = mica_info(MICA_INFO_INJECTED);
-    long p = arm("pager_map:task=inj_faulter");
     struct faulter f;
     KTAP_REQUIRE(faulter_start(&f));
+    /* Armed once the child is built: the loader's own map calls into the
+     * child (libsys's spawn) would meet the point first. */
+    long p = arm("pager_map:task=inj_faulter");
     struct mica_msg m;
     KTAP_REQUIRE(next_fault(&f, &m) == 0);
     KTAP_EXPECT_EQ(m.w[0], FAULT_VA);
