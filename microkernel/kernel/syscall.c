@@ -57,6 +57,8 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_TASK_FORK] = sys_task_fork,
     [MICA_SYS_SET_FRAME_QUOTA] = sys_set_frame_quota,
     [MICA_SYS_TASK_KILL] = sys_task_kill,
+    [MICA_SYS_TASK_NOTIFY] = sys_task_notify,
+    [MICA_SYS_MAP_ALIAS] = sys_map_alias,
 };
 
 void syscall_dispatch(struct trap_frame *tf)

@@ -13,7 +13,7 @@
 
 #include "pager.h"
 
-static uint64_t next_badge = PAGER_FORK_BADGE_BASE;
+uint64_t pager_fork_badge = PAGER_FORK_BADGE_BASE;
 
 void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
@@ -21,7 +21,7 @@ void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mic
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);
     c->fork_handle = -1;
-    uint64_t badge = next_badge++;
+    uint64_t badge = pager_fork_badge++;
     long h = mica_handle_mint(pager_ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
     if (h < 0) {
         reply->w[0] = (uint64_t)h;
