@@ -12,9 +12,10 @@
  *     send:EP    a copy of EP with SEND and GRANT rights, badged per program
  *     pager:EP   a send copy like send:, and EP, served by servers/pager,
  *                becomes the program's pager (at most one per line)
- *     task:NAME  the task of an earlier `server NAME` line, with the MAP and
- *                GRANT rights: its memory and its frame quota (for tests
- *                that need to limit a server)
+ *     task:NAME  the task of an earlier `server NAME` line (its instance
+ *                of the moment), with the MAP, GRANT, KILL and WAIT rights:
+ *                its memory, its frame quota, its end (for tests that limit
+ *                or kill a server)
  * Each grant has a name, GNAME, or TARGET when "GNAME=" is left out; the
  * program asks for its handle by that name (mica_grant("echo"), libsys
  * mica/grant.h), so the order of the words does not matter to it. Names
