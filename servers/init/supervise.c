@@ -41,12 +41,35 @@ struct restartable {
     unsigned keep_pages;   /* INIT_KEEP memory, at keep_va(index) */
 };
 
+/* Task handles a server deposited (INIT_DEPOSIT), for its next instance. */
+struct deposit {
+    bool used;
+    int server;            /* the depositing server's restartable[] entry */
+    uint64_t badge;
+    long task;             /* init's handle (MAP | GRANT) */
+};
+
 static struct init_state *st;
+static struct deposit deposits[INIT_DEPOSITS_MAX];
 static long ep = -1;
 static struct program programs[PROGRAMS_MAX];
 static struct restartable restartable[RESTARTABLE_MAX];
 static unsigned nrestartable;
 static bool restarting; /* a restart is under way: nested polls start none that call out */
+
+static struct deposit *deposit_find(int server, uint64_t badge)
+{
+    for (unsigned i = 0; i < INIT_DEPOSITS_MAX; i++)
+        if (deposits[i].used && deposits[i].server == server && deposits[i].badge == badge)
+            return &deposits[i];
+    return NULL;
+}
+
+static void deposit_close(struct deposit *d)
+{
+    mica_handle_close((uint64_t)d->task);
+    d->used = false;
+}
 
 long supervise_init(struct init_state *state)
 {
@@ -54,6 +77,8 @@ long supervise_init(struct init_state *state)
     ep = mica_endpoint_create();
     if (ep < 0)
         return ep;
+    if (!mica_ipc_buffer()) /* deposits arrive with a handle */
+        printf("init: no IPC buffer: servers cannot deposit task handles\n");
     if (st->nendpoints < ENDPOINTS_MAX) {
         strlcpy(st->endpoints[st->nendpoints].name, INIT_GRANT, MICA_NAME_MAX);
         st->endpoints[st->nendpoints++].handle = (uint64_t)ep;
@@ -135,6 +160,9 @@ static void describe(const struct program *p, char *buf, size_t size)
 static void give_up(struct restartable *r)
 {
     r->gave_up = true;
+    for (unsigned i = 0; i < INIT_DEPOSITS_MAX; i++)
+        if (deposits[i].used && deposits[i].server == (int)(r - restartable))
+            deposit_close(&deposits[i]);
     for (unsigned i = 0; i < r->line.ngrants; i++) {
         const struct bootcfg_grant *g = &r->line.grants[i];
         long h = g->kind == BOOTCFG_GRANT_RECV ? init_find_endpoint(st, g->target) : -1;
@@ -277,15 +305,50 @@ static bool receives_on(const struct program *p, long h)
     return false;
 }
 
-/* INIT_CLIENT_TASK from program p (a pager): a task handle of its client. */
+/* INIT_DEPOSIT from program p: keep the transferred task handle xfer. */
+static void on_deposit(struct program *p, const struct mica_msg *m, struct mica_msg *reply,
+                       long xfer)
+{
+    if (xfer < 0 || p->server < 0) {
+        reply->w[0] = (uint64_t)(xfer < 0 ? -MICA_EINVAL : -MICA_EPERM);
+        return;
+    }
+    struct deposit *d = deposit_find(p->server, m->w[0]);
+    if (d)
+        deposit_close(d);
+    for (unsigned i = 0; !d && i < INIT_DEPOSITS_MAX; i++)
+        if (!deposits[i].used)
+            d = &deposits[i];
+    if (!d) {
+        reply->w[0] = (uint64_t)-MICA_ENOSPC;
+        mica_handle_close((uint64_t)xfer);
+        return;
+    }
+    *d = (struct deposit){.used = true, .server = p->server, .badge = m->w[0], .task = xfer};
+}
+
+static void on_withdraw(struct program *p, const struct mica_msg *m, struct mica_msg *reply)
+{
+    struct deposit *d = deposit_find(p->server, m->w[0]);
+    if (!d) {
+        reply->w[0] = (uint64_t)-MICA_ENOENT;
+        return;
+    }
+    deposit_close(d);
+}
+
+/* INIT_CLIENT_TASK from program p (a pager): a task handle of its client,
+ * one init started or one p's line deposited. */
 static long on_client_task(struct program *p, const struct mica_msg *m, struct mica_msg *reply)
 {
     struct program *c = program_by_badge(m->w[0]);
-    if (!c || c->pager_ep < 0 || !receives_on(p, c->pager_ep)) {
+    struct deposit *d = p->server >= 0 ? deposit_find(p->server, m->w[0]) : NULL;
+    long task = d ? d->task : c && c->pager_ep >= 0 && receives_on(p, c->pager_ep) ? c->task : -1;
+    if (task < 0) {
         reply->w[0] = (uint64_t)-MICA_ENOENT;
         return -1;
     }
-    long h = mica_handle_mint((uint64_t)c->task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
+    long h = mica_handle_mint((uint64_t)task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
     if (h < 0) {
         reply->w[0] = (uint64_t)h;
         return -1;
@@ -306,9 +369,15 @@ static void handle(const struct mica_msg *m)
     }
     struct mica_msg reply = {0};
     long sent = -1;
+    long xfer = (m->label & MICA_MSG_XFER_HANDLE) ? (long)mica_ipc_buffer()->handle : -1;
     struct program *p = program_by_badge(m->badge);
     if (!p)
         reply.w[0] = (uint64_t)-MICA_EPERM;
+    else if (MICA_MSG_LABEL(m->label) == INIT_DEPOSIT) {
+        on_deposit(p, m, &reply, xfer);
+        xfer = -1; /* kept or closed */
+    } else if (MICA_MSG_LABEL(m->label) == INIT_WITHDRAW)
+        on_withdraw(p, m, &reply);
     else if (MICA_MSG_LABEL(m->label) == INIT_KEEP)
         on_keep(p, m, &reply);
     else if (MICA_MSG_LABEL(m->label) == INIT_CLIENT_TASK)
@@ -316,6 +385,8 @@ static void handle(const struct mica_msg *m)
     else
         reply = (struct mica_msg){.label = MICA_LABEL_ERROR, .w = {(uint64_t)-MICA_ENOSYS}};
     mica_ipc_reply(&reply); /* -MICA_ENOENT for a plain send: nothing to answer */
+    if (xfer >= 0)
+        mica_handle_close((uint64_t)xfer); /* a handle nobody asked for */
     if (sent >= 0)
         mica_handle_close((uint64_t)sent); /* the caller has its copy */
 }

@@ -38,6 +38,7 @@ struct checkpoint {
 _Static_assert(PAGES <= INIT_KEEP_MAX_PAGES, "the checkpoint outgrows INIT_KEEP");
 
 static struct checkpoint *ck;
+static long init_ep = -1; /* the grant "init", once the checkpoint is mapped */
 static uint64_t last_badge; /* the fork badge counter last written */
 
 static uint64_t fnv(uint64_t seq, const void *p, size_t n)
@@ -195,8 +196,45 @@ int checkpoint_open(uint64_t *next_fork_badge)
         return -1;
     }
     ck = (struct checkpoint *)CHECKPOINT_VA;
+    init_ep = init;
     int n = r.w[1] ? restore((uint64_t)init, next_fork_badge) : 0;
     if (!r.w[1])
         write_header(*next_fork_badge);
     return n;
+}
+
+/* A call to init whose answer is a status in w0. */
+static long init_call(struct mica_msg *m)
+{
+    struct mica_msg r;
+    long rc = mica_ipc_call((uint64_t)init_ep, m, &r, MICA_IPC_BLOCK);
+    return rc < 0 ? rc : (long)r.w[0];
+}
+
+void checkpoint_deposit(uint64_t badge, uint64_t task)
+{
+    if (init_ep < 0)
+        return;
+    long h = mica_handle_mint(task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
+    if (h < 0)
+        return;
+    uint64_t saved = pager_buffer.handle; /* a reply being prepared may use it */
+    pager_buffer.handle = (uint64_t)h;
+    struct mica_msg m = {.label = INIT_DEPOSIT | MICA_MSG_XFER_HANDLE, .w = {badge}};
+    long rc = init_call(&m);
+    pager_buffer.handle = saved;
+    mica_handle_close((uint64_t)h); /* init has its copy */
+    if (rc < 0) {
+        char who[32];
+        printf("pager: client %s cannot be recovered after a restart (init: %s)\n",
+               pager_client_name(badge, who, sizeof who), mica_error_name(rc));
+    }
+}
+
+void checkpoint_withdraw(uint64_t badge)
+{
+    if (init_ep < 0)
+        return;
+    struct mica_msg m = {.label = INIT_WITHDRAW, .w = {badge}};
+    init_call(&m);
 }

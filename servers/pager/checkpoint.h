@@ -33,6 +33,15 @@
  * fresh checkpoint, or -1 when there is none. */
 int checkpoint_open(uint64_t *next_fork_badge);
 
+/* Give init a MAP | GRANT copy of `task`, the task handle of the client
+ * with `badge` this pager forked, so that a restarted pager can take that
+ * client back (INIT_DEPOSIT; init never had its handle). Without a
+ * checkpoint, or if init refuses, the client is simply not recoverable. */
+void checkpoint_deposit(uint64_t badge, uint64_t task);
+
+/* Tell init to close the deposit of a forked client the pager forgets. */
+void checkpoint_withdraw(uint64_t badge);
+
 /* Write every client slot that changed since its last write, and the
  * fork badge counter. Cheap when nothing changed (a compare per used
  * slot); called after each request that may change the table. */

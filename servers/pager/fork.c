@@ -11,6 +11,7 @@
 #include <mica/stdio.h>
 #include <mica/vm.h>
 
+#include "checkpoint.h"
 #include "pager.h"
 
 uint64_t pager_fork_badge = PAGER_FORK_BADGE_BASE;
@@ -56,6 +57,7 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     child->task = (uint64_t)task;
     child->parent = c->badge;
     pager_regions_fork(c, child);
+    checkpoint_deposit(child->badge, (uint64_t)task); /* for a restarted pager */
     /* Our reply puts the child's handle in the parent's IPC buffer, which
      * the fork just made a read-only share: give the parent its own copy
      * of that page first, or the delivery would fail. */

@@ -19,7 +19,17 @@
  *                      live program init started with that badge and a
  *                      pager: grant on an endpoint the caller receives on;
  *                      -MICA_ENOENT otherwise. A restarted pager takes its
- *                      clients back this way.
+ *                      clients back this way; it also finds the
+ *                      handles deposited below.
+ *   INIT_DEPOSIT       w0 = a client's badge, a task handle (MAP) of that
+ *                      client transferred -> w0 = 0, -MICA_EINVAL (no
+ *                      handle), -MICA_ENOSPC (INIT_DEPOSITS_MAX held).
+ *                      Init keeps it for the server's later instances:
+ *                      the pager deposits each child it forks, whose task
+ *                      handle init never had. A deposit under a badge
+ *                      already held replaces it.
+ *   INIT_WITHDRAW      w0 = badge -> w0 = 0 or -MICA_ENOENT: the deposit
+ *                      is closed (the pager forgot that client).
  *
  * Messages with other badges are init's death notes (MICA_LABEL_DEATH,
  * mica/syscall.h); a program cannot forge them. */
@@ -28,4 +38,7 @@
 #define INIT_GRANT          "init"
 #define INIT_KEEP           1
 #define INIT_CLIENT_TASK    2
+#define INIT_DEPOSIT        3
+#define INIT_WITHDRAW       4
 #define INIT_KEEP_MAX_PAGES 64
+#define INIT_DEPOSITS_MAX   64
