@@ -151,6 +151,11 @@ long mica_task_kill(uint64_t h)
     return sys3(MICA_SYS_TASK_KILL, h, 0, 0);
 }
 
+long mica_task_notify(uint64_t h, uint64_t ep, uint64_t badge)
+{
+    return sys3(MICA_SYS_TASK_NOTIFY, h, ep, badge);
+}
+
 /* The buffer last registered (a task has one thread), for library code
  * that needs one without replacing the program's (mica/names.h). */
 static struct mica_ipc_buffer *registered_buffer;

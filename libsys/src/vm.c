@@ -71,6 +71,12 @@ long mica_map_share(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va
     return sys6(MICA_SYS_MAP_SHARE, dst, dst_va, src, src_va, npages, prot);
 }
 
+long mica_map_alias(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va,
+                    uint64_t npages, unsigned prot)
+{
+    return sys6(MICA_SYS_MAP_ALIAS, dst, dst_va, src, src_va, npages, prot);
+}
+
 long mica_map_cow(uint64_t task, uint64_t va, unsigned prot)
 {
     return sys6(MICA_SYS_MAP_COW, task, va, prot, 0, 0, 0);

@@ -21,6 +21,7 @@
  * thread blocked on an endpoint that dies or that nobody can receive on. */
 #include <mica/errno.h>
 
+#include "object/death_note.h"
 #include "object/endpoint.h"
 #include "object/handle.h"
 #include "ipc/ipc_priv.h"
@@ -154,6 +155,8 @@ static inline int64_t received(struct thread *cur, int64_t rc)
 static int64_t do_recv(struct thread *cur, struct endpoint *ep, bool nonblock)
 {
     int64_t result;
+    if (unlikely(ep->notes) && death_note_take(ep, cur))
+        return 0;
     if (recv_from_queue(cur, ep, &result))
         return received(cur, result);
     if (nonblock)
@@ -351,7 +354,7 @@ int64_t sys_ipc_reply_recv(struct trap_frame *tf)
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_RECV);
     if (likely(c && h && regs_only(label) && !nonblocking(tf))) {
         struct endpoint *ep = h->object;
-        if (likely(!ep->senders)) {
+        if (likely(!ep->senders && !ep->notes)) {
             /* Fast path: answer the caller, wait for the next message and
              * run the caller now. */
             KASSERT(c->callee == cur && c->state == THREAD_BLOCKED_REPLY,
@@ -385,7 +388,7 @@ static __attribute__((noinline)) int64_t reply_recv_slow(struct trap_frame *tf)
         return rc;
     struct thread *c = take_caller(cur);
     int64_t c_result = ipc_deliver(&st, c);
-    if (ep->senders || nonblock) {
+    if (ep->senders || ep->notes || nonblock) {
         sched_wake(c, c_result);
         return do_recv(cur, ep, nonblock);
     }

@@ -63,6 +63,8 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_TASK_START] = sys_task_start,
     [MICA_SYS_INJECT_OPEN] = sys_inject_open,
     [MICA_SYS_INJECT_CTL] = sys_inject_ctl,
+    [MICA_SYS_TASK_NOTIFY] = sys_task_notify,
+    [MICA_SYS_MAP_ALIAS] = sys_map_alias,
 };
 
 void syscall_dispatch(struct trap_frame *tf)

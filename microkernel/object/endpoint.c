@@ -10,6 +10,7 @@
 
 #include <mica/errno.h>
 
+#include "object/death_note.h"
 #include "object/handle.h"
 #include "object/syscalls.h"
 #include "lib/assert.h"
@@ -90,6 +91,7 @@ void endpoint_put(struct endpoint *ep)
     if (--ep->refs > 0)
         return;
     ep->dead = true;
+    death_notes_drop(ep);
     wake_all_dead(&ep->senders, &ep->senders_tail);
     wake_all_dead(&ep->receivers, &ep->receivers_tail);
     slab_free(endpoint_cache, ep);
@@ -106,8 +108,10 @@ void endpoint_handle_put(struct endpoint *ep, uint32_t rights)
 {
     if (rights & MICA_RIGHT_RECV) {
         KASSERT(ep->recv_refs > 0, "endpoint %p: receive handle closed twice", (void *)ep);
-        if (--ep->recv_refs == 0)
+        if (--ep->recv_refs == 0) {
             wake_all_dead(&ep->senders, &ep->senders_tail);
+            death_notes_drop(ep); /* nobody can ever take them */
+        }
     }
     endpoint_put(ep);
 }

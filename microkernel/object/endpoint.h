@@ -7,13 +7,23 @@
 #include "lib/types.h"
 #include "object/thread.h"
 
+struct death_note;
+
 struct endpoint {
     struct thread *senders, *senders_tail;     /* blocked in send or call */
     struct thread *receivers, *receivers_tail; /* blocked in receive */
+    struct death_note *notes;                  /* death notes waiting for a receiver */
     uint32_t refs;                             /* handles naming it */
     uint32_t recv_refs;                        /* of those, with MICA_RIGHT_RECV */
     bool dead;
 };
+
+/* Whether anyone can still receive on ep (a handle with MICA_RIGHT_RECV
+ * exists), so that a message sent there may yet be taken. */
+static inline bool endpoint_may_receive(const struct endpoint *ep)
+{
+    return !ep->dead && ep->recv_refs > 0;
+}
 
 /* Set up the endpoint slab cache. Idempotent. */
 void endpoint_init(void);

@@ -10,3 +10,4 @@
 int64_t sys_endpoint_create(struct trap_frame *tf); /* object/endpoint.c */
 int64_t sys_handle_mint(struct trap_frame *tf);     /* object/handle.c */
 int64_t sys_handle_close(struct trap_frame *tf);
+int64_t sys_task_notify(struct trap_frame *tf);     /* object/death_note.c */

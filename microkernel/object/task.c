@@ -17,6 +17,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/pte.h"
+#include "object/death_note.h"
 #include "object/endpoint.h"
 #include "lib/console.h"
 #include "lib/assert.h"
@@ -95,10 +96,12 @@ void task_handle_put(struct task *t)
 {
     KASSERT(t->handle_refs > 0, "task %u: handle closed that was never counted", t->id);
     if (--t->handle_refs == 0 && t->state == TASK_LIVE) {
-        if (t->nthreads == 0) /* still being built (MICA_SYS_TASK_CREATE): dropped */
+        if (t->nthreads == 0) { /* still being built (MICA_SYS_TASK_CREATE): dropped */
             task_exit(t, MICA_EXIT_KILLED);
-        else
+        } else {
+            task_kill_cause(t, MICA_DEATH_ORPHANED, 0);
             task_kill(t, "no handle to it is left (nobody could wait for, page or end it)");
+        }
     }
     task_put(t);
 }
@@ -243,6 +246,9 @@ void task_exit(struct task *t, int64_t status)
     unlink_live(t);
     t->exit_status = status;
     t->state = TASK_ZOMBIE;
+    /* Notes before waiters: a supervisor hears of the death no later than
+     * whoever waits for it. */
+    death_notes_post(t);
     while (t->waiters) {
         struct thread *w = t->waiters;
         t->waiters = w->qnext;
@@ -290,6 +296,8 @@ void task_kill(struct task *t, const char *fmt, ...)
     va_end(ap);
     kprintf("task %s (id %u) killed: %s\n", t->name, t->id, reason);
     t->killed = true;
+    if (t->death_cause == MICA_DEATH_EXITED)
+        t->death_cause = MICA_DEATH_KERNEL;
     if (t->nthreads == 0) {
         /* Nothing runs in it that could unwind: a task still being built. */
         task_exit(t, MICA_EXIT_KILLED);
@@ -297,6 +305,14 @@ void task_kill(struct task *t, const char *fmt, ...)
     }
     for (struct thread *th = t->threads; th; th = th->task_next)
         kick_thread(th);
+}
+
+void task_kill_cause(struct task *t, unsigned cause, uint32_t killer)
+{
+    if (t->killed || t->state != TASK_LIVE)
+        return;
+    t->death_cause = (uint8_t)cause;
+    t->killer_id = killer;
 }
 
 void task_exit_if_killed(void)

@@ -11,6 +11,7 @@
 
 struct thread;
 struct endpoint;
+struct death_note;
 
 /* LIVE -> DYING (task_exit has begun: the task takes no new work, its
  * memory may be in the middle of being released) -> ZOMBIE (exited, kept
@@ -36,6 +37,9 @@ struct task {
     uint64_t frame_quota;        /* frames it may have charged as a pager; 0: no limit */
     uint16_t frame_account;      /* its charge account (frame_quota.c), 0 before the first */
     bool killed;                 /* a kill is pending: its threads unwind and exit */
+    uint8_t death_cause;         /* MICA_DEATH_*, for death notes (death_note.h) */
+    uint32_t killer_id;          /* MICA_DEATH_KILLED: the task that asked */
+    struct death_note *notes;    /* bound by MICA_SYS_TASK_NOTIFY, sent at its end */
 };
 
 /* True once t was killed: a thread of t inside a system call must stop
@@ -68,6 +72,12 @@ void task_exit(struct task *t, int64_t status);
  * (task_exit_if_killed). A task with no thread yet is torn down at once.
  * Returns to the caller in every case; any context may call it. */
 void task_kill(struct task *t, const char *fmt, ...) __printf(2, 3);
+
+/* Record why t is about to be killed (MICA_DEATH_*; killer: the task id
+ * behind MICA_DEATH_KILLED, else 0), for its death notes. Only before the
+ * first kill: a later one changes nothing, as task_kill itself. A kill with
+ * no cause recorded is MICA_DEATH_KERNEL. */
+void task_kill_cause(struct task *t, unsigned cause, uint32_t killer);
 
 /* Take / drop a reference that keeps the task object (not the task) alive;
  * the last drop frees a zombie. */

@@ -70,6 +70,10 @@ uint64_t fault_access(const struct task *t, uint64_t addr, uint64_t err)
     return a;
 }
 
+/* Times one fault is sent again after its pager died holding it: enough for
+ * a supervisor's restarts, finite for a pager that drops faults on purpose. */
+#define FAULT_SEND_MAX 16
+
 /* Longest chain of callers followed when looking for a pager loop. */
 #define PAGER_CHAIN_MAX 32
 
@@ -148,8 +152,18 @@ static bool pager_resolves(struct thread *cur, uint64_t addr, uint64_t access, u
     struct ipc_msg m = {.badge = t->pager_badge, .label = MICA_LABEL_FAULT,
                         .w = {addr, access, rip, cur->id}};
     struct ipc_msg reply;
-    int64_t rc = INJECT_ANY(FAULT_POINTS) ? call_pager_injected(cur, &m, &reply)
-                                          : ipc_kernel_call(cur, t->pager, &m, &reply);
+    int64_t rc;
+    for (unsigned sent = 1;; sent++) {
+        rc = INJECT_ANY(FAULT_POINTS) ? call_pager_injected(cur, &m, &reply)
+                                      : ipc_kernel_call(cur, t->pager, &m, &reply);
+        /* The pager died holding the fault (or took another call first),
+         * but its endpoint can still be received on: whoever receives there
+         * next (a restarted pager) gets the fault again, so the task is not
+         * killed for its pager's crash. */
+        if (rc != -MICA_EDEAD || task_killed(t) || sent >= FAULT_SEND_MAX || !t->pager ||
+            !endpoint_may_receive(t->pager))
+            break;
+    }
     if (rc == 0 && MICA_MSG_LABEL(reply.label) == 0)
         return true;
     if (task_killed(t))
@@ -186,6 +200,7 @@ void task_user_exception(struct trap_frame *tf)
                                pager, sizeof pager))
                 return;
             describe_pf(tf, cur->task, addr, why, sizeof why);
+            task_kill_cause(cur->task, MICA_DEATH_FAULT, 0);
             task_kill(cur->task, "%s; %s", why, pager);
             task_exit_if_killed();
             panic("task_user_exception: killed task resumed");
@@ -206,6 +221,7 @@ void task_user_exception(struct trap_frame *tf)
         ksnprintf(why, sizeof why, "%s at rip 0x%lx", trap_vector_name((unsigned)tf->vector), rip);
         break;
     }
+    task_kill_cause(cur->task, MICA_DEATH_FAULT, 0);
     task_kill(cur->task, "%s", why);
     task_exit_if_killed();
     panic("task_user_exception: killed task resumed");
@@ -221,6 +237,7 @@ int task_copy_fault(uintptr_t addr, uint64_t access)
                        sizeof pager))
         return 0;
     const char *what = (access & MICA_FAULT_WRITE) ? "write to" : "read from";
+    task_kill_cause(cur->task, MICA_DEATH_FAULT, 0);
     task_kill(cur->task, "system call's %s user address 0x%lx faulted; %s", what,
               (unsigned long)addr, pager);
     /* The call unwinds through its error path and releases what it holds;

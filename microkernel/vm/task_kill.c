@@ -16,6 +16,7 @@ int64_t sys_task_kill(struct trap_frame *tf)
     struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_KILL, &err);
     if (!t)
         return err;
+    task_kill_cause(t, MICA_DEATH_KILLED, self->id);
     task_kill(t, "ended by task %s (id %u)", self->name, self->id);
     return 0;
 }

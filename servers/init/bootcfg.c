@@ -142,6 +142,56 @@ static const char *add_grant(struct bootcfg_line *out, const char *w, size_t n)
     return NULL;
 }
 
+/* A decimal number of at most `max` from s[0..n). Returns it or -1. */
+static long number(const char *s, size_t n, long max)
+{
+    long v = 0;
+    if (n == 0 || n > 6)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+/* Record "restart[=N[,backoff=T]]" (w[0..n)). Returns NULL or the problem. */
+static const char *add_restart(struct bootcfg_line *out, const char *w, size_t n)
+{
+    if (out->restart)
+        return "restart given twice";
+    out->restart = true;
+    out->restart_max = BOOTCFG_RESTART_DEFAULT;
+    out->restart_backoff = BOOTCFG_BACKOFF_DEFAULT;
+    if (n == 7)
+        return NULL;
+    const char *v = w + 8, *end = w + n;
+    const char *comma = memchr(v, ',', (size_t)(end - v));
+    const char *ve = comma ? comma : end;
+    long max = number(v, (size_t)(ve - v), BOOTCFG_RESTART_MAX);
+    if (w[7] != '=' || max < 0)
+        return "bad restart= (restart, restart=N or restart=N,backoff=T; N at most 1000, "
+               "T ticks at most 10000)";
+    out->restart_max = (unsigned)max;
+    if (!comma)
+        return NULL;
+    long ticks = -1;
+    if ((size_t)(end - comma) > 9 && memcmp(comma + 1, "backoff=", 8) == 0)
+        ticks = number(comma + 9, (size_t)(end - comma - 9), BOOTCFG_BACKOFF_MAX);
+    if (ticks < 0)
+        return "bad restart= (restart, restart=N or restart=N,backoff=T; N at most 1000, "
+               "T ticks at most 10000)";
+    out->restart_backoff = (unsigned)ticks;
+    return NULL;
+}
+
+/* Whether w[0..n) is the restart option (restart, or restart=...). */
+static int is_restart(const char *w, size_t n)
+{
+    return n >= 7 && memcmp(w, "restart", 7) == 0 && (n == 7 || w[7] == '=');
+}
+
 /* Parse the grant words at *pp (advancing it past them). Returns NULL or
  * the problem. */
 static const char *parse_grants(const char **pp, const char *end, struct bootcfg_line *out)
@@ -149,6 +199,13 @@ static const char *parse_grants(const char **pp, const char *end, struct bootcfg
     for (;;) {
         const char *w = skip_blanks(*pp, end), *we = word_end(w, end);
         size_t n = (size_t)(we - w), pl;
+        if (is_restart(w, n)) {
+            const char *problem = add_restart(out, w, n);
+            if (problem)
+                return problem;
+            *pp = we;
+            continue;
+        }
         const char *eq = memchr(w, '=', n), *colon = memchr(w, ':', n);
         const char *kw = eq && colon && eq < colon ? eq + 1 : w;
         if (!colon || grant_kind(kw, (size_t)(we - kw), &pl) < 0)
@@ -211,6 +268,8 @@ static void parse_line(const char *p, const char *end, struct bootcfg_line *out)
                     : kw[0] == 'b' ? BOOTCFG_BENCH
                                    : BOOTCFG_DEMO;
         problem = parse_program(p, end, out);
+        if (!problem && out->restart && out->kind != BOOTCFG_SERVER)
+            problem = "restart is for server lines only";
     } else {
         problem = "unknown directive (expected endpoint, server, test, bench or demo)";
     }

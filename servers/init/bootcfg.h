@@ -12,9 +12,10 @@
  *     send:EP    a copy of EP with SEND and GRANT rights, badged per program
  *     pager:EP   a send copy like send:, and EP, served by servers/pager,
  *                becomes the program's pager (at most one per line)
- *     task:NAME  the task of an earlier `server NAME` line, with the MAP and
- *                GRANT rights: its memory and its frame quota (for tests
- *                that need to limit a server)
+ *     task:NAME  the task of an earlier `server NAME` line (its instance
+ *                of the moment), with the MAP, GRANT, KILL and WAIT rights:
+ *                its memory, its frame quota, its end (for tests that limit
+ *                or kill a server)
  *     inject:all the kernel's fault-injection control object (every point;
  *                docs/fault-injection.md), usually named: inject=inject:all
  * Each grant has a name, GNAME, or TARGET when "GNAME=" is left out; the
@@ -27,11 +28,19 @@
  *     provides:NAME  the program may register an endpoint under NAME with
  *                    the name service (servers/names, mica/names.h); no
  *                    handle, at most 8 per line.
+ * and, on a server line only, the supervision option
+ *     restart[=N[,backoff=T]]
+ *                    when the server dies, init starts it again with the
+ *                    same grants (servers/init/supervise.h), at most N
+ *                    times (default 5, at most 1000); the k-th restart
+ *                    waits T << (k-1) timer ticks (T default 10, at most
+ *                    10000; 0: at once; the wait is capped at 1000 ticks).
  * ARGS is the rest of the line with outer blanks removed (it begins at the
  * first word that is not a grant). Words are separated by spaces or tabs.
  * The text need not be NUL-terminated and may end without a newline. Pure logic, tested on the host. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <mica/syscall.h>
@@ -44,6 +53,10 @@ enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_
                           BOOTCFG_PROVIDES /* parser only: no handle */ };
 
 #define BOOTCFG_PROVIDES_MAX 8
+#define BOOTCFG_RESTART_DEFAULT 5     /* restart alone: this many restarts */
+#define BOOTCFG_BACKOFF_DEFAULT 10    /* and this back-off, in timer ticks */
+#define BOOTCFG_RESTART_MAX     1000
+#define BOOTCFG_BACKOFF_MAX     10000
 
 struct bootcfg_grant {
     enum bootcfg_grant_kind kind;
@@ -60,6 +73,9 @@ struct bootcfg_line {
     struct bootcfg_grant grants[MICA_SPAWN_MAX_HANDLES];
     unsigned nprovides;        /* provides:NAME words */
     char provides[BOOTCFG_PROVIDES_MAX][MICA_NAME_MAX];
+    bool restart;              /* restart[=N[,backoff=T]] was given (server lines) */
+    unsigned restart_max;      /* N: restarts allowed */
+    unsigned restart_backoff;  /* T: ticks before the first restart, doubled each time */
     const char *problem;       /* BOOTCFG_ERROR: what is wrong */
 };
 

@@ -13,48 +13,33 @@
 #include <mica/sys.h>
 
 #include "bootcfg.h"
+#include "init.h"
 #include "pager_link.h"
-
-#define ENDPOINTS_MAX 16
-#define SERVERS_MAX   16 /* servers a later task: grant can name */
-
-struct init_state {
-    const struct mica_start_info *si;
-    int test_mode, bench_mode;
-    uint64_t passed, failed;
-    uint64_t started;  /* programs started so far; badges their send copies */
-    long pager_ep;     /* the last program's pager (init's handle), or -1 */
-    long inject;       /* the fault-injection control (opened at the first inject:
-                        * grant), or < 0 */
-    uint64_t pager_badge; /* and the badge that names it there */
-    unsigned nendpoints;
-    struct {
-        char name[MICA_NAME_MAX];
-        uint64_t handle;
-    } endpoints[ENDPOINTS_MAX];
-    unsigned nservers;
-    struct {
-        char name[MICA_NAME_MAX];
-        uint64_t handle; /* init's task handle (all rights) */
-    } servers[SERVERS_MAX];
-};
+#include "supervise.h"
 
 /* A configuration problem; in test mode it is also a failure, so a broken
  * setup cannot pass. */
-static void problem(struct init_state *st, const struct bootcfg_line *l, const char *what,
-                    const char *name)
+void init_problem(struct init_state *st, const struct bootcfg_line *l, const char *what,
+                  const char *name)
 {
     printf("init: bootcfg line %u: %s%s%s\n", l->lineno, what, name ? " " : "",
            name ? name : "");
     st->failed += st->test_mode;
 }
 
-static long find_endpoint(const struct init_state *st, const char *name)
+long init_find_endpoint(const struct init_state *st, const char *name)
 {
     for (unsigned i = 0; i < st->nendpoints; i++)
         if (strcmp(st->endpoints[i].name, name) == 0)
             return (long)st->endpoints[i].handle;
     return -MICA_ENOENT;
+}
+
+void init_set_endpoint(struct init_state *st, const char *name, uint64_t handle)
+{
+    for (unsigned i = 0; i < st->nendpoints; i++)
+        if (strcmp(st->endpoints[i].name, name) == 0)
+            st->endpoints[i].handle = handle;
 }
 
 static long find_server(const struct init_state *st, const char *name)
@@ -65,12 +50,20 @@ static long find_server(const struct init_state *st, const char *name)
     return -MICA_ENOENT;
 }
 
-/* Remember a started server for task: grants; a full table is reported
- * (the server runs, but no later line can be granted its task). */
-static void record_server(struct init_state *st, const struct bootcfg_line *l, long h)
+/* Remember a started server for task: grants (a restarted one replaces
+ * its dead instance, whose handle goes); a full table is reported (the
+ * server runs, but no later line can be granted its task). */
+void init_record_server(struct init_state *st, const struct bootcfg_line *l, long h)
 {
+    for (unsigned i = 0; i < st->nservers; i++) {
+        if (strcmp(st->servers[i].name, l->name) == 0) {
+            mica_handle_close(st->servers[i].handle);
+            st->servers[i].handle = (uint64_t)h;
+            return;
+        }
+    }
     if (st->nservers == SERVERS_MAX) {
-        problem(st, l, "too many servers to remember for task: grants; not recorded:",
+        init_problem(st, l, "too many servers to remember for task: grants; not recorded:",
                 l->name);
         return;
     }
@@ -81,12 +74,12 @@ static void record_server(struct init_state *st, const struct bootcfg_line *l, l
 static void create_endpoint(struct init_state *st, const struct bootcfg_line *l)
 {
     long h = -MICA_ENOSPC;
-    if (find_endpoint(st, l->name) >= 0)
-        problem(st, l, "endpoint defined twice:", l->name);
+    if (init_find_endpoint(st, l->name) >= 0)
+        init_problem(st, l, "endpoint defined twice:", l->name);
     else if (st->nendpoints == ENDPOINTS_MAX)
-        problem(st, l, "too many endpoints", NULL);
+        init_problem(st, l, "too many endpoints", NULL);
     else if ((h = mica_endpoint_create()) < 0)
-        problem(st, l, "cannot create endpoint:", mica_error_name(h));
+        init_problem(st, l, "cannot create endpoint:", mica_error_name(h));
     if (h < 0)
         return;
     strlcpy(st->endpoints[st->nendpoints].name, l->name, MICA_NAME_MAX);
@@ -96,7 +89,7 @@ static void create_endpoint(struct init_state *st, const struct bootcfg_line *l)
 /* Fill a->handles from the line's grants; minted copies are recorded in
  * minted[] for closing after the spawn. Returns 0 or -1 (reported). */
 static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
-                           struct mica_spawn_args *a, long *minted)
+                           struct mica_spawn_args *a, long *minted, uint64_t badge)
 {
     for (unsigned i = 0; i < l->ngrants; i++) {
         const struct bootcfg_grant *g = &l->grants[i];
@@ -104,7 +97,7 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
             if (st->inject < 0)
                 st->inject = mica_inject_open(); /* init's own, kept for later lines */
             if (st->inject < 0) {
-                problem(st, l, "cannot open the fault-injection control:",
+                init_problem(st, l, "cannot open the fault-injection control:",
                         mica_error_name(st->inject));
                 return -1;
             }
@@ -115,28 +108,29 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
             long task = find_server(st, g->target);
             long h = task < 0 ? task
                               : mica_handle_mint((uint64_t)task,
-                                                 MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
+                                                 MICA_RIGHT_MAP | MICA_RIGHT_GRANT |
+                                                     MICA_RIGHT_KILL | MICA_RIGHT_WAIT,
+                                                 0);
             if (task < 0)
-                problem(st, l, "no server started as", g->target);
+                init_problem(st, l, "no server started as", g->target);
             else if (h < 0)
-                problem(st, l, "cannot mint a task handle:", mica_error_name(h));
+                init_problem(st, l, "cannot mint a task handle:", mica_error_name(h));
             if (h < 0)
                 return -1;
             minted[i] = h;
             a->handles[a->nhandles++] = (uint64_t)h;
             continue;
         }
-        long ep = find_endpoint(st, g->target);
-        if (ep < 0) {
-            problem(st, l, "no endpoint named", g->target);
+        long ep = init_find_endpoint(st, g->target);
+        if (ep < 0) { /* also an endpoint whose server init gave up on */
+            init_problem(st, l, "no endpoint named", g->target);
             return -1;
         }
         long h = ep;
         if (g->kind == BOOTCFG_GRANT_SEND || g->kind == BOOTCFG_GRANT_PAGER) {
-            h = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT,
-                                 st->started + 1);
+            h = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
             if (h < 0) {
-                problem(st, l, "cannot mint a send handle:", mica_error_name(h));
+                init_problem(st, l, "cannot mint a send handle:", mica_error_name(h));
                 return -1;
             }
             minted[i] = h;
@@ -145,7 +139,7 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
             a->flags |= MICA_SPAWN_PAGER; /* registered before the child runs */
             a->pager = (uint64_t)h;
             st->pager_ep = ep;
-            st->pager_badge = st->started + 1;
+            st->pager_badge = badge;
         }
         a->handles[a->nhandles++] = (uint64_t)h;
     }
@@ -161,10 +155,10 @@ static int names_permissions(struct init_state *st, const struct bootcfg_line *l
 {
     if (!l->nprovides)
         return 0;
-    long ep = find_endpoint(st, MICA_NAMES_GRANT);
+    long ep = init_find_endpoint(st, MICA_NAMES_GRANT);
     if (ep < 0 || find_server(st, MICA_NAMES_GRANT) < 0) {
         if (allow)
-            problem(st, l, "provides: needs the name service started first (endpoint names, "
+            init_problem(st, l, "provides: needs the name service started first (endpoint names, "
                     "server names recv:names)", NULL);
         return -1;
     }
@@ -172,20 +166,19 @@ static int names_permissions(struct init_state *st, const struct bootcfg_line *l
         long rc = allow ? names_link_allow((uint64_t)ep, badge, l->provides[i])
                         : names_link_forget((uint64_t)ep, badge);
         if (rc < 0) {
-            problem(st, l, "the name service refused:", mica_error_name(rc));
+            init_problem(st, l, "the name service refused:", mica_error_name(rc));
             return -1;
         }
     }
     return 0;
 }
 
-/* Start module l->name with its args and handles. Returns the task handle
- * or < 0 after printing why not. */
-static long start(struct init_state *st, const struct bootcfg_line *l)
+long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t badge,
+                bool restart)
 {
     const struct mica_module *m = mica_find_module(st->si, l->name);
     if (!m) {
-        problem(st, l, "no module named", l->name);
+        init_problem(st, l, "no module named", l->name);
         return -MICA_ENOENT;
     }
     /* The grant names go in front of the arguments (mica/grant.h). */
@@ -194,7 +187,7 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     for (unsigned i = 0; i < l->ngrants; i++)
         names[i] = l->grants[i].name;
     if (mica_grants_encode(args, sizeof args, names, l->ngrants, l->args) < 0) {
-        problem(st, l, "arguments and grant names together too long for", l->name);
+        init_problem(st, l, "arguments and grant names together too long for", l->name);
         return -MICA_E2BIG;
     }
     struct mica_spawn_args a = {
@@ -207,17 +200,22 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         minted[i] = -1;
     st->pager_ep = -1;
-    int ready = prepare_handles(st, l, &a, minted) == 0 && /* reported if not */
-                names_permissions(st, l, st->started + 1, 1) == 0;
+    /* A restart keeps the names its badge was allowed the first time. */
+    int ready = prepare_handles(st, l, &a, minted, badge) == 0 && /* reported if not */
+                (restart || names_permissions(st, l, badge, 1) == 0);
     static struct mica_task_layout layout;
     long h = ready ? mica_task_build(&a, &layout) : -MICA_EINVAL;
     if (h >= 0 && st->pager_ep >= 0) {
         /* Before its first instruction, so that the pager knows the program's
-         * regions (its image, bss and stack) from its first fault on. */
+         * regions (its image, bss and stack) from its first fault on. A
+         * restart first has the dead instance forgotten. */
+        if (restart)
+            pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
         long rc = pager_link_add((uint64_t)st->pager_ep, st->pager_badge, (uint64_t)h,
                                  layout.region, layout.nregions);
         if (rc < 0)
-            problem(st, l, "cannot introduce the program to its pager:", mica_error_name(rc));
+            init_problem(st, l, "cannot introduce the program to its pager:",
+                         mica_error_name(rc));
     }
     if (h >= 0) {
         long rc = mica_task_launch((uint64_t)h, &layout);
@@ -228,8 +226,8 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
             h = rc;
         }
     }
-    if (h < 0) /* the badge goes to the next program: take its permissions back */
-        names_permissions(st, l, st->started + 1, 0);
+    if (h < 0 && !restart) /* the badge goes to the next program: take its permissions back */
+        names_permissions(st, l, badge, 0);
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         if (minted[i] >= 0)
             mica_handle_close((uint64_t)minted[i]); /* the child has its own copy */
@@ -239,8 +237,20 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     }
     if (h < 0)
         return h;
+    if (!restart)
+        printf("init: started %s (task handle %ld)\n", l->name, h);
+    return h;
+}
+
+/* Start line l for the first time with the next badge, and watch it. */
+static long start(struct init_state *st, const struct bootcfg_line *l)
+{
+    uint64_t badge = st->started + 1;
+    long h = init_start(st, l, badge, false);
+    if (h < 0)
+        return h;
     st->started++;
-    printf("init: started %s (task handle %ld)\n", l->name, h);
+    supervise_program(l, h, badge, st->pager_ep);
     return h;
 }
 
@@ -248,8 +258,12 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
  * that is not a test status, is one failure. */
 static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
 {
-    int64_t status = mica_task_wait((uint64_t)h);
+    long pager_ep = st->pager_ep;
+    uint64_t pager_badge = st->pager_badge;
+    int64_t status = supervise_wait(h); /* restarts servers meanwhile */
     mica_handle_close((uint64_t)h);
+    st->pager_ep = pager_ep;
+    st->pager_badge = pager_badge;
     if (st->pager_ep >= 0)
         pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
     names_permissions(st, l, st->started, 0); /* its badge (start counted it) */
@@ -281,7 +295,7 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
     while (bootcfg_next(&c, &line)) {
         switch (line.kind) {
         case BOOTCFG_ERROR:
-            problem(st, &line, line.problem, NULL);
+            init_problem(st, &line, line.problem, NULL);
             break;
         case BOOTCFG_ENDPOINT:
             create_endpoint(st, &line);
@@ -289,7 +303,7 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
         case BOOTCFG_SERVER: {
             long h = start(st, &line);
             if (h >= 0)
-                record_server(st, &line, h);
+                init_record_server(st, &line, h);
             break;
         }
         case BOOTCFG_DEMO:
@@ -308,18 +322,6 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
     }
 }
 
-/* Normal mode: nothing left to do but stay alive (servers may need init's
- * handles later); block on an endpoint nobody else holds. */
-static __attribute__((noreturn)) void idle_forever(void)
-{
-    long ep = mica_endpoint_create();
-    struct mica_msg m;
-    for (;;) {
-        if (ep < 0 || mica_ipc_recv((uint64_t)ep, &m, MICA_IPC_BLOCK) < 0)
-            mica_yield();
-    }
-}
-
 int main(const struct mica_start_info *si)
 {
     static struct init_state st;
@@ -335,6 +337,9 @@ int main(const struct mica_start_info *si)
                "timer calibration, init loaded\n",
                (unsigned long long)(mica_start_tsc - (uint64_t)mica_info(MICA_INFO_BOOT_TSC)));
 
+    long rc = supervise_init(&st);
+    if (rc < 0)
+        printf("init: no endpoint for supervision: %s\n", mica_error_name(rc));
     const struct mica_module *cfg = mica_find_module(si, "bootcfg");
     if (cfg)
         run_bootcfg(&st, cfg);
@@ -345,12 +350,12 @@ int main(const struct mica_start_info *si)
 
     if (!st.test_mode && !st.bench_mode) {
         printf("init: boot complete\n");
-        idle_forever();
+        supervise_idle(); /* servers may need init's handles and restarts later */
     }
     if (st.test_mode)
         printf("init: user tests: %llu passed, %llu failed\n", (unsigned long long)st.passed,
                (unsigned long long)st.failed);
-    long rc = mica_shutdown(st.failed ? 1 : 0, st.passed, st.failed);
+    rc = mica_shutdown(st.failed ? 1 : 0, st.passed, st.failed);
     printf("init: shutdown refused: %s\n", mica_error_name(rc));
     return 1;
 }

@@ -2,16 +2,24 @@
  * service. Handles and names travel through init's IPC buffer
  * (mica_ipc_buffer: registered on first use). */
 #include "pager_link.h"
+#include "supervise.h"
 
 #include <mica/names.h>
 #include <mica/string.h>
 #include <mica/sys.h>
 #include <mica/vm.h>
 
+/* A call that never leaves init blocked on another server: while nobody
+ * waits to receive it (the server is busy, or dead and about to be
+ * restarted), init serves its own endpoint and tries again. */
 static long control_call(uint64_t pager_ep, struct mica_msg *m)
 {
     struct mica_msg r;
-    long rc = mica_ipc_call(pager_ep, m, &r, MICA_IPC_BLOCK);
+    long rc;
+    while ((rc = mica_ipc_call(pager_ep, m, &r, MICA_IPC_NONBLOCK)) == -MICA_EAGAIN) {
+        supervise_poll();
+        mica_yield();
+    }
     if (rc < 0)
         return rc;
     return r.label != 0 ? -MICA_EINVAL : (long)r.w[0];

@@ -5,6 +5,7 @@
 #include <mica/stdio.h>
 #include <mica/vm.h>
 
+#include "checkpoint.h"
 #include "pager.h"
 
 _Static_assert(PAGER_ANON == MICA_REGION_ANON && PAGER_STACK == MICA_REGION_STACK &&
@@ -12,6 +13,8 @@ _Static_assert(PAGER_ANON == MICA_REGION_ANON && PAGER_STACK == MICA_REGION_STAC
 
 void pager_client_drop(struct pager_client *c)
 {
+    if (c->badge >= PAGER_FORK_BADGE_BASE)
+        checkpoint_withdraw(c->badge); /* init holds its handle for a restart */
     mica_handle_close(c->task);
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);

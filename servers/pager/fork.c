@@ -11,9 +11,10 @@
 #include <mica/stdio.h>
 #include <mica/vm.h>
 
+#include "checkpoint.h"
 #include "pager.h"
 
-static uint64_t next_badge = PAGER_FORK_BADGE_BASE;
+uint64_t pager_fork_badge = PAGER_FORK_BADGE_BASE;
 
 void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
@@ -21,7 +22,7 @@ void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mic
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);
     c->fork_handle = -1;
-    uint64_t badge = next_badge++;
+    uint64_t badge = pager_fork_badge++;
     long h = mica_handle_mint(pager_ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
     if (h < 0) {
         reply->w[0] = (uint64_t)h;
@@ -56,6 +57,7 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     child->task = (uint64_t)task;
     child->parent = c->badge;
     pager_regions_fork(c, child);
+    checkpoint_deposit(child->badge, (uint64_t)task); /* for a restarted pager */
     /* Our reply puts the child's handle in the parent's IPC buffer, which
      * the fork just made a read-only share: give the parent its own copy
      * of that page first, or the delivery would fail. */

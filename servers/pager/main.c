@@ -23,6 +23,7 @@
 #include <mica/sys.h>
 #include <mica/vm.h>
 
+#include "checkpoint.h"
 #include "fault.h"
 #include "pager.h"
 
@@ -106,6 +107,9 @@ int main(const struct mica_start_info *si)
         printf("pager: cannot register an IPC buffer: %s\n", mica_error_name(rc));
         return 1;
     }
+    /* A restarted pager takes its clients back before it serves anything:
+     * their faults wait on the endpoint meanwhile. */
+    checkpoint_open(&pager_fork_badge);
     printf("pager: ready\n");
     struct mica_msg req, reply;
     rc = mica_ipc_recv(pager_ep, &req, MICA_IPC_BLOCK);
@@ -126,6 +130,10 @@ int main(const struct mica_start_info *si)
             continue;
         }
         dispatch(&req, &reply);
+        /* What a request changed is in the checkpoint before it is
+         * answered; faults change only the clustering hints. */
+        if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT)
+            checkpoint_sync(pager_fork_badge);
         rc = mica_ipc_reply_recv(pager_ep, &reply, &req, MICA_IPC_BLOCK);
     }
 }

@@ -12,6 +12,8 @@
 extern uint64_t pager_ep;
 
 extern struct pager_client pager_clients[PAGER_CLIENTS];
+/* The badge the next fork's child gets (fork.c); kept in the checkpoint. */
+extern uint64_t pager_fork_badge;
 extern struct mica_ipc_buffer pager_buffer;
 
 /* Send handle h with the coming reply, then close it (a minted copy). */

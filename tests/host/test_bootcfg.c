@@ -219,6 +219,38 @@ static void test_provides(void)
     check_problem(5, "too many provides:");
 }
 
+/* restart[=N[,backoff=T]]: supervision of a server line. */
+static void test_restart(void)
+{
+    int n = PARSE("server a recv:a restart -v\n"
+                  "server b restart=3,backoff=0 recv:b\n"
+                  "server c restart=7\n"
+                  "test t restart\n"
+                  "server d restart=x\nserver d restart=2,backof=1\n"
+                  "server d restart=1001\nserver d restart=1,backoff=10001\n"
+                  "server d restart restart\n"
+                  "server e restarts\n");
+    CHECK_EQ(n, 10);
+    CHECK_EQ(out[0].kind, BOOTCFG_SERVER);
+    CHECK(out[0].restart);
+    CHECK_EQ(out[0].restart_max, BOOTCFG_RESTART_DEFAULT);
+    CHECK_EQ(out[0].restart_backoff, BOOTCFG_BACKOFF_DEFAULT);
+    CHECK_EQ(out[0].ngrants, 1);
+    CHECK(strcmp(out[0].args, "-v") == 0);
+    CHECK(out[1].restart && out[1].restart_max == 3 && out[1].restart_backoff == 0);
+    CHECK_EQ(out[1].ngrants, 1);
+    CHECK(out[2].restart && out[2].restart_max == 7 &&
+          out[2].restart_backoff == BOOTCFG_BACKOFF_DEFAULT);
+    check_problem(3, "restart is for server lines only");
+    check_problem(4, "bad restart=");
+    check_problem(5, "bad restart=");
+    check_problem(6, "bad restart=");
+    check_problem(7, "bad restart=");
+    check_problem(8, "restart given twice");
+    CHECK(!out[9].restart); /* not the option: an argument */
+    CHECK(strcmp(out[9].args, "restarts") == 0);
+}
+
 static void test_length_limits(void)
 {
     static char text[4096];
@@ -310,7 +342,8 @@ int main(void)
         TAP(test_directives),      TAP(test_no_trailing_newline_and_empty),
         TAP(test_malformed_lines), TAP(test_endpoints_and_grants),
         TAP(test_length_limits),  TAP(test_pager_grant), TAP(test_task_grant),
-        TAP(test_grant_names),     TAP(test_provides),        TAP(test_random_texts),
+        TAP(test_grant_names),     TAP(test_provides),        TAP(test_restart),
+        TAP(test_random_texts),
     };
     return tap_run(tests, (int)(sizeof tests / sizeof tests[0]));
 }

@@ -135,6 +135,15 @@ int64_t mica_task_wait(uint64_t h);
  * -MICA_EBADH / -MICA_EPERM / -MICA_EDEAD (it has already exited). */
 long mica_task_kill(uint64_t h);
 
+/* Ask for one message on endpoint ep (SEND) when the task behind h (WAIT)
+ * ends: label MICA_LABEL_DEATH, the badge given here (0: ep's own), w0 =
+ * task id, w1 = exit status, w2 = MICA_DEATH_* cause, w3 = killer's task
+ * id (mica/syscall.h). Sent at once if it has ended already; never lost.
+ * Returns 0, -MICA_EBADH, -MICA_EPERM (a right missing, or a badge through
+ * a badged handle), -MICA_EDEAD (nobody can receive on ep), -MICA_ENOSPC
+ * (MICA_NOTIFY_MAX bindings on that task), -MICA_ENOMEM. */
+long mica_task_notify(uint64_t h, uint64_t ep, uint64_t badge);
+
 /* Register buf (or NULL to unregister) as this thread's IPC buffer for
  * data and handle transfer. Returns 0, or -MICA_EFAULT, -MICA_EINVAL
  * (misaligned). */

@@ -61,7 +61,13 @@
                                      *  needs MICA_START_MACHINE (init), else -MICA_EPERM */
 #define MICA_SYS_INJECT_CTL      35 /* (inject h, MICA_INJECT_* op, a, b) -> see below;
                                      *  any other handle: -MICA_EPERM */
-#define MICA_SYS_COUNT           36
+/* 36..37 unassigned (-MICA_ENOSYS) */
+#define MICA_SYS_TASK_NOTIFY     38 /* (task h with WAIT, endpoint h with SEND, badge) -> 0:
+                                     * a MICA_LABEL_DEATH message on the endpoint when the
+                                     * task ends */
+#define MICA_SYS_MAP_ALIAS       39 /* (dst task h MAP, dst va, src task h MAP, src va, npages,
+                                     * prot) -> 0: src's frames also at dst, shared writable */
+#define MICA_SYS_COUNT           40
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -141,6 +147,25 @@
  * IPC call returns 0 with label MICA_LABEL_FORK_CHILD. The parent's call
  * is answered by its pager as usual. */
 #define MICA_LABEL_FORK_CHILD 0xfffffff2u
+
+/* ---- death notification ----
+ * MICA_SYS_TASK_NOTIFY binds a task to an endpoint: when the task ends
+ * (exit or kill) the kernel sends one message there, badge = the badge
+ * given at the bind (or the endpoint handle's own), label =
+ * MICA_LABEL_DEATH, w0 = the task's id, w1 = its exit status, w2 = a
+ * MICA_DEATH_* cause, w3 = the killer's task id (MICA_DEATH_KILLED) or 0.
+ * The message is never lost and never blocks the kernel: it goes to a
+ * waiting receiver, or waits in the endpoint (memory reserved at the bind)
+ * until one comes. A message with this label and another badge is a
+ * forgery: a receiver trusts the badge. */
+#define MICA_LABEL_DEATH 0xfffffff3u
+#define MICA_DEATH_EXITED   0 /* it called MICA_SYS_EXIT (w1: its status) */
+#define MICA_DEATH_FAULT    1 /* a fault its pager or the kernel did not resolve */
+#define MICA_DEATH_KILLED   2 /* MICA_SYS_TASK_KILL by the task in w3 */
+#define MICA_DEATH_ORPHANED 3 /* its last task handle was closed */
+#define MICA_DEATH_KERNEL   4 /* another kill by the kernel */
+#define MICA_NOTIFY_MAX     8 /* bindings per task */
+#define MICA_ALIAS_MAX_PAGES 256 /* pages per MICA_SYS_MAP_ALIAS */
 
 #ifndef __ASSEMBLER__
 struct mica_ipc_buffer {

@@ -171,6 +171,16 @@ long mica_protect(uint64_t task, uint64_t va, uint64_t npages, unsigned prot);
 long mica_map_share(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va,
                     uint64_t npages, unsigned prot);
 
+/* MICA_SYS_MAP_ALIAS: map the frames of src's npages pages at src_va
+ * (present, unmarked, writable if prot is) also in dst at dst_va with
+ * prot, shared: both see every write, and the frames live while either
+ * maps them. Both handles need MICA_RIGHT_MAP (or MICA_HANDLE_SELF);
+ * at most MICA_ALIAS_MAX_PAGES pages. Returns 0, -MICA_EINVAL, -MICA_EEXIST
+ * (a destination page is mapped), -MICA_ENOMEM, handle errors; nothing
+ * changes on error. */
+long mica_map_alias(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va,
+                    uint64_t npages, unsigned prot);
+
 /* MICA_SYS_MAP_COW: give the task a private writable page at va (a copy,
  * or the shared frame itself when no other mapping is left). Returns 1
  * (copied), 0 (taken over) or -MICA_E*. */

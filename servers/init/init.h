@@ -1,0 +1,56 @@
+/* init's state and the calls its parts share: main.c reads boot.cfg and
+ * starts programs; supervise.c watches them and restarts the servers
+ * marked restart; pager_link.c talks to the pager and the name service. */
+#pragma once
+
+#include <mica/start.h>
+#include <mica/sys.h>
+
+#include "bootcfg.h"
+
+#define ENDPOINTS_MAX 16
+#define SERVERS_MAX   16 /* servers a later task: grant can name */
+
+struct init_state {
+    const struct mica_start_info *si;
+    int test_mode, bench_mode;
+    uint64_t passed, failed;
+    uint64_t started;  /* programs started so far; badges their send copies */
+    long pager_ep;     /* the last program's pager (init's handle), or -1 */
+    long inject;       /* the fault-injection control (opened at the first inject:
+                        * grant), or < 0 */
+    uint64_t pager_badge; /* and the badge that names it there */
+    unsigned nendpoints;
+    struct {
+        char name[MICA_NAME_MAX];
+        uint64_t handle;
+    } endpoints[ENDPOINTS_MAX];
+    unsigned nservers;
+    struct {
+        char name[MICA_NAME_MAX];
+        uint64_t handle; /* init's task handle (all rights) of its latest instance */
+    } servers[SERVERS_MAX];
+};
+
+/* A configuration problem on line l: one line, and a failure in test mode. */
+void init_problem(struct init_state *st, const struct bootcfg_line *l, const char *what,
+                  const char *name);
+
+/* init's handle of the endpoint called name, or -MICA_ENOENT. */
+long init_find_endpoint(const struct init_state *st, const char *name);
+
+/* Replace init's handle of endpoint name (after its receive right was
+ * given up). */
+void init_set_endpoint(struct init_state *st, const char *name, uint64_t handle);
+
+/* Start the program of line l with `badge` on its send copies (a restart
+ * reuses its first badge, so its names and pager client keep it; a first
+ * start takes the next badge). Returns init's task handle, or < 0 after a
+ * line saying why. A restart prints no "started" line (the caller does)
+ * and asks the pager to forget the dead instance before introducing the
+ * new one. */
+long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t badge,
+                bool restart);
+
+/* Point the name of server l at task handle h (its new instance). */
+void init_record_server(struct init_state *st, const struct bootcfg_line *l, long h);
