@@ -28,6 +28,7 @@
 #include "object/sched.h"
 #include "object/task.h"
 #include "vm/fault_forward.h"
+#include "vm/user_backtrace.h"
 
 /* Why a present page refused the access, from the task's own page tables. */
 static const char *protection_cause(const struct task *t, uint64_t addr, uint64_t err)
@@ -138,6 +139,7 @@ void task_user_exception(struct trap_frame *tf)
     switch (tf->vector) {
     case VEC_PF: {
         uint64_t addr = read_cr2(); /* before anything else can fault */
+        cur->task->faults++;
         if (cur->task->pager && !(tf->error & PF_ERR_RSVD)) {
             char pager[80];
             KASSERT(tf == cur->utf, "page-fault frame %p is not thread %u's frame %p",
@@ -146,7 +148,10 @@ void task_user_exception(struct trap_frame *tf)
                                pager, sizeof pager))
                 return;
             describe_pf(tf, cur->task, addr, why, sizeof why);
+            bool first = !task_killed(cur->task);
             task_kill(cur->task, "%s; %s", why, pager);
+            if (first)
+                user_backtrace_print(cur->task, tf->rip, tf->rsp, tf->rbp);
             task_exit_if_killed();
             panic("task_user_exception: killed task resumed");
         }
@@ -166,7 +171,10 @@ void task_user_exception(struct trap_frame *tf)
         ksnprintf(why, sizeof why, "%s at rip 0x%lx", trap_vector_name((unsigned)tf->vector), rip);
         break;
     }
+    bool first = !task_killed(cur->task);
     task_kill(cur->task, "%s", why);
+    if (first)
+        user_backtrace_print(cur->task, tf->rip, tf->rsp, tf->rbp);
     task_exit_if_killed();
     panic("task_user_exception: killed task resumed");
 }

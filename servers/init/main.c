@@ -11,29 +11,9 @@
 #include <mica/sys.h>
 
 #include "bootcfg.h"
+#include "control.h"
+#include "init.h"
 #include "pager_link.h"
-
-#define ENDPOINTS_MAX 16
-#define SERVERS_MAX   16 /* servers a later task: grant can name */
-
-struct init_state {
-    const struct mica_start_info *si;
-    int test_mode, bench_mode;
-    uint64_t passed, failed;
-    uint64_t started;  /* programs started so far; badges their send copies */
-    long pager_ep;     /* the last program's pager (init's handle), or -1 */
-    uint64_t pager_badge; /* and the badge that names it there */
-    unsigned nendpoints;
-    struct {
-        char name[MICA_NAME_MAX];
-        uint64_t handle;
-    } endpoints[ENDPOINTS_MAX];
-    unsigned nservers;
-    struct {
-        char name[MICA_NAME_MAX];
-        uint64_t handle; /* init's task handle (all rights) */
-    } servers[SERVERS_MAX];
-};
 
 /* A configuration problem; in test mode it is also a failure, so a broken
  * setup cannot pass. */
@@ -45,7 +25,7 @@ static void problem(struct init_state *st, const struct bootcfg_line *l, const c
     st->failed += st->test_mode;
 }
 
-static long find_endpoint(const struct init_state *st, const char *name)
+long find_endpoint(const struct init_state *st, const char *name)
 {
     for (unsigned i = 0; i < st->nendpoints; i++)
         if (strcmp(st->endpoints[i].name, name) == 0)
@@ -164,9 +144,7 @@ static int names_permissions(struct init_state *st, const struct bootcfg_line *l
     return 0;
 }
 
-/* Start module l->name with its args and handles. Returns the task handle
- * or < 0 after printing why not. */
-static long start(struct init_state *st, const struct bootcfg_line *l)
+long init_start(struct init_state *st, const struct bootcfg_line *l)
 {
     const struct mica_module *m = mica_find_module(st->si, l->name);
     if (!m) {
@@ -261,19 +239,19 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             create_endpoint(st, &line);
             break;
         case BOOTCFG_SERVER: {
-            long h = start(st, &line);
+            long h = init_start(st, &line);
             if (h >= 0)
                 record_server(st, &line, h);
             break;
         }
         case BOOTCFG_DEMO:
             if (!st->test_mode && !st->bench_mode)
-                start(st, &line); /* runs on its own; nothing to wait for */
+                init_start(st, &line); /* runs on its own; nothing to wait for */
             break;
         case BOOTCFG_TEST:
         case BOOTCFG_BENCH: {
             int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;
-            long h = wanted ? start(st, &line) : -1;
+            long h = wanted ? init_start(st, &line) : -1;
             if (h >= 0)
                 collect(st, &line, h);
             break;
@@ -318,6 +296,9 @@ int main(const struct mica_start_info *si)
 
     if (!st.test_mode && !st.bench_mode) {
         printf("init: boot complete\n");
+        long ep = find_endpoint(&st, INIT_CONTROL_ENDPOINT);
+        if (ep >= 0)
+            control_serve(&st, (uint64_t)ep); /* never returns */
         idle_forever();
     }
     if (st.test_mode)

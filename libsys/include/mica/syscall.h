@@ -50,7 +50,15 @@
                                      *  frames that task may hold charged as a pager */
 #define MICA_SYS_TASK_KILL       27 /* (task h with KILL, or MICA_HANDLE_SELF) -> 0: the task
                                      *  ends, whatever it is blocked on */
-#define MICA_SYS_COUNT           28
+/* 28..40: reserved. Calls for tools and the console (docs/syscalls.md): */
+#define MICA_SYS_CONSOLE_READ    41 /* (buf, len) -> bytes read from COM1 (>= 1); blocks until
+                                     *  input arrives; -MICA_EAGAIN if another thread waits */
+#define MICA_SYS_TASK_LIST       42 /* (struct mica_task_info *buf, n) -> live tasks; fills the
+                                     *  first min(n, count) entries, newest first */
+#define MICA_SYS_TASK_INFO       43 /* (task h, struct mica_task_info *out) -> 0 */
+#define MICA_SYS_ENDPOINT_SERVER 44 /* (endpoint h) -> id of the task whose thread last waited
+                                     *  to receive on it, or -MICA_ENOENT */
+#define MICA_SYS_COUNT           45
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -202,6 +210,25 @@ struct mica_start_info {
 #define MICA_INFO_IRQ_LATENCY_MEAN 10 /* the mean wait */
 #define MICA_INFO_IRQ_LATENCY_RESET 11 /* start a new window; returns 0 */
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
+/* 13..17: reserved. */
+#define MICA_INFO_TOTAL_FRAMES     18 /* frames the page-frame allocator manages */
+#define MICA_INFO_SLAB_FRAMES      19 /* frames held by the slab caches (in use or spare) */
+#define MICA_INFO_SLAB_CACHES      20 /* number of slab caches */
+
+/* One task as MICA_SYS_TASK_LIST and MICA_SYS_TASK_INFO report it. */
+struct mica_task_info {
+    uint32_t id;
+    uint32_t state;          /* MICA_TASK_LIVE, _DYING or _ZOMBIE */
+    char name[MICA_NAME_MAX];
+    uint32_t pager_id;       /* the task serving its pager endpoint, 0: none or unknown */
+    uint32_t nthreads;
+    uint64_t pages_mapped;   /* user pages mapped in its address space */
+    uint64_t frames_charged; /* frames charged to it as a pager */
+    uint64_t faults;         /* page faults it took in ring 3 (sent to a pager or fatal) */
+};
+#define MICA_TASK_LIVE   0
+#define MICA_TASK_DYING  1
+#define MICA_TASK_ZOMBIE 2
 #endif
 
 #ifndef __ASSEMBLER__
