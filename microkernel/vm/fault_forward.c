@@ -189,8 +189,11 @@ int task_copy_fault(uintptr_t addr, uint64_t access)
                        sizeof pager))
         return 0;
     const char *what = (access & MICA_FAULT_WRITE) ? "write to" : "read from";
+    bool first = !task_killed(cur->task);
     task_kill(cur->task, "system call's %s user address 0x%lx faulted; %s", what,
               (unsigned long)addr, pager);
+    if (first) /* where the program made the call */
+        user_backtrace_print(cur->task, cur->utf->rip, cur->utf->rsp, cur->utf->rbp);
     /* The call unwinds through its error path and releases what it holds;
      * the task ends on its way out of the kernel (task_exit_if_killed). */
     return -MICA_EFAULT;
