@@ -6,7 +6,8 @@
 #                   make run RUNFLAGS='--timeout 30 --mem 1G'
 #   make test       host unit tests + fuzz smoke + in-guest tests in QEMU
 #   make bench      in-guest benchmarks (guest instructions per operation)
-#   make debug      QEMU paused with a gdb stub, gdb attached with symbols
+#   make debug      QEMU paused with a gdb stub, gdb attached with symbols;
+#                   make debug BREAK=kv:on_put stops in that server only
 #   make user       build libsys and the user programs only (build/user/)
 #   make CC=clang   build the kernel and user programs with Clang instead of GCC
 
@@ -184,7 +185,7 @@ run: deps iso
 	tools/run-qemu $(RUNFLAGS) $(BUILD)/mica.iso
 
 debug: deps iso
-	tools/debug-qemu $(BUILD)/mica.iso
+	tools/debug-qemu $(if $(BREAK),--break $(BREAK)) $(BUILD)/mica.iso
 
 bench: deps iso
 	@tools/install-deps bench

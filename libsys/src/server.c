@@ -1,4 +1,5 @@
 /* The generic server loop (see mica/server.h). */
+#include <mica/log.h>
 #include <mica/names.h>
 #include <mica/server.h>
 #include <mica/start.h>
@@ -24,6 +25,10 @@ static int dispatch(const struct mica_server_op *table, size_t n, const struct m
     reply->badge = reply->label = 0;
     for (int i = 0; i < 4; i++)
         reply->w[i] = 0;
+    if (MICA_MSG_LABEL(req->label) == MICA_LOG_LABEL) {
+        mica_log_answer(req->w[0], &reply->w[0]);
+        return MICA_SERVER_REPLY;
+    }
     const struct mica_server_op *op = find_op(table, n, req->label);
     if (!op) {
         reply->label = MICA_SERVER_BAD_LABEL;
@@ -59,20 +64,19 @@ long mica_server_run(uint64_t ep, const struct mica_server_op *table, size_t n)
 
 long mica_server_run_named(const char *name, const struct mica_server_op *table, size_t n)
 {
-    const char *program = mica_get_start_info()->name;
     long ep = mica_endpoint_create();
     long rc = ep < 0 ? ep : mica_name_register(name, (uint64_t)ep);
     if (rc < 0) {
-        printf("%s: cannot register as \"%s\": %s%s\n", program, name, mica_error_name(rc),
-               rc == -MICA_EPERM ? " (its boot.cfg line needs provides:NAME)" : "");
+        mica_log_error("cannot register as \"%s\": %s%s", name, mica_error_name(rc),
+                       rc == -MICA_EPERM ? " (its boot.cfg line needs provides:NAME)" : "");
         if (ep >= 0)
             mica_handle_close((uint64_t)ep);
         return rc;
     }
-    printf("%s: serving \"%s\"\n", program, name);
+    mica_log_info("serving \"%s\"", name);
     rc = mica_server_run((uint64_t)ep, table, n);
     if (rc < 0)
-        printf("%s: server loop for \"%s\" ended: %s\n", program, name, mica_error_name(rc));
+        mica_log_error("server loop for \"%s\" ended: %s", name, mica_error_name(rc));
     mica_handle_close((uint64_t)ep);
     return rc;
 }

@@ -191,3 +191,23 @@ int64_t mica_info(unsigned what)
 {
     return sys3(MICA_SYS_INFO, what, 0, 0);
 }
+
+long mica_console_read(char *buf, size_t len)
+{
+    return sys3(MICA_SYS_CONSOLE_READ, (uint64_t)buf, len, 0);
+}
+
+long mica_task_list(struct mica_task_info *buf, size_t n)
+{
+    return sys3(MICA_SYS_TASK_LIST, (uint64_t)buf, n, 0);
+}
+
+long mica_task_info(uint64_t h, struct mica_task_info *out)
+{
+    return sys3(MICA_SYS_TASK_INFO, h, (uint64_t)out, 0);
+}
+
+long mica_endpoint_server(uint64_t h)
+{
+    return sys3(MICA_SYS_ENDPOINT_SERVER, h, 0, 0);
+}

@@ -1,6 +1,7 @@
 /* System-call dispatch and the small system calls that belong to no
  * subsystem: null, debug output, exit, yield, information and shutdown. */
 #include "kernel/syscall.h"
+#include "kernel/introspect.h"
 #include "ipc/syscalls.h"
 #include "object/syscalls.h"
 #include "vm/syscalls.h"
@@ -65,6 +66,10 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_INJECT_CTL] = sys_inject_ctl,
     [MICA_SYS_TASK_NOTIFY] = sys_task_notify,
     [MICA_SYS_MAP_ALIAS] = sys_map_alias,
+    [MICA_SYS_CONSOLE_READ] = sys_console_read,
+    [MICA_SYS_TASK_LIST] = sys_task_list,
+    [MICA_SYS_TASK_INFO] = sys_task_info,
+    [MICA_SYS_ENDPOINT_SERVER] = sys_endpoint_server,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
@@ -141,6 +146,19 @@ int64_t sys_yield(struct trap_frame *tf)
     return 0;
 }
 
+struct slab_totals {
+    uint64_t frames, caches;
+};
+
+static void add_slab_cache(const struct slab_cache *c, void *arg)
+{
+    struct slab_totals *t = arg;
+    struct slab_stats s;
+    slab_get_stats(c, &s);
+    t->frames += s.slabs;
+    t->caches++;
+}
+
 /* (MICA_INFO_*) -> value; -MICA_EINVAL for an unknown query. */
 int64_t sys_info(struct trap_frame *tf)
 {
@@ -192,6 +210,17 @@ int64_t sys_info(struct trap_frame *tf)
     }
     case MICA_INFO_INJECTED:
         return (int64_t)inject_total();
+    case MICA_INFO_TOTAL_FRAMES: {
+        struct pmm_stats s;
+        pmm_get_stats(&s);
+        return (int64_t)s.total;
+    }
+    case MICA_INFO_SLAB_FRAMES:
+    case MICA_INFO_SLAB_CACHES: {
+        struct slab_totals t = {0};
+        slab_for_each_cache(add_slab_cache, &t);
+        return (int64_t)(tf->rdi == MICA_INFO_SLAB_FRAMES ? t.frames : t.caches);
+    }
     default:
         return -MICA_EINVAL;
     }

@@ -23,6 +23,7 @@
 #include "arch/x86_64/trap.h"
 #include "lib/assert.h"
 #include "object/preempt.h"
+#include "object/console_input.h"
 #include "object/task.h"
 
 #define SCHED_SLICE_TICKS 2 /* ticks a ring-3 thread runs before others get a turn */
@@ -75,7 +76,7 @@ static struct thread *pick_next(struct runqueue *rq)
 static bool is_blocked(enum thread_state s)
 {
     return s == THREAD_BLOCKED_SEND || s == THREAD_BLOCKED_RECV || s == THREAD_BLOCKED_REPLY ||
-           s == THREAD_BLOCKED_WAIT;
+           s == THREAD_BLOCKED_WAIT || s == THREAD_BLOCKED_INPUT;
 }
 
 /* Free the parked dead thread, if any, once it is not the one running.
@@ -240,6 +241,7 @@ void sched_tick(struct trap_frame *tf)
     struct thread *cur = sched_current();
     if (!cur)
         return; /* before sched_start */
+    console_input_tick();
     if (cur == this_cpu()->idle) {
         sched_yield();
         return;

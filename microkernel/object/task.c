@@ -19,6 +19,7 @@
 #include "arch/x86_64/pte.h"
 #include "object/death_note.h"
 #include "object/endpoint.h"
+#include "object/console_input.h"
 #include "lib/console.h"
 #include "lib/assert.h"
 #include "lib/format.h"
@@ -121,6 +122,13 @@ unsigned task_count(void)
     return live_count;
 }
 
+void task_for_each_live(bool (*fn)(struct task *t, void *arg), void *arg)
+{
+    for (struct task *t = live_tasks; t; t = t->live_next)
+        if (!fn(t, arg))
+            return;
+}
+
 /* Take a thread in MICA_SYS_TASK_WAIT off the waiter list it is on. */
 static void unwait(struct thread *th)
 {
@@ -151,6 +159,9 @@ static void stop_threads(struct task *t, struct thread *cur)
             break;
         case THREAD_BLOCKED_WAIT:
             unwait(th);
+            break;
+        case THREAD_BLOCKED_INPUT:
+            console_input_cancel(th);
             break;
         case THREAD_RUNNING:
             KASSERT(th == cur, "thread %u of task %u runs but is not current", th->id, t->id);
@@ -273,6 +284,10 @@ static void kick_thread(struct thread *th)
         break;
     case THREAD_BLOCKED_WAIT:
         unwait(th);
+        sched_wake(th, -MICA_EDEAD);
+        break;
+    case THREAD_BLOCKED_INPUT:
+        console_input_cancel(th);
         sched_wake(th, -MICA_EDEAD);
         break;
     case THREAD_DEAD:

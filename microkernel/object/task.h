@@ -36,6 +36,7 @@ struct task {
     uint64_t pager_badge;        /* badge of the handle that registered it */
     uint64_t frame_quota;        /* frames it may have charged as a pager; 0: no limit */
     uint16_t frame_account;      /* its charge account (frame_quota.c), 0 before the first */
+    uint64_t faults;             /* ring-3 page faults taken (MICA_SYS_TASK_LIST) */
     bool killed;                 /* a kill is pending: its threads unwind and exit */
     uint8_t death_cause;         /* MICA_DEATH_*, for death notes (death_note.h) */
     uint32_t killer_id;          /* MICA_DEATH_KILLED: the task that asked */
@@ -100,3 +101,7 @@ void task_set_pager(struct task *t, struct endpoint *ep, uint64_t badge);
 
 /* Number of live tasks (for MICA_INFO_TASKS). */
 unsigned task_count(void);
+
+/* Call fn(t, arg) for every live task, newest first, until fn returns
+ * false. fn must not create or end tasks. */
+void task_for_each_live(bool (*fn)(struct task *t, void *arg), void *arg);

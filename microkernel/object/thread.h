@@ -17,6 +17,7 @@ enum thread_state {
     THREAD_BLOCKED_RECV, /* queued on an endpoint to receive */
     THREAD_BLOCKED_REPLY,/* called, waiting for the reply */
     THREAD_BLOCKED_WAIT, /* waiting for a task to exit */
+    THREAD_BLOCKED_INPUT,/* waiting for console input (object/console_input.c) */
     THREAD_DEAD,         /* exited; freed by its task */
     THREAD_NEW,          /* created, not yet made runnable (sched_ready) */
 };

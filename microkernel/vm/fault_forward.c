@@ -29,6 +29,7 @@
 #include "object/task.h"
 #include "vm/fault_forward.h"
 #include "inject/inject.h"
+#include "vm/user_backtrace.h"
 
 /* Why a present page refused the access, from the task's own page tables. */
 static const char *protection_cause(const struct task *t, uint64_t addr, uint64_t err)
@@ -192,6 +193,7 @@ void task_user_exception(struct trap_frame *tf)
     switch (tf->vector) {
     case VEC_PF: {
         uint64_t addr = read_cr2(); /* before anything else can fault */
+        cur->task->faults++;
         if (cur->task->pager && !(tf->error & PF_ERR_RSVD)) {
             char pager[80];
             KASSERT(tf == cur->utf, "page-fault frame %p is not thread %u's frame %p",
@@ -200,8 +202,11 @@ void task_user_exception(struct trap_frame *tf)
                                pager, sizeof pager))
                 return;
             describe_pf(tf, cur->task, addr, why, sizeof why);
+            bool first = !task_killed(cur->task);
             task_kill_cause(cur->task, MICA_DEATH_FAULT, 0);
             task_kill(cur->task, "%s; %s", why, pager);
+            if (first)
+                user_backtrace_print(cur->task, tf->rip, tf->rsp, tf->rbp);
             task_exit_if_killed();
             panic("task_user_exception: killed task resumed");
         }
@@ -221,8 +226,11 @@ void task_user_exception(struct trap_frame *tf)
         ksnprintf(why, sizeof why, "%s at rip 0x%lx", trap_vector_name((unsigned)tf->vector), rip);
         break;
     }
+    bool first = !task_killed(cur->task);
     task_kill_cause(cur->task, MICA_DEATH_FAULT, 0);
     task_kill(cur->task, "%s", why);
+    if (first)
+        user_backtrace_print(cur->task, tf->rip, tf->rsp, tf->rbp);
     task_exit_if_killed();
     panic("task_user_exception: killed task resumed");
 }
@@ -237,9 +245,12 @@ int task_copy_fault(uintptr_t addr, uint64_t access)
                        sizeof pager))
         return 0;
     const char *what = (access & MICA_FAULT_WRITE) ? "write to" : "read from";
+    bool first = !task_killed(cur->task);
     task_kill_cause(cur->task, MICA_DEATH_FAULT, 0);
     task_kill(cur->task, "system call's %s user address 0x%lx faulted; %s", what,
               (unsigned long)addr, pager);
+    if (first) /* where the program made the call */
+        user_backtrace_print(cur->task, cur->utf->rip, cur->utf->rsp, cur->utf->rbp);
     /* The call unwinds through its error path and releases what it holds;
      * the task ends on its way out of the kernel (task_exit_if_killed). */
     return -MICA_EFAULT;

@@ -1,6 +1,7 @@
 /* init's state and the calls its parts share: main.c reads boot.cfg and
  * starts programs; supervise.c watches them and restarts the servers
- * marked restart; pager_link.c talks to the pager and the name service. */
+ * marked restart; control.c answers the console's requests; pager_link.c
+ * talks to the pager and the name service. */
 #pragma once
 
 #include <mica/start.h>
@@ -51,6 +52,11 @@ void init_set_endpoint(struct init_state *st, const char *name, uint64_t handle)
  * new one. */
 long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t badge,
                 bool restart);
+
+/* Start line l for the first time (the next badge) and watch it, as a
+ * boot.cfg line; for INIT_RUN. Returns init's task handle or < 0 after a
+ * line saying why. */
+long init_start_new(struct init_state *st, const struct bootcfg_line *l);
 
 /* Point the name of server l at task handle h (its new instance). */
 void init_record_server(struct init_state *st, const struct bootcfg_line *l, long h);

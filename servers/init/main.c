@@ -242,8 +242,7 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
     return h;
 }
 
-/* Start line l for the first time with the next badge, and watch it. */
-static long start(struct init_state *st, const struct bootcfg_line *l)
+long init_start_new(struct init_state *st, const struct bootcfg_line *l)
 {
     uint64_t badge = st->started + 1;
     long h = init_start(st, l, badge, false);
@@ -301,19 +300,19 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             create_endpoint(st, &line);
             break;
         case BOOTCFG_SERVER: {
-            long h = start(st, &line);
+            long h = init_start_new(st, &line);
             if (h >= 0)
                 init_record_server(st, &line, h);
             break;
         }
         case BOOTCFG_DEMO:
             if (!st->test_mode && !st->bench_mode)
-                start(st, &line); /* runs on its own; nothing to wait for */
+                init_start_new(st, &line); /* runs on its own; nothing to wait for */
             break;
         case BOOTCFG_TEST:
         case BOOTCFG_BENCH: {
             int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;
-            long h = wanted ? start(st, &line) : -1;
+            long h = wanted ? init_start_new(st, &line) : -1;
             if (h >= 0)
                 collect(st, &line, h);
             break;

@@ -1,6 +1,7 @@
 /* supervise.h: the programs init watches, their deaths, the restarts of
  * servers marked restart, and the requests of mica/init.h. */
 #include "supervise.h"
+#include "control.h"
 
 #include <mica/init.h>
 #include <mica/stdio.h>
@@ -382,6 +383,8 @@ static void handle(const struct mica_msg *m)
         on_keep(p, m, &reply);
     else if (MICA_MSG_LABEL(m->label) == INIT_CLIENT_TASK)
         sent = on_client_task(p, m, &reply);
+    else if (control_request(st, m, &reply))
+        ; /* INIT_RUN, INIT_KILL: the console's */
     else
         reply = (struct mica_msg){.label = MICA_LABEL_ERROR, .w = {(uint64_t)-MICA_ENOSYS}};
     mica_ipc_reply(&reply); /* -MICA_ENOENT for a plain send: nothing to answer */

@@ -4,6 +4,7 @@
  * hundreds of pages. An open-addressing hash table (FNV-1a, linear
  * probing, tombstones for deleted keys). boot.cfg: server kv pager:pager
  * send:names provides:kv. */
+#include <mica/log.h>
 #include <mica/server.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -71,8 +72,11 @@ static int on_put(const struct mica_msg *req, struct mica_msg *reply)
     if (key_len == 0 || key_len > KV_KEY_MAX || key_len > len)
         return status(reply, KV_PUT, -MICA_EINVAL);
     size_t value_len = len - key_len;
-    if (value_len > KV_VALUE_MAX)
+    if (value_len > KV_VALUE_MAX) {
+        mica_log_warn("client %llu: value of %zu bytes refused (at most %u)",
+                      (unsigned long long)req->badge, value_len, (unsigned)KV_VALUE_MAX);
         return status(reply, KV_PUT, -MICA_E2BIG);
+    }
     struct slot *s = find(ipcbuf.data, key_len, 1);
     if (!s)
         return status(reply, KV_PUT, -MICA_ENOSPC);
@@ -84,6 +88,8 @@ static int on_put(const struct mica_msg *req, struct mica_msg *reply)
         memcpy(s->key, ipcbuf.data, key_len);
         keys_held++;
     }
+    mica_log_debug("put: %zu-byte key, %zu-byte value from client %llu", key_len, value_len,
+                   (unsigned long long)req->badge);
     s->value_len = (uint32_t)value_len;
     memcpy(s->value, ipcbuf.data + key_len, value_len);
     bytes_held += value_len;
@@ -138,13 +144,13 @@ int main(const struct mica_start_info *si)
     (void)si;
     long rc = mica_set_ipc_buffer(&ipcbuf);
     if (rc < 0) {
-        printf("kv: cannot register the IPC buffer: %s\n", mica_error_name(rc));
+        mica_log_error("cannot register the IPC buffer: %s", mica_error_name(rc));
         return 1;
     }
     vm_use_ipc_buffer(&ipcbuf);
     table = vm_alloc((size_t)KV_ENTRIES * sizeof(struct slot), MICA_PROT_READ | MICA_PROT_WRITE);
     if (!table) {
-        printf("kv: no memory from the pager (boot.cfg: pager:pager)\n");
+        mica_log_error("no memory from the pager (boot.cfg: pager:pager)");
         return 1;
     }
     mica_server_run_named("kv", ops, sizeof ops / sizeof ops[0]); /* prints why it ended */

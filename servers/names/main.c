@@ -7,6 +7,7 @@
  * probes the endpoint first. Started by init with its endpoint as the
  * grant "names" (boot.cfg: server names recv:names). */
 #include <mica/grant.h>
+#include <mica/log.h>
 #include <mica/names.h>
 #include <mica/server.h>
 #include <mica/start.h>
@@ -88,8 +89,8 @@ static int on_register(const struct mica_msg *req, struct mica_msg *reply)
     uint64_t h = ipcbuf.handle;
     long rc = mica_name_unpack(req->w, name);
     if (rc == 0 && !may_register(req->badge, name)) {
-        printf("names: client %llu may not register \"%s\" (no provides:%s on its boot.cfg "
-               "line)\n", (unsigned long long)req->badge, name, name);
+        mica_log_warn("client %llu may not register \"%s\" (no provides:%s on its boot.cfg "
+                      "line)", (unsigned long long)req->badge, name, name);
         rc = -MICA_EPERM;
     }
     /* Keep only a send copy, whatever rights came. */
@@ -111,7 +112,7 @@ static int on_register(const struct mica_msg *req, struct mica_msg *reply)
         strlcpy(names[slot].name, name, MICA_NAME_MAX);
     }
     names[slot].handle = (uint64_t)copy;
-    printf("names: \"%s\" registered by client %llu\n", name, (unsigned long long)req->badge);
+    mica_log_info("\"%s\" registered by client %llu", name, (unsigned long long)req->badge);
     return status(reply, 0);
 }
 
@@ -124,7 +125,7 @@ static int on_lookup(const struct mica_msg *req, struct mica_msg *reply)
         return status(reply, -MICA_EINVAL);
     int slot = find_name(name);
     if (slot >= 0 && !alive(names[slot].handle)) {
-        printf("names: \"%s\" dropped: its server is gone\n", name);
+        mica_log_info("\"%s\" dropped: its server is gone", name);
         mica_handle_close(names[slot].handle);
         names[slot].name[0] = '\0';
         slot = -1;
@@ -175,11 +176,33 @@ static int on_forget(const struct mica_msg *req, struct mica_msg *reply)
     return status(reply, 0);
 }
 
+/* w[0] = first slot to look at -> w[0] = 0, w[1] = the slot of the next
+ * registered name, w[2] = the id of its server's task (0: unknown), data
+ * = the name; or w[0] = -MICA_ENOENT past the last one. */
+static int on_list(const struct mica_msg *req, struct mica_msg *reply)
+{
+    close_sent();
+    drop_received(req);
+    for (uint64_t i = req->w[0]; i < NAMES_MAX; i++) {
+        if (!names[i].name[0])
+            continue;
+        long server = mica_endpoint_server(names[i].handle);
+        size_t n = strlen(names[i].name);
+        memcpy(ipcbuf.data, names[i].name, n);
+        reply->label = MICA_MSG_MAKE(0, n);
+        reply->w[1] = i;
+        reply->w[2] = server < 0 ? 0 : (uint64_t)server;
+        return status(reply, 0);
+    }
+    return status(reply, -MICA_ENOENT);
+}
+
 static const struct mica_server_op ops[] = {
     {NAMES_REGISTER, on_register},
     {NAMES_LOOKUP, on_lookup},
     {NAMES_ALLOW, on_allow},
     {NAMES_FORGET, on_forget},
+    {NAMES_LIST, on_list},
 };
 
 int main(const struct mica_start_info *si)
@@ -190,10 +213,10 @@ int main(const struct mica_start_info *si)
         return 1;
     long rc = mica_set_ipc_buffer(&ipcbuf);
     if (rc < 0) {
-        printf("names: cannot register the IPC buffer: %s\n", mica_error_name(rc));
+        mica_log_error("cannot register the IPC buffer: %s", mica_error_name(rc));
         return 1;
     }
     rc = mica_server_run((uint64_t)ep, ops, sizeof ops / sizeof ops[0]);
-    printf("names: server loop ended: %s\n", mica_error_name(rc));
+    mica_log_error("server loop ended: %s", mica_error_name(rc));
     return 1;
 }

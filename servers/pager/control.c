@@ -83,8 +83,10 @@ void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
         else if ((reply->w[0] = (uint64_t)add_regions(c, MICA_MSG_LEN(req->label))) != 0) {
             pager_client_drop(c); /* closes xfer, which the client took */
             return;
-        } else
+        } else {
+            pager_client_learn(c); /* its name for report lines */
             return; /* the table keeps the handle */
+        }
         break;
     case PAGER_DROP_CLIENT:
         if (!c)

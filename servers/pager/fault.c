@@ -1,6 +1,8 @@
 /* fault.h: the fault handlers and their report lines. */
 #include <mica/fault_reason.h>
+#include <mica/log.h>
 #include <mica/stdio.h>
+#include <mica/string.h>
 #include <mica/sys.h>
 #include <mica/vm.h>
 
@@ -59,9 +61,21 @@ static const char *plan_name(const struct pager_plan *p)
     return "violation";
 }
 
+void pager_client_learn(struct pager_client *c)
+{
+    struct mica_task_info info;
+    if (c->task && mica_task_info(c->task, &info) == 0) {
+        c->id = info.id;
+        memcpy(c->name, info.name, MICA_NAME_MAX);
+    }
+}
+
 const char *pager_client_name(uint64_t badge, char *buf, size_t size)
 {
-    if (badge >= PAGER_FORK_BADGE_BASE)
+    const struct pager_client *c = pager_client_find(pager_clients, badge);
+    if (c && c->name[0])
+        snprintf(buf, size, "%s (id %u)", c->name, (unsigned)c->id);
+    else if (badge >= PAGER_FORK_BADGE_BASE)
         snprintf(buf, size, "fork-%llu", (unsigned long long)(badge - PAGER_FORK_BADGE_BASE));
     else
         snprintf(buf, size, "%llu", (unsigned long long)badge);
@@ -69,16 +83,19 @@ const char *pager_client_name(uint64_t badge, char *buf, size_t size)
 }
 
 /* One line: who, what access where, in which region, what was decided.
- * Clients are named by pager_client_name. */
-static void report(const struct pager_client *c, uint64_t addr, unsigned access,
-                   const struct pager_plan *p, unsigned r)
+ * Clients are named as pager_client_name does, from what was recorded. */
+void pager_decision_format(const struct pager_decision *d, char *line, size_t size)
 {
-    const struct pager_region *g = p->region;
-    char who[32], region[96], what[64];
-    pager_client_name(c->badge, who, sizeof who);
+    const struct pager_region *g = d->has_region ? &d->region : 0;
+    char who[48], region[96], what[64];
+    if (d->name[0])
+        snprintf(who, sizeof who, "%s (id %u)", d->name, (unsigned)d->id);
+    else
+        pager_client_name(d->badge, who, sizeof who);
     if (g)
         snprintf(region, sizeof region, "%s %s [0x%llx-0x%llx) %c%c%c",
-                 p->reason == MICA_FAULT_REASON_GUARD || p->reason == MICA_FAULT_REASON_STACK
+                 d->plan.reason == MICA_FAULT_REASON_GUARD ||
+                         d->plan.reason == MICA_FAULT_REASON_STACK
                      ? "below"
                      : "in",
                  pager_kind_name(g), (unsigned long long)g->va,
@@ -86,18 +103,44 @@ static void report(const struct pager_client *c, uint64_t addr, unsigned access,
                  g->prot & MICA_PROT_WRITE ? 'w' : '-', g->prot & MICA_PROT_EXEC ? 'x' : '-');
     else
         snprintf(region, sizeof region, "outside every region");
-    if (r != FAULT_RESUME)
-        snprintf(what, sizeof what, "KILL (%s)", mica_fault_reason_text(r));
-    else if (p->kind == PLAN_COW)
-        snprintf(what, sizeof what, "%s, private page", plan_name(p));
+    if (d->result != FAULT_RESUME)
+        snprintf(what, sizeof what, "KILL (%s)", mica_fault_reason_text(d->result));
+    else if (d->plan.kind == PLAN_COW)
+        snprintf(what, sizeof what, "%s, private page", plan_name(&d->plan));
     else
-        snprintf(what, sizeof what, "%s, %llu page%s at 0x%llx", plan_name(p),
-                 (unsigned long long)p->npages, p->npages == 1 ? "" : "s",
-                 (unsigned long long)p->va);
-    printf("pager: client %s: %s%s%s at 0x%llx %s: %s\n", who,
-           access & MICA_FAULT_KERNEL ? "kernel-copy " : "",
-           access & MICA_FAULT_PRESENT ? "present-page " : "", access_name(access),
-           (unsigned long long)addr, region, what);
+        snprintf(what, sizeof what, "%s, %llu page%s at 0x%llx", plan_name(&d->plan),
+                 (unsigned long long)d->plan.npages, d->plan.npages == 1 ? "" : "s",
+                 (unsigned long long)d->plan.va);
+    snprintf(line, size, "client %s: %s%s%s at 0x%llx %s: %s", who,
+             d->access & MICA_FAULT_KERNEL ? "kernel-copy " : "",
+             d->access & MICA_FAULT_PRESENT ? "present-page " : "", access_name(d->access),
+             (unsigned long long)d->addr, region, what);
+}
+
+/* Record the decision (the console's `faults`) and print it: kills
+ * always, other decisions for verbose clients or at log level debug. The
+ * line is only formatted when it is printed. */
+static void report(const struct pager_client *c, uint64_t addr, unsigned access,
+                   const struct pager_plan *p, unsigned r)
+{
+    struct pager_decision *d = pager_history_next();
+    d->badge = c->badge;
+    d->id = c->id;
+    memcpy(d->name, c->name, MICA_NAME_MAX);
+    d->addr = addr;
+    d->access = access;
+    d->result = r;
+    d->plan = *p;
+    d->plan.region = 0;
+    d->has_region = p->region != 0;
+    if (p->region)
+        d->region = *p->region;
+    bool loud = r != FAULT_RESUME || c->verbose;
+    if (!mica_log_enabled(loud ? MICA_LOG_INFO : MICA_LOG_DEBUG))
+        return;
+    char line[256];
+    pager_decision_format(d, line, sizeof line);
+    mica_log(loud ? MICA_LOG_INFO : MICA_LOG_DEBUG, "%s", line);
 }
 
 unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uint64_t thread)
@@ -127,7 +170,6 @@ unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uin
         r = p.reason;
         break;
     }
-    if (r != FAULT_RESUME || c->verbose)
-        report(c, addr, access, &p, r);
+    report(c, addr, access, &p, r);
     return r;
 }

@@ -8,6 +8,7 @@
  *     to the parent. The child wakes from the same call with label
  *     MICA_LABEL_FORK_CHILD, made by the kernel.
  * Badges the pager makes start at PAGER_FORK_BADGE_BASE: init's are small. */
+#include <mica/log.h>
 #include <mica/stdio.h>
 #include <mica/vm.h>
 
@@ -56,6 +57,7 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     }
     child->task = (uint64_t)task;
     child->parent = c->badge;
+    pager_client_learn(child);
     pager_regions_fork(c, child);
     checkpoint_deposit(child->badge, (uint64_t)task); /* for a restarted pager */
     /* Our reply puts the child's handle in the parent's IPC buffer, which
@@ -66,10 +68,10 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
         mica_map_cow(c->task, buf, MICA_PROT_READ | MICA_PROT_WRITE);
     long wait = mica_handle_mint((uint64_t)task,
                                  MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_KILL, 0);
-    if (c->verbose)
+    if (c->verbose || mica_log_enabled(MICA_LOG_DEBUG))
     {
-        char a[32], b[32];
-        printf("pager: client %s: fork -> client %s\n", pager_client_name(c->badge, a, sizeof a),
+        char a[48], b[48];
+        mica_log_info("client %s: fork -> client %s", pager_client_name(c->badge, a, sizeof a),
                pager_client_name(child->badge, b, sizeof b));
     }
     reply->w[1] = child->badge;

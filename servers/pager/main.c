@@ -18,6 +18,7 @@
  * pager must not be its own pager (it would wait for itself), so it has
  * none. A per-client memory quota is left for later. */
 #include <mica/grant.h>
+#include <mica/log.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/sys.h>
@@ -45,8 +46,8 @@ static void on_fault(struct pager_client *c, const struct mica_msg *req, struct 
     if (!c) {
         reply->label = MICA_FAULT_KILL;
         reply->w[0] = MICA_FAULT_REASON_UNKNOWN;
-        printf("pager: unknown client %llu: fault at 0x%llx: kill\n",
-               (unsigned long long)req->badge, (unsigned long long)req->w[0]);
+        mica_log_warn("unknown client %llu: fault at 0x%llx: kill", (unsigned long long)req->badge,
+                      (unsigned long long)req->w[0]);
         return;
     }
     unsigned r = pager_fault(c, req->w[0], (unsigned)req->w[1], req->w[3]);
@@ -68,6 +69,10 @@ static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
     struct pager_client *c = pager_client_find(pager_clients, req->badge);
     if (label == MICA_LABEL_FAULT) {
         on_fault(c, req, reply);
+    } else if (label == MICA_LOG_LABEL) {
+        mica_log_answer(req->w[0], &reply->w[0]); /* from anyone: it only sets verbosity */
+    } else if (label == PAGER_VM_FAULTS) {
+        on_faults(req, reply); /* from anyone: the console asks before it is a client */
     } else if (req->badge == 0) {
         on_control(req, reply, xfer);
         return;
@@ -104,13 +109,13 @@ int main(const struct mica_start_info *si)
     pager_ep = (uint64_t)ep;
     long rc = mica_set_ipc_buffer(&pager_buffer);
     if (rc < 0) {
-        printf("pager: cannot register an IPC buffer: %s\n", mica_error_name(rc));
+        mica_log_error("cannot register an IPC buffer: %s", mica_error_name(rc));
         return 1;
     }
     /* A restarted pager takes its clients back before it serves anything:
      * their faults wait on the endpoint meanwhile. */
     checkpoint_open(&pager_fork_badge);
-    printf("pager: ready\n");
+    mica_log_info("ready");
     struct mica_msg req, reply;
     rc = mica_ipc_recv(pager_ep, &req, MICA_IPC_BLOCK);
     for (;;) {
@@ -120,7 +125,7 @@ int main(const struct mica_start_info *si)
         }
         if (rc < 0) {
             if (rc != -MICA_EFAULT && rc != -MICA_ENOSPC && rc != -MICA_EDEAD) {
-                printf("pager: receive failed: %s\n", mica_error_name(rc));
+                mica_log_error("receive failed: %s", mica_error_name(rc));
                 return 1;
             }
             /* A message we could not take whole (data or a handle with

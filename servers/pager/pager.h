@@ -5,6 +5,7 @@
 
 #include <mica/sys.h>
 
+#include "plan.h"
 #include "regions.h"
 
 /* The pager's endpoint (all rights): the grant "pager" (boot.cfg:
@@ -22,10 +23,42 @@ void pager_reply_handle(struct mica_msg *reply, uint64_t h);
 /* Forget client c: close its task handle and any prepared fork handle. */
 void pager_client_drop(struct pager_client *c);
 
-/* A client's name for report lines, written into buf[size]: its badge for
- * clients init introduced, "fork-N" for forked ones (fork.c makes their
- * badges). Returns buf. */
+/* A client's name for report lines, written into buf[size]: "NAME (id N)"
+ * from its task (pager_client_learn), else its badge for clients init
+ * introduced and "fork-N" for forked ones (fork.c makes their badges).
+ * Returns buf. */
 const char *pager_client_name(uint64_t badge, char *buf, size_t size);
+
+/* Read the name and id of c's task (MICA_SYS_TASK_INFO on c->task). */
+void pager_client_learn(struct pager_client *c);
+
+/* One fault decision as recorded for the console's `faults`. */
+struct pager_decision {
+    uint64_t badge;
+    uint32_t id;               /* the client's task, as pager_client_learn found it */
+    char name[MICA_NAME_MAX];
+    uint64_t addr;
+    unsigned access;           /* MICA_FAULT_* */
+    unsigned result;           /* FAULT_RESUME or a MICA_FAULT_REASON_* */
+    struct pager_plan plan;    /* its region pointer cleared: see region */
+    bool has_region;
+    struct pager_region region; /* a copy: the region may be gone when asked */
+};
+
+/* The report line of d ("client NAME (id N): write at ...: KILL (...)")
+ * into line[size] (fault.c). */
+void pager_decision_format(const struct pager_decision *d, char *line, size_t size);
+
+/* The recent decisions (history.c): a ring of PAGER_HISTORY entries,
+ * recorded whether they were printed or not. pager_history_next gives the
+ * entry to fill for a new decision (the oldest is overwritten). */
+#define PAGER_HISTORY 16
+struct pager_decision *pager_history_next(void);
+
+/* PAGER_VM_FAULTS: w0 = i -> w0 = 0, w1 = decisions recorded since boot,
+ * data = the i-th most recent line (0: the newest); -MICA_ENOENT when
+ * fewer are kept. */
+void on_faults(const struct mica_msg *req, struct mica_msg *reply);
 
 /* A free client slot for badge/task; when the table is full, clients
  * whose task has died are dropped first. NULL when still full. */

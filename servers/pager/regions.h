@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <mica/syscall.h>
 
 #define PAGER_CLIENTS  64
 #define PAGER_REGIONS  32
@@ -51,6 +52,8 @@ struct pager_client {
     uint64_t badge;
     uint64_t task;           /* the pager's task handle for the client (MAP) */
     uint64_t parent;         /* badge of the client that forked it, or 0 */
+    uint32_t id;             /* its task's id and name, for report lines (0, "": unknown) */
+    char name[MICA_NAME_MAX];
     uint64_t next_va;        /* bump pointer */
     uint64_t last_page, last_thread; /* the previous fault: loops, clustering */
     unsigned repeats;        /* faults in a row of that thread on that page, after the first */

@@ -1,5 +1,6 @@
 /* The clients' memory requests (mica/vm.h): allocate, free and protect
  * regions, and share a range copy-on-write with a child. */
+#include <mica/log.h>
 #include <mica/stdio.h>
 #include <mica/vm.h>
 
@@ -29,15 +30,15 @@ static long range(uint64_t va, uint64_t *len)
 
 void on_alloc(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
-    char who[32];
+    char who[48];
     if (bad_prot(req->w[1])) {
         reply->w[0] = status(-MICA_EINVAL);
         return;
     }
     uint64_t va = pager_region_alloc(c, req->w[0], (unsigned)req->w[1], PAGER_ANON);
     reply->w[0] = va ? va : status(req->w[0] ? -MICA_ENOSPC : -MICA_EINVAL);
-    if (va && c->verbose)
-        printf("pager: client %s: alloc [0x%llx-0x%llx) prot %llu\n",
+    if (va && (c->verbose || mica_log_enabled(MICA_LOG_DEBUG)))
+        mica_log_info("client %s: alloc [0x%llx-0x%llx) prot %llu",
                pager_client_name(c->badge, who, sizeof who), (unsigned long long)va,
                (unsigned long long)(va + ((req->w[0] + PAGER_PAGE - 1) & ~(PAGER_PAGE - 1))),
                (unsigned long long)req->w[1]);
@@ -76,7 +77,7 @@ static long protect_present(struct pager_client *c, uint64_t va, uint64_t len, u
 
 void on_protect(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
-    char who[32];
+    char who[48];
     uint64_t va = req->w[0], len = req->w[1], prot = req->w[2];
     long rc = bad_prot(prot) ? -MICA_EINVAL : range(va, &len);
     if (rc == 0)
@@ -85,8 +86,8 @@ void on_protect(struct pager_client *c, const struct mica_msg *req, struct mica_
      * it), so a write to it after this still copies it. */
     if (rc == 0)
         rc = protect_present(c, va, len, (unsigned)prot);
-    if (c->verbose)
-        printf("pager: client %s: protect [0x%llx-0x%llx) prot %llu: %s\n",
+    if (c->verbose || mica_log_enabled(MICA_LOG_DEBUG))
+        mica_log_info("client %s: protect [0x%llx-0x%llx) prot %llu: %s",
                pager_client_name(c->badge, who, sizeof who), (unsigned long long)va,
                (unsigned long long)(va + len), (unsigned long long)prot, mica_error_name(rc));
     reply->w[0] = status(rc);
@@ -94,7 +95,7 @@ void on_protect(struct pager_client *c, const struct mica_msg *req, struct mica_
 
 void on_share_cow(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
-    char who[32], who2[32];
+    char who[48], who2[48];
     uint64_t va = req->w[0], len = req->w[1];
     struct pager_client *t = pager_client_find(pager_clients, req->w[2]);
     long rc = range(va, &len);
@@ -115,9 +116,9 @@ void on_share_cow(struct pager_client *c, const struct mica_msg *req, struct mic
         else
             r->cow = true;
     }
-    if (c->verbose || (t && t->verbose))
-        printf("pager: client %s: share [0x%llx-0x%llx) copy-on-write with client %s: "
-               "%ld\n", pager_client_name(c->badge, who, sizeof who), (unsigned long long)va,
+    if (c->verbose || (t && t->verbose) || mica_log_enabled(MICA_LOG_DEBUG))
+        mica_log_info("client %s: share [0x%llx-0x%llx) copy-on-write with client %s: "
+               "%ld", pager_client_name(c->badge, who, sizeof who), (unsigned long long)va,
                (unsigned long long)(va + len), pager_client_name(req->w[2], who2, sizeof who2), rc);
     reply->w[0] = status(rc < 0 ? rc : 0);
     reply->w[1] = rc < 0 ? 0 : (uint64_t)rc;

@@ -31,6 +31,22 @@
  *   INIT_WITHDRAW      w0 = badge -> w0 = 0 or -MICA_ENOENT: the deposit
  *                      is closed (the pager forgot that client).
  *
+ *   INIT_RUN           data = "PROGRAM [GRANTS] [ARGS]" as after `demo` on
+ *                      a boot.cfg line; the program also gets pager:pager
+ *                      and send:names when the line names no pager and no
+ *                      names grant and those endpoints exist -> w0 = the
+ *                      new task's id, or -MICA_ENOENT (no such module),
+ *                      -MICA_EINVAL (a malformed line; init prints the
+ *                      problem), -MICA_E2BIG, or the loader's error. The
+ *                      console's `run` (servers/init/control.c).
+ *   INIT_KILL          w0 = task id -> w0 = 0, or -MICA_ENOENT (init holds
+ *                      no handle to it: a forked child, or no such task),
+ *                      -MICA_EPERM (init itself), -MICA_EDEAD (it has
+ *                      exited already). The console's `kill`.
+ *
+ * Holding send:init is the privilege: boot.cfg gives it to the pager (for
+ * its recovery) and to the console.
+ *
  * Messages with other badges are init's death notes (MICA_LABEL_DEATH,
  * mica/syscall.h); a program cannot forge them. */
 #pragma once
@@ -42,3 +58,5 @@
 #define INIT_WITHDRAW       4
 #define INIT_KEEP_MAX_PAGES 64
 #define INIT_DEPOSITS_MAX   64
+#define INIT_RUN            5
+#define INIT_KILL           6

@@ -25,7 +25,8 @@ struct mica_server_op {
 /* Reply label and first word sent for a label that has no handler. */
 #define MICA_SERVER_BAD_LABEL MICA_LABEL_ERROR
 
-/* Serve endpoint handle ep forever with table[0..n): an unknown label is
+/* Serve endpoint handle ep forever with table[0..n): MICA_LOG_LABEL
+ * (mica/log.h) is answered by the loop itself; an unknown label is
  * answered with label MICA_SERVER_BAD_LABEL and w[0] = -MICA_ENOSYS; a
  * reply that fails (the caller died) is dropped. Returns 0 when a handler
  * returns MICA_SERVER_STOP, or the error of a failed receive

@@ -163,6 +163,25 @@ long mica_shutdown(int64_t status, uint64_t passed, uint64_t failed);
  * -MICA_EINVAL for an unknown query. */
 int64_t mica_info(unsigned what);
 
+/* Read what a person typed on the serial console: blocks until at least
+ * one byte has arrived, then returns up to len bytes (raw: no echo, no
+ * line editing). Returns the count, or -MICA_EINVAL (len 0), -MICA_EFAULT,
+ * -MICA_EAGAIN (another thread is reading). For the console server. */
+long mica_console_read(char *buf, size_t len);
+
+/* Fill buf[0..n) with the live tasks, newest first. Returns how many
+ * there are (more than n: the rest did not fit), or -MICA_EFAULT. */
+long mica_task_list(struct mica_task_info *buf, size_t n);
+
+/* Describe the task behind task handle h (any rights, any state) in *out.
+ * Returns 0, or -MICA_EBADH, -MICA_EFAULT. */
+long mica_task_info(uint64_t h, struct mica_task_info *out);
+
+/* The id of the task whose thread last waited to receive on endpoint
+ * handle h: in practice, its server. Returns it, or -MICA_ENOENT (nobody
+ * has received on it yet), -MICA_EBADH. */
+long mica_endpoint_server(uint64_t h);
+
 /* The name of an error code, e.g. "EBADH" for -MICA_EBADH or MICA_EBADH;
  * "E?" for an unknown code, "OK" for 0. Never NULL. */
 const char *mica_error_name(long err);

@@ -67,7 +67,15 @@
                                      * task ends */
 #define MICA_SYS_MAP_ALIAS       39 /* (dst task h MAP, dst va, src task h MAP, src va, npages,
                                      * prot) -> 0: src's frames also at dst, shared writable */
-#define MICA_SYS_COUNT           40
+/* 40: unassigned (-MICA_ENOSYS). Calls for tools and the console (docs/syscalls.md): */
+#define MICA_SYS_CONSOLE_READ    41 /* (buf, len) -> bytes read from COM1 (>= 1); blocks until
+                                     *  input arrives; -MICA_EAGAIN if another thread waits */
+#define MICA_SYS_TASK_LIST       42 /* (struct mica_task_info *buf, n) -> live tasks; fills the
+                                     *  first min(n, count) entries, newest first */
+#define MICA_SYS_TASK_INFO       43 /* (task h, struct mica_task_info *out) -> 0 */
+#define MICA_SYS_ENDPOINT_SERVER 44 /* (endpoint h) -> id of the task whose thread last waited
+                                     *  to receive on it, or -MICA_ENOENT */
+#define MICA_SYS_COUNT           45
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
@@ -276,6 +284,25 @@ struct mica_inject_point {
     int64_t times_left;              /* the times knob now (-1: no cap) */
     uint64_t last_id;                /* ID of its latest fault (the "inject: #ID" line), or 0 */
 };
+
+#define MICA_INFO_TOTAL_FRAMES     18 /* frames the page-frame allocator manages */
+#define MICA_INFO_SLAB_FRAMES      19 /* frames held by the slab caches (in use or spare) */
+#define MICA_INFO_SLAB_CACHES      20 /* number of slab caches */
+
+/* One task as MICA_SYS_TASK_LIST and MICA_SYS_TASK_INFO report it. */
+struct mica_task_info {
+    uint32_t id;
+    uint32_t state;          /* MICA_TASK_LIVE, _DYING or _ZOMBIE */
+    char name[MICA_NAME_MAX];
+    uint32_t pager_id;       /* the task serving its pager endpoint, 0: none or unknown */
+    uint32_t nthreads;
+    uint64_t pages_mapped;   /* user pages mapped in its address space */
+    uint64_t frames_charged; /* frames charged to it as a pager */
+    uint64_t faults;         /* page faults it took in ring 3 (sent to a pager or fatal) */
+};
+#define MICA_TASK_LIVE   0
+#define MICA_TASK_DYING  1
+#define MICA_TASK_ZOMBIE 2
 #endif
 
 #ifndef __ASSEMBLER__

@@ -50,6 +50,9 @@
                               * child's call returns label MICA_LABEL_FORK_CHILD */
 #define PAGER_VM_RELEASE   7 /* w0 = badge of a child of the caller -> w0 */
 #define PAGER_VM_VERBOSE   8 /* w0 = 1: print a line per fault decision, 0: only kills */
+#define PAGER_VM_FAULTS    9 /* w0 = i -> w0 = 0, w1 = decisions since boot, data = the
+                              * report line of the i-th most recent (0: newest) of the
+                              * last 16; -MICA_ENOENT past them. From any sender */
 #define PAGER_ADD_CLIENT  16 /* control: w0 = client badge, a task handle with
                               * MICA_RIGHT_MAP transferred, data = the client's
                               * regions (struct mica_region[], from its loader)

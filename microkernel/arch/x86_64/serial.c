@@ -1,5 +1,6 @@
-/* COM1 driver: polled output only, which is all a kernel console needs and
- * works from the first instruction of kmain to the last of a panic. */
+/* COM1 driver, polled: output works from the first instruction of kmain to
+ * the last of a panic; input is read a byte at a time by the console-input
+ * mechanism (object/console_input.c), which polls it on timer ticks. */
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/cpu.h"
 
@@ -11,6 +12,7 @@
 #define REG_MCR 4
 #define REG_LSR 5
 #define LSR_THR_EMPTY 0x20
+#define LSR_DATA_READY 0x01
 
 void serial_init(void)
 {
@@ -39,4 +41,16 @@ void serial_write(const char *s, size_t n)
             serial_putc('\r');
         serial_putc(s[i]);
     }
+}
+
+int serial_read(void)
+{
+    if (!(inb(COM1 + REG_LSR) & LSR_DATA_READY))
+        return -1;
+    return inb(COM1 + REG_DATA);
+}
+
+bool serial_input_ready(void)
+{
+    return (inb(COM1 + REG_LSR) & LSR_DATA_READY) != 0;
 }
