@@ -348,6 +348,45 @@ int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *
     return 0;
 }
 
+/* The entry for va at `level` in the table that entry e (or the PML4's
+ * address) points to. */
+static inline uint64_t next_entry(uint64_t e, vaddr_t va, int level)
+{
+    return table_ptr(pte_addr(e))[pte_index(va, level)];
+}
+
+/* Direct-map pointer to va inside the large page of leaf e at `level`. For
+ * a large page pte_addr keeps bit 12 (PAT); the mask drops it. */
+static inline void *large_ptr(uint64_t e, vaddr_t va, int level)
+{
+    uint64_t offset_mask = PTE_SPAN(level) - 1;
+    return phys_to_virt((pte_addr(e) & ~offset_mask) | (va & offset_mask));
+}
+
+/* Unrolled: the loop of walk() costs twice as much, and this lookup is on
+ * every IPC with data. */
+void *vmm_user_ptr(const struct vm_space *as, vaddr_t va, bool write)
+{
+    const uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+    uint64_t e = next_entry(as->pml4, va, 4);
+    if ((e & need) != need)
+        return NULL;
+    e = next_entry(e, va, 3);
+    if ((e & need) != need)
+        return NULL;
+    if (e & PTE_PS)
+        return large_ptr(e, va, 3);
+    e = next_entry(e, va, 2);
+    if ((e & need) != need)
+        return NULL;
+    if (e & PTE_PS)
+        return large_ptr(e, va, 2);
+    e = next_entry(e, va, 1);
+    if ((e & need) != need)
+        return NULL;
+    return phys_to_virt(pte_addr(e) | (va & PAGE_MASK));
+}
+
 /* Where a table's present entries can be. A user table often holds a few
  * entries at each end (program at the bottom of the user half, stack at the
  * top), so scanning upwards alone would test ~500 empty slots per table.
