@@ -202,6 +202,9 @@ struct mica_start_info {
 #define MICA_INFO_IRQ_LATENCY_MEAN 10 /* the mean wait */
 #define MICA_INFO_IRQ_LATENCY_RESET 11 /* start a new window; returns 0 */
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
+#define MICA_INFO_SELFTEST         25 /* rdtsc ticks the kernel spent in its own test and
+                                       * benchmark runs before starting init (0 without the
+                                       * test and bench options) */
 #endif
 
 #ifndef __ASSEMBLER__
