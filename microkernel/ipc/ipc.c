@@ -4,9 +4,10 @@
  *
  * Fast paths (seL4 style): a call that finds a receiver waiting, and a
  * reply-receive that finds its caller waiting and no sender queued, when
- * the message is registers only (no data bytes, no handle). They check
- * only what can fail there, copy the words frame to frame and switch
- * straight to the partner: no run queue, no ipc_send / ipc_deliver.
+ * the message carries no handle and its data bytes, if any, can be copied
+ * (both buffers registered and mapped). They check only what can fail
+ * there, copy the words frame to frame and the bytes buffer to buffer, and
+ * switch straight to the partner: no run queue, no ipc_send / ipc_deliver.
  * Anything else, including every error, takes the slow path, which
  * re-checks from the start and so gives the same results.
  *
@@ -74,10 +75,16 @@ static struct thread *take_caller(struct thread *cur)
 
 /* ---- fast paths ---- */
 
-/* The message is registers only: no data bytes, no handle to transfer. */
-static inline bool regs_only(uint64_t label)
+/* The message carries no handle to transfer (data bytes may come along). */
+static inline bool no_handle(uint64_t label)
 {
-    return (label & ((MICA_MSG_LEN_MASK << MICA_MSG_LEN_SHIFT) | MICA_MSG_XFER_HANDLE)) == 0;
+    return (label & MICA_MSG_XFER_HANDLE) == 0;
+}
+
+/* The message carries data bytes (checked, if so, by the copy). */
+static inline bool has_data(uint64_t label)
+{
+    return unlikely(MICA_MSG_LEN(label) != 0);
 }
 
 /* Handle h of cur if it names an endpoint and has `right`, else NULL (the
@@ -288,12 +295,15 @@ int64_t sys_ipc_send(struct trap_frame *tf)
     return do_send(tf, false);
 }
 
-int64_t sys_ipc_call(struct trap_frame *tf)
+/* The call fast path. Instantiated twice: for registers only, and, out of
+ * line, for messages with data bytes, whose copy needs registers kept
+ * across a call that the shortest path should not pay for. */
+static inline __attribute__((always_inline)) int64_t call_fast(struct trap_frame *tf, bool data)
 {
     struct thread *cur = sched_current();
     uint64_t label = tf->rsi;
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_SEND);
-    if (unlikely(!h || !regs_only(label)))
+    if (unlikely(!h || !no_handle(label)))
         return do_send(tf, true);
     struct endpoint *ep = h->object;
     struct thread *r = ep->receivers;
@@ -301,15 +311,29 @@ int64_t sys_ipc_call(struct trap_frame *tf)
      * can receive on any more, is the slow path's business. */
     if (unlikely(!r || r->caller || ep->recv_refs == 0))
         return do_send(tf, true);
+    if (data && !ipc_copy_data_fast(r, cur, MICA_MSG_LEN(label)))
+        return do_send(tf, true);
 
-    /* Fast path: hand the words to the waiting receiver, wait for its
-     * reply, and run it now. */
+    /* Fast path: the data bytes, if any, are in the receiver's buffer; hand
+     * it the words, wait for its reply, and run it now. */
     ep_take_receiver(ep);
     fast_deliver(r, h->badge, tf, label);
     r->caller = cur;
     cur->callee = r;
     cur->state = THREAD_BLOCKED_REPLY;
     sched_switch_from_syscall(r);
+}
+
+static __attribute__((noinline)) int64_t call_with_data(struct trap_frame *tf)
+{
+    return call_fast(tf, true);
+}
+
+int64_t sys_ipc_call(struct trap_frame *tf)
+{
+    if (has_data(tf->rsi))
+        return call_with_data(tf);
+    return call_fast(tf, false);
 }
 
 /* ---- reply ---- */
@@ -346,17 +370,21 @@ int64_t sys_ipc_reply(struct trap_frame *tf)
     return 0;
 }
 
-int64_t sys_ipc_reply_recv(struct trap_frame *tf)
+/* The reply-receive fast path, instantiated as call_fast is. */
+static inline __attribute__((always_inline)) int64_t reply_recv_fast(struct trap_frame *tf,
+                                                                     bool data)
 {
     struct thread *cur = sched_current();
     struct thread *c = cur->caller;
     uint64_t label = tf->rsi;
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_RECV);
-    if (likely(c && h && regs_only(label) && !nonblocking(tf))) {
+    if (likely(c && h && no_handle(label) && !nonblocking(tf))) {
         struct endpoint *ep = h->object;
-        if (likely(!ep->senders && !ep->notes)) {
-            /* Fast path: answer the caller, wait for the next message and
-             * run the caller now. */
+        if (likely(!ep->senders && !ep->notes) &&
+            (!data || ipc_copy_data_fast(c, cur, MICA_MSG_LEN(label)))) {
+            /* Fast path: the reply's data bytes, if any, are in the
+             * caller's buffer; answer the caller, wait for the next message
+             * and run the caller now. */
             KASSERT(c->callee == cur && c->state == THREAD_BLOCKED_REPLY,
                     "thread %u: caller %u is not waiting for its reply", cur->id, c->id);
             fast_deliver(c, 0, tf, label);
@@ -367,6 +395,18 @@ int64_t sys_ipc_reply_recv(struct trap_frame *tf)
         }
     }
     return reply_recv_slow(tf);
+}
+
+static __attribute__((noinline)) int64_t reply_recv_with_data(struct trap_frame *tf)
+{
+    return reply_recv_fast(tf, true);
+}
+
+int64_t sys_ipc_reply_recv(struct trap_frame *tf)
+{
+    if (has_data(tf->rsi))
+        return reply_recv_with_data(tf);
+    return reply_recv_fast(tf, false);
 }
 
 /* Everything the fast path above does not cover, and every error. */

@@ -33,20 +33,27 @@ int64_t ipc_kernel_call(struct thread *t, struct endpoint *ep, const struct ipc_
     const uint64_t saved[6] = {f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9};
     uintptr_t buffer = t->ipc_buffer;
     t->ipc_buffer = 0;
-    t->msg = *msg;
 
     int64_t rc;
     if (ep->receivers) {
-        /* Like the call fast path: hand the CPU straight to the receiver. */
-        struct ipc_send st;
-        int prc = ipc_send_prepare(t, &t->msg, &st);
-        KASSERT(prc == 0, "kernel message refused by ipc_send_prepare: %d", prc);
+        /* Like the call fast path: the message is registers only, so it
+         * goes straight into the receiver's frame (what ipc_deliver would
+         * write, with nothing that can fail), and the CPU straight to the
+         * receiver. */
         struct thread *r = ep_take_receiver(ep);
-        r->wake_result = ipc_deliver(&st, r);
+        struct trap_frame *rf = r->utf;
+        rf->rdi = msg->badge;
+        rf->rsi = msg->label;
+        rf->rdx = msg->w[0];
+        rf->r10 = msg->w[1];
+        rf->r8 = msg->w[2];
+        rf->r9 = msg->w[3];
+        r->wake_result = 0;
         ipc_set_caller(r, t);
         sched_switch_to(r);
         rc = t->wake_result;
     } else {
+        t->msg = *msg; /* the receiver takes it from here when it comes */
         t->is_call = true;
         ep_queue_sender(ep, t);
         rc = sched_block();

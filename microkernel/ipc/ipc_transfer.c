@@ -8,7 +8,15 @@
  * translation also checks the page is a user page (and writable, on the
  * receiving side), which is what makes a buffer "good": the registered
  * address was checked to lie in the user half, and nothing else about it is
- * trusted. A message is at most MICA_IPC_BUF_MAX bytes, two pages at most. */
+ * trusted. A message is at most MICA_IPC_BUF_MAX bytes, two pages at most.
+ *
+ * Each buffer page is looked up at most once per transfer: the sender's
+ * when its half is checked (ipc_send_prepare keeps the pointers), the
+ * receiver's when the message is delivered, which follows at once, with no
+ * preemption in between, so the pages cannot change. A thread keeps the
+ * last lookup of its buffer's data area until its task's mappings change
+ * (get_data), so a client and a server that talk repeatedly walk no page
+ * tables at all. */
 #include <mica/errno.h>
 
 #include "ipc/ipc_priv.h"
@@ -16,7 +24,6 @@
 #include "arch/x86_64/user_access.h"
 #include "lib/assert.h"
 #include "lib/string.h"
-#include "mm/phys.h"
 #include "mm/vmm.h"
 #include "object/sched.h"
 #include "object/task.h"
@@ -24,42 +31,85 @@
 
 #define BUF_DATA   offsetof(struct mica_ipc_buffer, data)
 #define BUF_HANDLE offsetof(struct mica_ipc_buffer, handle)
-#define USER_R     VM_USER
-#define USER_RW    (VM_USER | VM_WRITE)
 
-/* Physical address of user address va of t, if mapped with rights `need`. */
-static int user_pa(const struct thread *t, uintptr_t va, unsigned need, paddr_t *pa)
+STATIC_ASSERT(MICA_IPC_BUF_MAX <= PAGE_SIZE, "a message spans at most two pages of a buffer");
+
+/* Direct-map pointer to user address va of t, if mapped user (and writable
+ * when `write`). */
+static inline void *user_ptr(const struct thread *t, uintptr_t va, bool write)
 {
-    unsigned prot;
-    if (vmm_translate(&t->task->as, va, pa, &prot) < 0 || (prot & need) != need)
-        return -MICA_EFAULT;
-    return 0;
+    return vmm_user_ptr(&t->task->as, va, write);
 }
 
-/* Every page of [va, va+len) is mapped in t with `need`. */
-static int user_range_mapped(const struct thread *t, uintptr_t va, size_t len, unsigned need)
+/* Map the len data bytes (0 < len <= MICA_IPC_BUF_MAX) of t's registered
+ * buffer: false if a page of them is not mapped with the access. */
+static inline bool map_data(const struct thread *t, size_t len, bool write, struct ipc_bytes *b)
 {
-    paddr_t pa;
-    for (uintptr_t p = ALIGN_DOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
-        if (user_pa(t, p, need, &pa) < 0)
-            return -MICA_EFAULT;
-    return 0;
-}
-
-/* Copy len bytes from src's va `sva` to dst's va `dva`, both checked. */
-static void copy_between(const struct thread *dst, uintptr_t dva, const struct thread *src,
-                         uintptr_t sva, size_t len)
-{
-    while (len > 0) {
-        size_t n = MIN(len, MIN(PAGE_SIZE - (sva & PAGE_MASK), PAGE_SIZE - (dva & PAGE_MASK)));
-        paddr_t spa, dpa;
-        int rs = user_pa(src, sva, USER_R, &spa), rd = user_pa(dst, dva, USER_RW, &dpa);
-        KASSERT(rs == 0 && rd == 0, "IPC buffer page unmapped between check and copy");
-        memcpy(phys_to_virt(dpa), phys_to_virt(spa), n);
-        sva += n;
-        dva += n;
-        len -= n;
+    uintptr_t va = t->ipc_buffer + BUF_DATA;
+    size_t first = PAGE_SIZE - (va & PAGE_MASK);
+    b->piece[1] = NULL;
+    if (!(b->piece[0] = user_ptr(t, va, write)))
+        return false;
+    if (likely(len <= first)) {
+        b->first = len;
+        return true;
     }
+    b->first = first;
+    return (b->piece[1] = user_ptr(t, va + first, write)) != NULL;
+}
+
+/* Copy len bytes between two mapped buffers, piece by piece (memcpy moves
+ * 8 bytes at a time). */
+static void copy_data(const struct ipc_bytes *d, const struct ipc_bytes *s, size_t len)
+{
+    if (likely(s->first == len && d->first == len)) {
+        memcpy(d->piece[0], s->piece[0], len);
+        return;
+    }
+    size_t done = 0;
+    while (done < len) {
+        bool s0 = done < s->first, d0 = done < d->first;
+        const uint8_t *sp = s0 ? s->piece[0] + done : s->piece[1] + (done - s->first);
+        uint8_t *dp = d0 ? d->piece[0] + done : d->piece[1] + (done - d->first);
+        size_t n = MIN(s0 ? s->first - done : len - done, d0 ? d->first - done : len - done);
+        memcpy(dp, sp, n);
+        done += n;
+    }
+}
+
+/* The len data bytes of t's buffer (t->ipc_buffer set, 0 < len <=
+ * MICA_IPC_BUF_MAX) with the access: from the cache when it is valid,
+ * else looked up. The cache holds the whole data area mapped writable
+ * (enough for either access), so a hit needs no walk; a buffer that is
+ * read-only or shorter than the area is looked up every time. */
+static bool get_data(struct thread *t, size_t len, bool write, struct ipc_bytes *b)
+{
+    uintptr_t va = t->ipc_buffer + BUF_DATA;
+    if (unlikely(t->ipc_buf_va != t->ipc_buffer || t->ipc_buf_changes != t->task->as.changes)) {
+        struct ipc_bytes whole;
+        if (!map_data(t, MICA_IPC_BUF_MAX, true, &whole))
+            return map_data(t, len, write, b);
+        KASSERT(t->ipc_buffer != 0, "IPC buffer cache filled for thread %u without a buffer",
+                t->id);
+        t->ipc_buf_va = t->ipc_buffer;
+        t->ipc_buf_changes = t->task->as.changes;
+        t->ipc_buf_piece[0] = whole.piece[0];
+        t->ipc_buf_piece[1] = whole.piece[1];
+    }
+    b->piece[0] = t->ipc_buf_piece[0];
+    b->piece[1] = t->ipc_buf_piece[1];
+    b->first = MIN(len, PAGE_SIZE - (va & PAGE_MASK));
+    return true;
+}
+
+bool ipc_copy_data_lookup(struct thread *r, struct thread *s, size_t len)
+{
+    struct ipc_bytes sb, db;
+    if (unlikely(len > MICA_IPC_BUF_MAX || !s->ipc_buffer || !r->ipc_buffer) ||
+        !get_data(s, len, false, &sb) || !get_data(r, len, true, &db))
+        return false;
+    copy_data(&db, &sb, len);
+    return true;
 }
 
 int ipc_send_check(const struct thread *sender, uint64_t label)
@@ -74,10 +124,10 @@ int ipc_send_check(const struct thread *sender, uint64_t label)
 /* The handle the sender names in its buffer, if it may be granted. */
 static int lookup_grant(struct thread *sender, struct handle *out)
 {
-    paddr_t pa;
-    if (user_pa(sender, sender->ipc_buffer + BUF_HANDLE, USER_R, &pa) < 0)
+    const uint64_t *slot = user_ptr(sender, sender->ipc_buffer + BUF_HANDLE, false);
+    if (!slot)
         return -MICA_EFAULT;
-    uint64_t h = *(const uint64_t *)phys_to_virt(pa);
+    uint64_t h = *slot;
     struct handle_table *ht = &sender->task->handles;
     int err;
     struct handle *e = handle_lookup(ht, h, HANDLE_ENDPOINT, MICA_RIGHT_GRANT, &err);
@@ -98,7 +148,7 @@ int ipc_send_prepare(struct thread *sender, const struct ipc_msg *msg, struct ip
     out->msg = msg;
     out->len = MICA_MSG_LEN(msg->label);
     out->xfer = (msg->label & MICA_MSG_XFER_HANDLE) != 0;
-    if (out->len && user_range_mapped(sender, sender->ipc_buffer + BUF_DATA, out->len, USER_R) < 0)
+    if (out->len && !get_data(sender, out->len, false, &out->data))
         return -MICA_EFAULT;
     if (out->xfer)
         return lookup_grant(sender, &out->handle);
@@ -121,11 +171,10 @@ static __attribute__((noinline)) void flip_delivered(const struct ipc_send *s, s
                       (unsigned long)k, (unsigned long)MICA_MSG_LABEL(f->rsi));
         return;
     }
-    paddr_t pa;
-    uintptr_t va = r->ipc_buffer + BUF_DATA + (k - 4);
+    uint8_t *byte = user_ptr(r, r->ipc_buffer + BUF_DATA + (k - 4), true);
     unsigned bit = (unsigned)(inject_rand(INJECT_IPC_FLIP) % 8);
-    if (user_pa(r, va, USER_RW, &pa) == 0)
-        *(uint8_t *)phys_to_virt(pa) ^= (uint8_t)(1u << bit);
+    if (byte)
+        *byte ^= (uint8_t)(1u << bit);
     inject_report(INJECT_IPC_FLIP, "bit %u of data byte %lu flipped (label 0x%lx)", bit,
                   (unsigned long)(k - 4), (unsigned long)MICA_MSG_LABEL(f->rsi));
 }
@@ -152,22 +201,25 @@ static int deliver(const struct ipc_send *s, struct thread *r)
     if (!s->len && !s->xfer)
         return 0;
 
+    /* Every check before the first write, so that a failure leaves the
+     * receiver's buffer as it was. */
     uintptr_t buf = r->ipc_buffer;
-    paddr_t hpa = 0;
+    struct ipc_bytes data;
+    uint64_t *slot = NULL;
     if (!buf)
         return -MICA_EFAULT;
-    if (s->len && user_range_mapped(r, buf + BUF_DATA, s->len, USER_RW) < 0)
+    if (s->len && !get_data(r, s->len, true, &data))
         return -MICA_EFAULT;
-    if (s->xfer && user_pa(r, buf + BUF_HANDLE, USER_RW, &hpa) < 0)
+    if (s->xfer && !(slot = user_ptr(r, buf + BUF_HANDLE, true)))
         return -MICA_EFAULT;
     if (s->len)
-        copy_between(r, buf + BUF_DATA, s->sender, s->sender->ipc_buffer + BUF_DATA, s->len);
+        copy_data(&data, &s->data, s->len);
     if (s->xfer) {
         long h = handle_install(&r->task->handles, s->handle.type, s->handle.object,
                                 s->handle.rights, s->handle.badge);
         if (h < 0)
             return (int)h;
-        *(uint64_t *)phys_to_virt(hpa) = (uint64_t)h;
+        *slot = (uint64_t)h;
     }
     return 0;
 }

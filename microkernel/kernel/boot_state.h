@@ -11,6 +11,8 @@ struct boot_state {
     struct kernel_options opts;   /* parsed command line */
     uint64_t entry_tsc;           /* rdtsc at the first kernel instruction */
     uint64_t boot_to_main_insns;  /* rdtsc at the end of mm_init minus at entry */
+    uint64_t selftest_insns;      /* rdtsc spent in the kernel's own test and
+                                   * benchmark runs before init (test, bench) */
 };
 
 extern struct boot_state boot_state;

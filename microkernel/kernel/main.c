@@ -86,6 +86,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
     if (boot_state.opts.crash[0])
         crash_on_purpose(boot_state.opts.crash);
     uint64_t flags = 0;
+    uint64_t selftest_start = rdtsc_ordered();
     if (boot_state.opts.test) {
         ktest_run_all();
         flags |= MICA_START_TEST_MODE;
@@ -94,6 +95,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
         bench_run_all();
         flags |= MICA_START_BENCH_MODE;
     }
+    /* Not part of booting: boot_to_init leaves it out (MICA_INFO_SELFTEST). */
+    boot_state.selftest_insns = rdtsc_ordered() - selftest_start;
     if (boot_start_init(bi, flags) < 0) {
         /* Without init there is nothing to run: report and stop. */
         unsigned passed = 0, failed = 0;

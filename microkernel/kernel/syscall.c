@@ -182,6 +182,8 @@ int64_t sys_info(struct trap_frame *tf)
                (cpu_features.nx ? 4 : 0);
     case MICA_INFO_BOOT_TSC:
         return (int64_t)boot_state.entry_tsc;
+    case MICA_INFO_SELFTEST:
+        return (int64_t)boot_state.selftest_insns;
     case MICA_INFO_FREE_FRAMES_DRAINED: {
         mm_reclaim();
         struct pmm_stats s;

@@ -37,6 +37,7 @@
  * preemption and interrupts into the allocator excluded. */
 struct pmm {
     struct pmm_frame *meta; /* one record per frame in [0, max_pfn) */
+    uint8_t *units;         /* per unit of UNIT frames: UNIT_* (below) */
     pfn_t max_pfn;
     uint64_t total;                           /* frames given at init */
     uint64_t buddy_free;                      /* free frames on the lists */
@@ -56,6 +57,60 @@ static inline struct pmm_frame *frame(uint64_t pfn)
 static inline unsigned long long pfn_to_pa(uint64_t pfn)
 {
     return (unsigned long long)pfn << PAGE_SHIFT;
+}
+
+/* Lazy records. Writing 16 bytes of record for every frame at boot costs
+ * about 14 instructions a frame, 33 million at 8 GiB. So memory is looked
+ * at in units (UNIT frames, one block of the largest order, naturally
+ * aligned), and pmm.units[u] says whether unit u's records are written:
+ *   UNIT_WRITTEN     every record is current;
+ *   UNIT_LAZY_FREE   the unit lies wholly inside one free range and is one
+ *                    block on the order-PMM_MAX_ORDER list: only its head's
+ *                    record is written;
+ *   UNIT_LAZY_HOLE   no frame of the unit is in a free range (a hole in
+ *                    the memory map): every frame is reserved, no record
+ *                    written.
+ * Unwritten records hold whatever the memory held, and nothing reads them.
+ * A lazy free unit becomes written only when buddy_alloc takes its block
+ * off the list (unit_materialize); coalescing never looks into another
+ * unit (a block's buddy lies in the block's own unit, below the largest
+ * order); the readers that take a frame number from outside (frees, refs,
+ * refcounts, pmm_check) test the unit first. A hole unit stays as it is. */
+#define UNIT BLOCK(PMM_MAX_ORDER)
+
+enum { UNIT_WRITTEN, UNIT_LAZY_FREE, UNIT_LAZY_HOLE };
+
+static inline uint8_t unit_state(uint64_t pfn)
+{
+    return pmm_state.units[pfn >> PMM_MAX_ORDER];
+}
+
+/* Units that start below max_pfn. */
+static inline size_t unit_count(pfn_t max_pfn)
+{
+    return (size_t)(((uint64_t)max_pfn + UNIT - 1) / UNIT);
+}
+
+/* Write the records of the unit starting at pfn `unit` from pfn `from` to
+ * its end (clipped at max_pfn) as `state`, with no list links, and mark it
+ * written. */
+static void unit_write(uint64_t unit, uint64_t from, uint64_t state)
+{
+    uint64_t end = MIN(unit + UNIT, (uint64_t)pmm_state.max_pfn);
+    for (uint64_t p = from; p < end; p++) {
+        struct pmm_frame *f = frame(p);
+        f->next = f->prev = PMM_NONE;
+        f->state = state;
+    }
+    pmm_state.units[unit >> PMM_MAX_ORDER] = UNIT_WRITTEN;
+}
+
+/* The lazy free unit headed by `head` was just taken off the order-
+ * PMM_MAX_ORDER list (its head now state 0): write its other records as
+ * the frames of a block in state 0. */
+__attribute__((noinline, cold)) static void unit_materialize(uint32_t head)
+{
+    unit_write(head, head + 1, 0);
 }
 
 /* ------------------------------------------------------------ buddy lists */
@@ -106,6 +161,8 @@ static uint32_t buddy_alloc(unsigned order)
 
     uint32_t pfn = pmm_state.free_head[o];
     list_remove(o, pfn);
+    if (o == PMM_MAX_ORDER && unlikely(unit_state(pfn) == UNIT_LAZY_FREE))
+        unit_materialize(pfn);
     /* Keep the lower half, return the upper halves to the lists. */
     while (o > order) {
         o--;
@@ -150,6 +207,13 @@ static void add_range(paddr_t base, paddr_t end)
             order = MIN((unsigned)__builtin_ctzll(lo), PMM_MAX_ORDER);
         while (BLOCK(order) > hi - lo)
             order--;
+        if (order == PMM_MAX_ORDER && unit_state(lo) == UNIT_LAZY_FREE) {
+            buddy_free((uint32_t)lo, order); /* writes the head only */
+            lo += BLOCK(order);
+            continue;
+        }
+        KASSERT(unit_state(lo) == UNIT_WRITTEN, "pmm_init: frame 0x%llx is in two free ranges",
+                pfn_to_pa(lo));
         for (uint64_t p = lo; p < lo + BLOCK(order); p++) {
             KASSERT(frame(p)->state == PMM_STATE_RESERVED,
                     "pmm_init: frame 0x%llx is in two free ranges", pfn_to_pa(p));
@@ -162,7 +226,30 @@ static void add_range(paddr_t base, paddr_t end)
 
 size_t pmm_metadata_bytes(pfn_t max_pfn)
 {
-    return (size_t)max_pfn * sizeof(struct pmm_frame);
+    return (size_t)max_pfn * sizeof(struct pmm_frame) + unit_count(max_pfn);
+}
+
+/* Classify the units range [base, end) touches (below max_pfn): those
+ * wholly inside become lazy free; the others are written, every frame
+ * reserved, before add_range frees the range's part of them. A unit
+ * claimed by two ranges is an overlap. */
+static void classify_units(paddr_t base, paddr_t end)
+{
+    uint64_t lo = (base >> PAGE_SHIFT) + ((base & PAGE_MASK) != 0);
+    uint64_t hi = MIN(end >> PAGE_SHIFT, pmm_state.max_pfn);
+    for (uint64_t u = ALIGN_DOWN(lo, UNIT); u < hi; u += UNIT) {
+        uint8_t st = unit_state(u);
+        if (u >= lo && u + UNIT <= hi) {
+            KASSERT(st == UNIT_LAZY_HOLE, "pmm_init: frame 0x%llx is in two free ranges",
+                    pfn_to_pa(u));
+            pmm_state.units[u >> PMM_MAX_ORDER] = UNIT_LAZY_FREE;
+        } else {
+            KASSERT(st != UNIT_LAZY_FREE, "pmm_init: frame 0x%llx is in two free ranges",
+                    pfn_to_pa(MAX(u, lo)));
+            if (st == UNIT_LAZY_HOLE)
+                unit_write(u, u, PMM_STATE_RESERVED);
+        }
+    }
 }
 
 void pmm_init(void *meta, pfn_t max_pfn, const struct pmm_range *free, size_t n)
@@ -179,11 +266,12 @@ void pmm_init(void *meta, pfn_t max_pfn, const struct pmm_range *free, size_t n)
         pmm_state.free_head[o] = PMM_NONE;
         pmm_state.nr_blocks[o] = 0;
     }
-    for (pfn_t p = 0; p < max_pfn; p++) {
-        struct pmm_frame *f = frame(p);
-        f->next = f->prev = PMM_NONE;
-        f->state = PMM_STATE_RESERVED;
-    }
+    pmm_state.units = (uint8_t *)meta + (size_t)max_pfn * sizeof(struct pmm_frame);
+    for (size_t u = 0; u < unit_count(max_pfn); u++)
+        pmm_state.units[u] = UNIT_LAZY_HOLE;
+    for (size_t i = 0; i < n; i++)
+        if (free[i].base <= free[i].end) /* add_range reports an inverted one */
+            classify_units(free[i].base, free[i].end);
     this_cpu()->pmm.count = 0;
 
     for (size_t i = 0; i < n; i++)
@@ -315,6 +403,12 @@ static struct pmm_frame *checked_frame(paddr_t pa, const char *op)
     if ((pa >> PAGE_SHIFT) >= pmm_state.max_pfn)
         panic("pmm: %s of frame 0x%llx beyond the managed range (max_pfn 0x%llx)", op,
               (unsigned long long)pa, (unsigned long long)pmm_state.max_pfn);
+    uint8_t st = unit_state(pa >> PAGE_SHIFT);
+    if (st == UNIT_LAZY_FREE) /* the messages of unowned_frame */
+        panic(op[0] == 'f' ? "pmm: double free of frame 0x%llx" : "pmm: ref of free frame 0x%llx",
+              (unsigned long long)pa);
+    if (st == UNIT_LAZY_HOLE)
+        panic("pmm: %s of reserved frame 0x%llx", op, (unsigned long long)pa);
     return frame(pa >> PAGE_SHIFT);
 }
 
@@ -358,8 +452,8 @@ void pmm_free_frame(paddr_t pa)
         return;
     }
     struct pmm_frame *f = frame(pfn);
-    if (unlikely(f->state != PMM_STATE_SINGLE)) {
-        free_frame_slow(pa);
+    if (unlikely(f->state != PMM_STATE_SINGLE || unit_state(pfn) != UNIT_WRITTEN)) {
+        free_frame_slow(pa); /* a lazy record may hold anything, even SINGLE */
         return;
     }
     struct frame_stack *c = &this_cpu()->pmm;
@@ -448,7 +542,7 @@ uint32_t pmm_ref(paddr_t pa)
 
 uint32_t pmm_refcount(paddr_t pa)
 {
-    if ((pa >> PAGE_SHIFT) >= pmm_state.max_pfn)
+    if ((pa >> PAGE_SHIFT) >= pmm_state.max_pfn || unit_state(pa >> PAGE_SHIFT) != UNIT_WRITTEN)
         return 0;
     return frame(pa >> PAGE_SHIFT)->refcount;
 }
@@ -550,10 +644,29 @@ static uint64_t check_records(uint64_t *free_out)
 
     for (uint64_t pfn = 0; pfn < pmm_state.max_pfn; pfn++) {
         struct pmm_frame *f = frame(pfn);
+        unsigned long long pa = pfn_to_pa(pfn);
+        uint8_t unit = unit_state(pfn);
+
+        if (unit == UNIT_LAZY_HOLE) { /* reserved, no record written */
+            KASSERT(!in_free && !in_alloc && IS_ALIGNED(pfn, UNIT),
+                    "pmm_check: a block runs into the hole unit at 0x%llx", pa);
+            pfn += UNIT - 1;
+            continue;
+        }
         bool marked = f->flags & PMM_F_MARK;
         f->flags &= ~PMM_F_MARK;
         uint64_t s = f->state & ~PMM_STATE_AUX_MASK; /* aux belongs to the owner */
-        unsigned long long pa = pfn_to_pa(pfn);
+        if (unit == UNIT_LAZY_FREE) {
+            /* Only its head's record is written: the whole unit is free. */
+            KASSERT(!in_free && !in_alloc && marked && IS_ALIGNED(pfn, UNIT) &&
+                        s == PMM_STATE(0, PMM_MAX_ORDER, PMM_F_FREE) &&
+                        pfn + UNIT <= pmm_state.max_pfn,
+                    "pmm_check: untouched unit at 0x%llx is not a listed free block of "
+                    "order %u (state 0x%llx)", pa, PMM_MAX_ORDER, (unsigned long long)s);
+            free += UNIT;
+            pfn += UNIT - 1;
+            continue;
+        }
 
         KASSERT((f->flags & PMM_F_FREE) || (f->next == PMM_NONE && f->prev == PMM_NONE),
                 "pmm_check: frame 0x%llx is not a free head but has list links", pa);

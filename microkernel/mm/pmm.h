@@ -3,7 +3,10 @@
  * single frames for the fast path, and a reference count on every frame.
  *
  * Metadata: one struct pmm_frame (16 bytes) per frame from 0 up to the
- * highest usable frame, in an array the caller provides (see pmm_init).
+ * highest usable frame, and one byte per 4 MiB unit, in memory the caller
+ * provides (see pmm_init). Records are written lazily: at boot only those
+ * of units that are partly free; a wholly free unit gets its records when
+ * it is first allocated from, a unit with no free frame never (pmm.c).
  * Errors are returned, never a panic, when memory runs out; misuse by kernel
  * code (freeing a free frame, an address out of range) panics, naming it. */
 #pragma once
@@ -28,8 +31,10 @@ struct pmm_stats {
 size_t pmm_metadata_bytes(pfn_t max_pfn);
 
 /* Initialise the allocator. `meta` (pmm_metadata_bytes(max_pfn) bytes, any
- * alignment >= 8) holds the per-frame records; every frame starts reserved,
- * then each frame wholly inside one of the `n` `free` ranges becomes free.
+ * alignment >= 8, any contents) holds the per-frame records; every frame
+ * starts reserved, then each frame wholly inside one of the `n` `free`
+ * ranges becomes free. Costs O(units + frames of partly free units), not
+ * O(frames).
  * The caller has already removed the kernel, boot data, the first 1 MiB and
  * `meta` itself from these ranges. Ranges beyond max_pfn are clipped; they
  * may be unsorted and adjacent but must not overlap (panics naming a frame

@@ -150,9 +150,34 @@ static int add_tables(const struct vm_space *as, vaddr_t va, struct walk *w, int
     return 0;
 }
 
+/* The 4 KiB leaf slot of va when the three tables above it exist (no large
+ * page on the way), else NULL: the common case of map_at, unrolled. */
+static inline uint64_t *leaf_slot(const struct vm_space *as, vaddr_t va)
+{
+    uint64_t e = table_ptr(as->pml4)[pte_index(va, 4)];
+    if (!(e & PTE_P))
+        return NULL;
+    e = table_ptr(pte_addr(e))[pte_index(va, 3)];
+    if ((e & (PTE_P | PTE_PS)) != PTE_P)
+        return NULL;
+    e = table_ptr(pte_addr(e))[pte_index(va, 2)];
+    if ((e & (PTE_P | PTE_PS)) != PTE_P)
+        return NULL;
+    return &table_ptr(pte_addr(e))[pte_index(va, 1)];
+}
+
 /* Install `leaf_entry` at level `leaf` for `va`, creating tables as needed. */
 static int map_at(struct vm_space *as, vaddr_t va, uint64_t leaf_entry, int leaf)
 {
+    uint64_t *slot;
+    if (leaf == 1 && (slot = leaf_slot(as, va)) != NULL) {
+        if (*slot & PTE_P)
+            return -MICA_EEXIST;
+        pte_set(slot, leaf_entry);
+        pt_count_inc(ALIGN_DOWN(virt_to_phys(slot), PAGE_SIZE));
+        as->changes++;
+        return 0;
+    }
     struct walk w;
     walk(as->pml4, va, leaf, &w);
     if (w.level > leaf) {
@@ -346,6 +371,45 @@ int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *
     if (prot)
         *prot = walk_prot(&w);
     return 0;
+}
+
+/* The entry for va at `level` in the table that entry e (or the PML4's
+ * address) points to. */
+static inline uint64_t next_entry(uint64_t e, vaddr_t va, int level)
+{
+    return table_ptr(pte_addr(e))[pte_index(va, level)];
+}
+
+/* Direct-map pointer to va inside the large page of leaf e at `level`. For
+ * a large page pte_addr keeps bit 12 (PAT); the mask drops it. */
+static inline void *large_ptr(uint64_t e, vaddr_t va, int level)
+{
+    uint64_t offset_mask = PTE_SPAN(level) - 1;
+    return phys_to_virt((pte_addr(e) & ~offset_mask) | (va & offset_mask));
+}
+
+/* Unrolled: the loop of walk() costs twice as much, and this lookup is on
+ * every IPC with data. */
+void *vmm_user_ptr(const struct vm_space *as, vaddr_t va, bool write)
+{
+    const uint64_t need = PTE_P | PTE_U | (write ? PTE_W : 0);
+    uint64_t e = next_entry(as->pml4, va, 4);
+    if ((e & need) != need)
+        return NULL;
+    e = next_entry(e, va, 3);
+    if ((e & need) != need)
+        return NULL;
+    if (e & PTE_PS)
+        return large_ptr(e, va, 3);
+    e = next_entry(e, va, 2);
+    if ((e & need) != need)
+        return NULL;
+    if (e & PTE_PS)
+        return large_ptr(e, va, 2);
+    e = next_entry(e, va, 1);
+    if ((e & need) != need)
+        return NULL;
+    return phys_to_virt(pte_addr(e) | (va & PAGE_MASK));
 }
 
 /* Where a table's present entries can be. A user table often holds a few

@@ -66,6 +66,13 @@ int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_
  * not mapped. */
 int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *prot);
 
+/* Direct-map pointer to user address `va` of `as` (any page size) if its
+ * page is present and user-accessible at every level, and writable at every
+ * level when `write`; NULL otherwise. One walk and no decoding of the
+ * protection: the IPC paths' lookup. The caller has checked that va lies in
+ * the user half. */
+void *vmm_user_ptr(const struct vm_space *as, vaddr_t va, bool write);
+
 /* Call fn(va, pa, arg) for every page mapped in the user half of `as`, in
  * ascending va order (a 2 MiB leaf is reported as its 512 4 KiB pages). The
  * tables must not change during the walk: fn may release the frames but not

@@ -45,6 +45,13 @@ struct thread {
     struct thread *caller;     /* the caller this thread must reply to */
     struct thread *callee;     /* while BLOCKED_REPLY: who holds our reply */
     uintptr_t ipc_buffer;      /* user address of its mica_ipc_buffer, or 0 */
+    /* ipc_transfer.c's cache: the buffer's data bytes in the direct map
+     * (two pieces at most), valid while ipc_buf_va == ipc_buffer and
+     * ipc_buf_changes == task->as.changes, which every change to a mapping
+     * of the task bumps. Zero (no cache) when the thread is made. */
+    uintptr_t ipc_buf_va;
+    uint64_t ipc_buf_changes;
+    uint8_t *ipc_buf_piece[2];
     int64_t wake_result;       /* result delivered by whoever wakes it */
     uint64_t xfer_handle;      /* handle to transfer with the pending send */
 };

@@ -126,3 +126,36 @@ KTEST(ipc_transfer_errors_go_to_the_party_at_fault)
     task_exit(s.task, 0);
     task_exit(r.task, 0);
 }
+
+/* The fast paths' copy keeps each thread's buffer lookup across calls; a
+ * change to the mappings (here a page made read-only) must end it at once. */
+KTEST(ipc_fast_copy_follows_mapping_changes)
+{
+    struct party s, r;
+    task_init();
+    KREQUIRE(t, party_init(&s, "ktest-sender", MICA_PROT_READ | MICA_PROT_WRITE));
+    KREQUIRE(t, party_init(&r, "ktest-receiver", MICA_PROT_READ | MICA_PROT_WRITE));
+    for (size_t i = 0; i < MICA_IPC_BUF_MAX; i++)
+        *byte_at(&s, data_va(i)) = (uint8_t)(i * 3 + 5);
+    KEXPECT(t, ipc_copy_data_fast(&r.th, &s.th, MICA_IPC_BUF_MAX));
+    unsigned bad = 0;
+    for (size_t i = 0; i < MICA_IPC_BUF_MAX; i++)
+        bad += *byte_at(&r, data_va(i)) != (uint8_t)(i * 3 + 5);
+    KEXPECT_EQ(t, bad, 0);
+    KEXPECT(t, ipc_copy_data_fast(&r.th, &s.th, 16)); /* again, from the cache */
+
+    /* The receiver's second buffer page becomes read-only: refused, and
+     * nothing written to its first page either. */
+    *byte_at(&s, data_va(0)) = 0xee;
+    KEXPECT_EQ(t, vmm_protect(&r.task->as, BUF_PAGE + PAGE_SIZE, VM_USER), 0);
+    KEXPECT(t, !ipc_copy_data_fast(&r.th, &s.th, MICA_IPC_BUF_MAX));
+    KEXPECT(t, *byte_at(&r, data_va(0)) != 0xee);
+    /* A read-only sender buffer is enough to send from. */
+    KEXPECT(t, ipc_copy_data_fast(&s.th, &r.th, 64));
+    /* No buffer: refused. */
+    r.th.ipc_buffer = 0;
+    KEXPECT(t, !ipc_copy_data_fast(&s.th, &r.th, 64));
+    KEXPECT(t, !ipc_copy_data_fast(&r.th, &s.th, 64));
+    task_exit(s.task, 0);
+    task_exit(r.task, 0);
+}

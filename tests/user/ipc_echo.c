@@ -100,12 +100,13 @@ static int op_data(const struct mica_msg *req, struct mica_msg *reply)
 }
 
 static const struct mica_server_op ops[] = {
-    {ECHO_PING, op_ping},
+    /* In label order, so that the server loop indexes it directly. */
     {ECHO_WORDS, op_words},
     {ECHO_BADGE, op_badge},
     {ECHO_BUFFER, op_buffer},
     {ECHO_HANDLE_BACK, op_handle_back},
     {ECHO_NEW_ENDPOINT, op_new_endpoint},
+    {ECHO_PING, op_ping},
     {ECHO_DATA, op_data},
 };
 

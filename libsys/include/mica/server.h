@@ -30,7 +30,8 @@ struct mica_server_op {
  * answered with label MICA_SERVER_BAD_LABEL and w[0] = -MICA_ENOSYS; a
  * reply that fails (the caller died) is dropped. Returns 0 when a handler
  * returns MICA_SERVER_STOP, or the error of a failed receive
- * (-MICA_EBADH, -MICA_EPERM, -MICA_EDEAD). */
+ * (-MICA_EBADH, -MICA_EPERM, -MICA_EDEAD). A table listed in label order
+ * without gaps is indexed directly; any other order works, searched. */
 long mica_server_run(uint64_t ep, const struct mica_server_op *table, size_t n);
 
 /* The whole life of a named server: create an endpoint, register it with

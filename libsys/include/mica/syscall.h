@@ -259,6 +259,9 @@ struct mica_start_info {
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
 #define MICA_INFO_TASK_ID          23 /* rsi = a task handle (any rights) or MICA_HANDLE_SELF:
                                        * the task's id (a loader writes it in the start info) */
+#define MICA_INFO_SELFTEST         25 /* rdtsc ticks the kernel spent in its own test and
+                                       * benchmark runs before starting init (0 without the
+                                       * test and bench options) */
 #define MICA_INFO_INJECTED         13 /* faults injected since boot: the last "inject: #ID" */
 
 /* ---- fault injection (docs/fault-injection.md) ----

@@ -38,13 +38,14 @@
 #define PORT_B_SPEAKER 0x02
 #define PORT_B_OUT2    0x20
 
-/* Calibration: let PIT channel 2 count 1 ms while the APIC timer runs.
- * The PIT counts 1 193 ticks in that time, so the rate is known to about
- * 0.1 % (one tick), plenty for 100 Hz scheduling ticks and the latency
- * figures; a longer window would cost boot time for nothing (10 ms was
- * four fifths of the boot to init under QEMU). */
-#define CALIB_MS       1u
-#define CALIB_PIT_COUNT (PIT_HZ * CALIB_MS / 1000u)
+/* Calibration: let PIT channel 2 count 298 ticks (250 us) while the APIC
+ * timer runs, and scale by PIT_HZ / 298. One PIT tick is 0.34 % of the
+ * window, so the rates are known to about 0.3 %: a 100 Hz tick may be
+ * 10.03 ms instead of 10, and a latency figure off by as much, which
+ * nothing here needs closer. Each millisecond of window costs a million
+ * instructions of boot under QEMU (10 ms was four fifths of the boot to
+ * init, 1 ms still two fifths). */
+#define CALIB_PIT_COUNT 298u
 #define CALIB_MAX_POLLS 100000000u /* gives up on a PIT that never finishes */
 /* Used when calibration fails: QEMU's APIC timer runs at 1 GHz. */
 #define LAPIC_FALLBACK_HZ (1000000000u / LAPIC_TIMER_DIVIDE)
@@ -157,8 +158,8 @@ static void spurious_interrupt(struct trap_frame *tf)
     (void)tf;
 }
 
-/* APIC timer counts per CALIB_MS, measured with PIT channel 2; 0 if the
- * PIT never signalled the end of the interval. */
+/* APIC timer counts per CALIB_PIT_COUNT PIT ticks, measured with PIT
+ * channel 2; 0 if the PIT never signalled the end of the interval. */
 static uint32_t lapic_calibrate(void)
 {
     uint8_t port_b = inb(PIT_PORT_B);
@@ -173,7 +174,7 @@ static uint32_t lapic_calibrate(void)
     while (!(inb(PIT_PORT_B) & PORT_B_OUT2) && ++polls < CALIB_MAX_POLLS)
         __asm__ volatile("pause");
     uint32_t now = lapic_timer_current();
-    tsc_hz = (rdtsc_ordered() - tsc0) * (1000u / CALIB_MS);
+    tsc_hz = (rdtsc_ordered() - tsc0) * PIT_HZ / CALIB_PIT_COUNT;
     lapic_timer_stop();
     outb(PIT_PORT_B, port_b);
 
@@ -189,7 +190,7 @@ static void timer_start_lapic(void)
     paddr_t pa = lapic_init();
 
     uint32_t per_calib = lapic_calibrate();
-    uint64_t hz = per_calib ? (uint64_t)per_calib * (1000u / CALIB_MS) : LAPIC_FALLBACK_HZ;
+    uint64_t hz = per_calib ? (uint64_t)per_calib * PIT_HZ / CALIB_PIT_COUNT : LAPIC_FALLBACK_HZ;
     uint64_t count = hz / TIMER_HZ;
     KASSERT(count > 0 && count <= UINT32_MAX, "timer: APIC timer count %lu per tick out of range",
             (unsigned long)count);
