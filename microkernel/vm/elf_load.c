@@ -13,7 +13,6 @@
 #include <stdarg.h>
 #include <mica/errno.h>
 
-#include "object/handle.h"
 #include "lib/console.h"
 #include "lib/assert.h"
 #include "lib/format.h"

@@ -143,9 +143,11 @@ int64_t sys_map_anon(struct trap_frame *tf)
         task_put(t);
         return -MICA_ENOMEM;
     }
-    /* The calling pager pays for the frames, within its quota. */
-    err = task_map_anon_for(t, sched_current()->task, tf->rsi, tf->rdx * PAGE_SIZE,
-                            (unsigned)tf->r10);
+    /* The calling pager pays for the frames, within its quota; a task not
+     * started yet is being built by a loader (TASK_CREATE), and its image
+     * is its own memory, uncharged like the kernel's loader's. */
+    struct task *payer = t->nthreads ? sched_current()->task : NULL;
+    err = task_map_anon_for(t, payer, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);
     task_put(t);
     return err;
 }

@@ -39,6 +39,12 @@ static struct handle *lookup_grantable(struct handle_table *ht, uint64_t h, int 
     return e;
 }
 
+/* A live task with no thread: one TASK_CREATE made and nobody started. */
+static bool unstarted(const struct task *t)
+{
+    return t->state == TASK_LIVE && t->nthreads == 0;
+}
+
 int task_give_handles(struct task *child, struct handle_table *from, const uint64_t *handles,
                       size_t n, size_t *bad)
 {
@@ -48,6 +54,10 @@ int task_give_handles(struct task *child, struct handle_table *from, const uint6
         struct handle *e = lookup_grantable(from, handles[i], &err);
         if (!e)
             return err;
+        /* Tasks being built may not hold each other: dropping a chain of
+         * them would tear them down recursively, one kernel frame each. */
+        if (e->type == HANDLE_TASK && unstarted(e->object))
+            return -MICA_EBADH;
         long h = handle_install(&child->handles, e->type, e->object, e->rights, e->badge);
         if (h < 0)
             return (int)h;

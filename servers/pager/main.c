@@ -77,7 +77,7 @@ static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
         on_control(req, reply, xfer);
         return;
     } else if (!c) {
-        reply->w[0] = (uint64_t)-MICA_EAGAIN; /* init's introduction is on its way */
+        reply->w[0] = (uint64_t)-MICA_EAGAIN; /* not introduced (yet): try again */
     } else {
         switch (label) {
         case PAGER_VM_ALLOC: on_alloc(c, req, reply); break;

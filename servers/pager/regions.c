@@ -32,6 +32,18 @@ static struct pager_region *free_slot(struct pager_client *c)
     return 0;
 }
 
+/* The highest free slot: regions at fixed addresses (a program's image and
+ * stack from its loader, shares) fill the table from the top, so that the
+ * regions vm_alloc hands out, which most faults hit, come first in every
+ * linear scan. */
+static struct pager_region *top_free_slot(struct pager_client *c)
+{
+    for (unsigned i = PAGER_REGIONS; i-- > 0;)
+        if (!c->regions[i].len)
+            return &c->regions[i];
+    return 0;
+}
+
 static unsigned free_slots(struct pager_client *c)
 {
     unsigned n = 0;
@@ -65,7 +77,7 @@ struct pager_region *pager_region_insert(struct pager_client *c, uint64_t va, ui
         if (r->len && va < r->va + r->len && r->va < va + len)
             return 0;
     }
-    struct pager_region *r = free_slot(c);
+    struct pager_region *r = top_free_slot(c);
     if (r)
         *r = (struct pager_region){.va = va, .len = len, .prot = prot, .kind = (uint8_t)kind,
                                    .cow = cow};

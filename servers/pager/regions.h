@@ -18,7 +18,9 @@
  * Cost: fixed arrays, PAGER_CLIENTS clients of PAGER_REGIONS regions each
  * (840 bytes per client); finding a client or a region is a linear scan
  * (at most 64 or 32 compares), below the cost of the IPC round trip that
- * brings the question. Address space is handed out by a per-client bump
+ * brings the question. Regions at fixed addresses (pager_region_insert)
+ * take the highest free slots, those of pager_region_alloc the lowest,
+ * so the scans meet the vm_alloc regions, which most faults hit, first. Address space is handed out by a per-client bump
  * pointer from PAGER_VA_BASE, with one unmapped guard page after every
  * region; freed ranges are not reused (2^44 bytes per client). */
 #pragma once

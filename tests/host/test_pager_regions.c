@@ -174,6 +174,10 @@ static void test_plan_image(void)
     CHECK(pager_region_insert(c, 0x400000, 2 * PG, RX, PAGER_IMAGE, false));
     CHECK(pager_region_insert(c, 0x402000, PG, RW, PAGER_IMAGE, false));
     CHECK(pager_region_insert(c, 0x403000, 3 * PG, RW, PAGER_ANON, false));
+    /* Fixed regions fill the table from the top, vm_alloc's from the bottom. */
+    CHECK(pager_region_find(c, 0x400000) == &c->regions[PAGER_REGIONS - 1]);
+    uint64_t a = pager_region_alloc(c, PG, RW, PAGER_ANON);
+    CHECK(pager_region_find(c, a) == &c->regions[0]);
     struct pager_plan p = plan(c, 0x402010, MICA_FAULT_WRITE | MICA_FAULT_PRESENT |
                                                 MICA_FAULT_COW);
     CHECK(p.kind == PLAN_COW && p.va == 0x402000 && p.prot == RW && p.region);

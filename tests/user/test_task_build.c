@@ -83,6 +83,13 @@ static void create_rejects_bad_arguments(void)
     KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EBADH);
     a = (struct mica_task_args){.name = "bad", .flags = MICA_SPAWN_PAGER, .pager = 200};
     KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EBADH);
+    /* A task not started yet cannot be passed to another being built. */
+    long unstarted = create("unstarted");
+    KTAP_EXPECT(unstarted >= 0);
+    a = (struct mica_task_args){.name = "bad", .handles = {(uint64_t)unstarted},
+                                .nhandles = 1, .flags = MICA_SPAWN_NO_PAGER};
+    KTAP_EXPECT_EQ(mica_task_create(&a), -MICA_EBADH);
+    mica_handle_close((uint64_t)unstarted);
     KTAP_EXPECT_EQ(mica_info(MICA_INFO_TASKS), tasks);
     mica_handle_close((uint64_t)weak);
     mica_handle_close((uint64_t)ep);
