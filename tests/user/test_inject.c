@@ -3,7 +3,8 @@
  * the system's answer to each:
  *
  *   allocation  pmm_alloc, slab_alloc, kmalloc: the call that allocates
- *               fails with -MICA_ENOMEM and leaves nothing behind;
+ *               fails with -MICA_ENOMEM and leaves nothing behind, also
+ *               when a fifth of all allocations fail for a while;
  *   IPC         ipc_drop: -MICA_EAGAIN, and the retry goes through;
  *               ipc_delay: the call is held back at least N ticks;
  *               ipc_dup: a send arrives twice; ipc_flip: exactly one bit
@@ -245,6 +246,39 @@ static void alloc_fail_mid_spawn(void)
         KTAP_EXPECT(point(p).fired <= 1);
         finish(&base);
     }
+}
+
+/* All three allocation points at once, failing a fifth of this program's
+ * allocations for 40 rounds of calls that allocate: each call either works
+ * or says -MICA_ENOMEM, and nothing is left behind. */
+static void alloc_storm(void)
+{
+    struct usage base = usage_now();
+    arm("pmm_alloc:task=test_inject,probability=20,times=-1");
+    arm("kmalloc:task=test_inject,probability=20,times=-1");
+    arm("slab_alloc:task=test_inject,probability=20,times=-1");
+    unsigned ok = 0, refused = 0, other = 0;
+    for (int i = 0; i < 40; i++) {
+        long rcs[3];
+        long ep = rcs[0] = mica_endpoint_create();
+        if (ep >= 0)
+            mica_handle_close((uint64_t)ep);
+        long m = rcs[1] = mica_mem_map((void *)MAP_VA, 4 * PAGE, MICA_PROT_READ | MICA_PROT_WRITE);
+        if (m == 0)
+            mica_mem_unmap((void *)MAP_VA, 4 * PAGE);
+        long child = rcs[2] = spawn_child(mb_spin_start, LEN(spin), "inj_storm", 0, 0, -1);
+        if (child >= 0)
+            end_child(child);
+        for (int k = 0; k < 3; k++) {
+            ok += rcs[k] >= 0;
+            refused += rcs[k] == -MICA_ENOMEM;
+            other += rcs[k] < 0 && rcs[k] != -MICA_ENOMEM;
+        }
+    }
+    KTAP_EXPECT_EQ(other, 0);
+    KTAP_EXPECT(ok > 0 && refused > 0);
+    printf("# alloc_storm: %u calls worked, %u refused with -ENOMEM\n", ok, refused);
+    finish(&base);
 }
 
 /* ---- IPC ---- */
@@ -600,6 +634,7 @@ static const struct ktap_case cases[] = {
     {"slab_alloc_fails_endpoint", slab_alloc_fails_endpoint},
     {"kmalloc_fails_spawn", kmalloc_fails_spawn},
     {"alloc_fail_mid_spawn", alloc_fail_mid_spawn},
+    {"alloc_storm", alloc_storm},
     {"ipc_drop_retry", ipc_drop_retry},
     {"ipc_delay_ticks", ipc_delay_ticks},
     {"ipc_dup_twice", ipc_dup_twice},
