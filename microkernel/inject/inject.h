@@ -42,7 +42,8 @@ STATIC_ASSERT(INJECT_COUNT <= 32, "inject_armed has one bit per point");
 
 /* One bit per armed point. Machine-wide policy rather than per-CPU state:
  * every CPU injects by the same table; written only when a point is armed,
- * disarmed or used up, read at every site. */
+ * disarmed or used up, read at every site. (One CPU runs the kernel
+ * today; a second one would need the point states under a lock.) */
 extern uint32_t inject_armed;
 
 /* Handle numbers the IPC fast paths accept: MICA_HANDLE_MAX while no point
@@ -101,13 +102,15 @@ void inject_set_seed(uint64_t seed);
 /* A point's name ("pmm_alloc"), or NULL past INJECT_COUNT. */
 const char *inject_name(unsigned p);
 
-/* A snapshot of point p for the control object's list. */
+/* A point's state, as the control object lists it. */
 struct inject_info {
     bool armed;
-    uint64_t calls, fired;
+    uint64_t calls, fired; /* since it was last armed */
     int64_t times_left;
     uint64_t last_id; /* ID of its latest fault, 0 if none */
 };
+
+/* Fill *out with point p's state (p < INJECT_COUNT). */
 void inject_get_info(enum inject_point p, struct inject_info *out);
 
 /* Faults injected since boot: the last ID printed. */

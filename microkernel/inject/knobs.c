@@ -103,7 +103,7 @@ static const char *apply_knob(const char *key, size_t kn, const char *val, size_
         k->interval = (uint32_t)v;
     else if (word_is(key, kn, "nth"))
         k->nth = v;
-    else if (word_is(key, kn, "verbose") && v >= 1 && v <= 2)
+    else if (word_is(key, kn, "verbose") && v <= 2)
         k->verbose = (uint32_t)v;
     else if (word_is(key, kn, "ticks") && v >= 1 && v <= 1000)
         k->ticks = (uint32_t)v;
@@ -111,7 +111,7 @@ static const char *apply_knob(const char *key, size_t kn, const char *val, size_
         k->seed = v;
         k->has_seed = true;
     } else
-        return "value out of range (verbose 1-2, ticks 1-1000)";
+        return "value out of range (verbose 0-2, ticks 1-1000)";
     return NULL;
 }
 

@@ -19,7 +19,8 @@ struct inject_knobs {
     uint64_t after_calls; /* eligible calls let through before the point may fire */
     uint64_t after_insn;  /* guest instructions (rdtsc under -icount) before which calls
                            * do not count at all */
-    uint32_t verbose;     /* 1: the one report line; 2: plus a backtrace of the site */
+    uint32_t verbose;     /* 0, 1: the one report line (always printed: the log is the
+                           * run's record of what was injected); 2: plus a backtrace */
     uint32_t ticks;       /* ipc_delay, timer_late: ticks of delay; 0: the point's default */
     uint64_t seed;        /* with has_seed: this point's own seed instead of the run's */
     bool has_seed;

@@ -11,5 +11,7 @@ struct kernel_options {
 };
 
 /* Parse `cmdline` (untrusted, may be NULL) into *opts. Unknown options and
- * bad values get a warning line and are ignored; boot goes on. */
+ * bad values get a warning line and are ignored; boot goes on.
+ * "inject=SPEC" and "inject-seed=N" are applied at once to the injection
+ * points (inject/inject.h), not stored in *opts. */
 void cmdline_parse(const char *cmdline, struct kernel_options *opts);

@@ -113,9 +113,9 @@ static const char *add_grant(struct bootcfg_line *out, const char *w, size_t n)
     if (out->ngrants == MICA_SPAWN_MAX_HANDLES)
         return "too many handles (at most 8)";
     if (n == pl)
-        return "missing name after recv:, send:, pager: or task:";
+        return "missing name after recv:, send:, pager:, task: or inject:";
     if (!valid_name(w + pl, n - pl))
-        return "bad name after recv:, send:, pager: or task: (letters, digits, _ and - only)";
+        return "bad name after recv:, send:, pager:, task: or inject: (letters, digits, _ and - only)";
     if (!named) {
         name = w + pl; /* the grant is called after its target */
         name_len = n - pl;
@@ -135,7 +135,7 @@ static const char *add_grant(struct bootcfg_line *out, const char *w, size_t n)
     struct bootcfg_grant *g = &out->grants[out->ngrants];
     g->kind = (enum bootcfg_grant_kind)kind;
     if (copy_field(g->target, sizeof(g->target), w + pl, n - pl) < 0)
-        return "name too long after recv:, send:, pager: or task:";
+        return "name too long after recv:, send:, pager:, task: or inject:";
     if (copy_field(g->name, sizeof(g->name), name, name_len) < 0)
         return "grant name too long before =";
     out->ngrants++;

@@ -165,6 +165,22 @@ static void test_task_grant(void)
     CHECK(strstr(out[1].problem, "missing name after") != NULL);
 }
 
+/* inject:all: the fault-injection control, usually named; no other target. */
+static void test_inject_grant(void)
+{
+    int n = PARSE("test t inject=inject:all pager:pager x\ntest t inject:some\n"
+                  "test t inject:\n");
+    CHECK_EQ(n, 3);
+    CHECK_EQ(out[0].ngrants, 2);
+    CHECK_EQ(out[0].grants[0].kind, BOOTCFG_GRANT_INJECT);
+    CHECK(strcmp(out[0].grants[0].name, "inject") == 0);
+    CHECK(strcmp(out[0].grants[0].target, "all") == 0);
+    CHECK(strcmp(out[0].args, "x") == 0);
+    CHECK_EQ(out[1].kind, BOOTCFG_ERROR);
+    CHECK(out[1].problem && strstr(out[1].problem, "inject:all") != NULL);
+    CHECK_EQ(out[2].kind, BOOTCFG_ERROR);
+}
+
 /* out[i] is a malformed line whose problem mentions text. */
 static void check_problem(int i, const char *text)
 {
@@ -341,7 +357,7 @@ int main(void)
     static const struct tap_test tests[] = {
         TAP(test_directives),      TAP(test_no_trailing_newline_and_empty),
         TAP(test_malformed_lines), TAP(test_endpoints_and_grants),
-        TAP(test_length_limits),  TAP(test_pager_grant), TAP(test_task_grant),
+        TAP(test_length_limits),  TAP(test_pager_grant), TAP(test_task_grant), TAP(test_inject_grant),
         TAP(test_grant_names),     TAP(test_provides),        TAP(test_restart),
         TAP(test_random_texts),
     };

@@ -151,6 +151,8 @@ static void test_knob_values(void)
     CHECK_EQ(s.k.verbose, 2);
     CHECK(strcmp(s.k.task, "kv") == 0);
     CHECK_EQ(s.k.probability, INJECT_PPM);
+    CHECK(arm(&s, "kmalloc:verbose=0", NULL) == 0); /* accepted; the line stays */
+    CHECK_EQ(s.k.verbose, 0);
 }
 
 /* A bad spec names the offending part. */
