@@ -5,14 +5,12 @@
  * clients' regions there, validates them and takes the clients back,
  * getting their task handles from init (INIT_CLIENT_TASK).
  *
- * Format (docs/design.md §23.10): a header record and one record per
- * client slot, each kept twice. A record is {seq, checksum, payload}; a
- * write goes to the older copy with seq + 1, so a pager killed in the
- * middle of a write leaves the other copy whole, and the reader takes the
- * valid copy with the larger seq. The checksum (FNV-1a over seq and
- * payload) and the header's layout fields (magic, version, the sizes of
- * struct pager_client and of the table) are checked before anything is
- * used; a pager built with another layout starts empty.
+ * Format (ckpt_format.h, docs/design.md §23.10): a header record and one
+ * record per client slot, each kept twice with a sequence number and a
+ * checksum, so that a pager killed in the middle of a write leaves the
+ * previous copy whole; the header's layout fields (magic, version, the
+ * sizes of struct pager_client and of the table) are checked before
+ * anything is used, and a pager built with another layout starts empty.
  *
  * The code copies struct pager_client as bytes and knows only that it has
  * `used`, `badge`, `task` and `fork_handle` fields, so regions.h may grow. */

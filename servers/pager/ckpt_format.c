@@ -1,0 +1,99 @@
+/* ckpt_format.h: checksums, the two copies of each record, validation. */
+#include "ckpt_format.h"
+
+#include <mica/string.h>
+
+static uint64_t fnv(uint64_t seq, const void *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ seq;
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The whole copy of a pair with the larger seq (0 or 1), or -1. */
+static int newest(uint64_t seq0, bool ok0, uint64_t seq1, bool ok1)
+{
+    ok0 = ok0 && seq0;
+    ok1 = ok1 && seq1;
+    if (ok0 && (!ok1 || seq0 > seq1))
+        return 0;
+    return ok1 ? 1 : -1;
+}
+
+static int header_newest(const struct checkpoint *ck)
+{
+    const struct ckpt_header_rec *r = ck->header;
+    return newest(r[0].seq, r[0].sum == fnv(r[0].seq, &r[0].h, sizeof r[0].h), r[1].seq,
+                  r[1].sum == fnv(r[1].seq, &r[1].h, sizeof r[1].h));
+}
+
+static int client_newest(const struct checkpoint *ck, unsigned i)
+{
+    const struct ckpt_client_rec *r = ck->clients[i];
+    return newest(r[0].seq, r[0].sum == fnv(r[0].seq, &r[0].c, sizeof r[0].c), r[1].seq,
+                  r[1].sum == fnv(r[1].seq, &r[1].c, sizeof r[1].c));
+}
+
+/* The copy to write next, given the whole newest n (or -1) of a pair
+ * with seqs seq0, seq1, and the seq it gets: above both. */
+static unsigned next_copy(int n, uint64_t seq0, uint64_t seq1, uint64_t *seq)
+{
+    *seq = (seq0 > seq1 ? seq0 : seq1) + 1;
+    return n == 0 ? 1 : 0;
+}
+
+void ckpt_write_header(struct checkpoint *ck, uint64_t next_fork_badge)
+{
+    uint64_t seq;
+    struct ckpt_header_rec *r =
+        &ck->header[next_copy(header_newest(ck), ck->header[0].seq, ck->header[1].seq, &seq)];
+    r->seq = 0; /* not whole while it is written */
+    r->h = (struct ckpt_header){.magic = CKPT_MAGIC, .version = CKPT_VERSION,
+                                .client_size = sizeof(struct pager_client),
+                                .clients = PAGER_CLIENTS, .regions = PAGER_REGIONS,
+                                .next_fork_badge = next_fork_badge};
+    r->sum = fnv(seq, &r->h, sizeof r->h);
+    r->seq = seq;
+}
+
+void ckpt_write_client(struct checkpoint *ck, unsigned i, const struct pager_client *c)
+{
+    struct ckpt_client_rec *p = ck->clients[i];
+    uint64_t seq;
+    struct ckpt_client_rec *r = &p[next_copy(client_newest(ck, i), p[0].seq, p[1].seq, &seq)];
+    r->seq = 0;
+    memcpy(&r->c, c, sizeof r->c);
+    r->sum = fnv(seq, &r->c, sizeof r->c);
+    r->seq = seq;
+}
+
+int ckpt_read_header(const struct checkpoint *ck, uint64_t *next_fork_badge)
+{
+    int n = header_newest(ck);
+    if (n < 0)
+        return -1;
+    const struct ckpt_header *h = &ck->header[n].h;
+    if (h->magic != CKPT_MAGIC || h->version != CKPT_VERSION ||
+        h->client_size != sizeof(struct pager_client) || h->clients != PAGER_CLIENTS ||
+        h->regions != PAGER_REGIONS)
+        return -2;
+    *next_fork_badge = h->next_fork_badge;
+    return 0;
+}
+
+int ckpt_read_client(const struct checkpoint *ck, unsigned i, struct pager_client *c)
+{
+    int n = client_newest(ck, i);
+    if (n < 0)
+        return ck->clients[i][0].seq || ck->clients[i][1].seq ? -1 : 0;
+    memcpy(c, &ck->clients[i][n].c, sizeof *c);
+    return 1;
+}
+
+bool ckpt_client_changed(const struct checkpoint *ck, unsigned i, const struct pager_client *c)
+{
+    int n = client_newest(ck, i);
+    return n < 0 || memcmp(&ck->clients[i][n].c, c, sizeof *c) != 0;
+}

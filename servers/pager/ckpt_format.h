@@ -1,0 +1,57 @@
+/* The checkpoint's format (checkpoint.h says what it is for): a header
+ * record and one record per client slot, each kept twice. A record is
+ * {seq, checksum, payload}, the checksum an FNV-1a over seq and payload.
+ * A write goes to the older copy: seq zeroed first, then payload and
+ * checksum, then seq = the other copy's + 1; so a writer stopped at any
+ * point leaves the other copy whole, and a reader takes the valid copy
+ * with the larger seq (seq 0: never written, or being written). Pure
+ * logic over a struct in memory, tested on the host
+ * (tests/host/test_pager_checkpoint.c). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "regions.h"
+
+#define CKPT_MAGIC   0x4b435047414d4349ull /* "ICMAGPCK" */
+#define CKPT_VERSION 1
+
+/* What the header holds besides the layout: the next fork badge. */
+struct ckpt_header {
+    uint64_t magic;
+    uint32_t version, client_size, clients, regions;
+    uint64_t next_fork_badge;
+};
+
+struct ckpt_header_rec {
+    uint64_t seq, sum;
+    struct ckpt_header h;
+};
+
+struct ckpt_client_rec {
+    uint64_t seq, sum;
+    struct pager_client c;
+};
+
+struct checkpoint {
+    struct ckpt_header_rec header[2];
+    struct ckpt_client_rec clients[PAGER_CLIENTS][2];
+};
+
+/* Write a header for this build's layout with next_fork_badge. */
+void ckpt_write_header(struct checkpoint *ck, uint64_t next_fork_badge);
+
+/* Write client slot i (< PAGER_CLIENTS) as *c's bytes. */
+void ckpt_write_client(struct checkpoint *ck, unsigned i, const struct pager_client *c);
+
+/* Read the header: 0 (valid, this build's layout; *next_fork_badge set),
+ * -1 (no whole copy), -2 (whole, but another magic, version or layout). */
+int ckpt_read_header(const struct checkpoint *ck, uint64_t *next_fork_badge);
+
+/* Read client slot i into *c: 1 (a whole copy), 0 (never written), -1
+ * (written, but no copy is whole: the slot is damaged). */
+int ckpt_read_client(const struct checkpoint *ck, unsigned i, struct pager_client *c);
+
+/* Whether *c differs from what slot i holds (or the slot is not whole). */
+bool ckpt_client_changed(const struct checkpoint *ck, unsigned i, const struct pager_client *c);
