@@ -33,6 +33,14 @@ long init_find_endpoint(const struct init_state *st, const char *name)
     return -MICA_ENOENT;
 }
 
+long init_line_pager(const struct init_state *st, const struct bootcfg_line *l)
+{
+    for (unsigned i = 0; i < l->ngrants; i++)
+        if (l->grants[i].kind == BOOTCFG_GRANT_PAGER)
+            return init_find_endpoint(st, l->grants[i].target);
+    return -1;
+}
+
 void init_set_endpoint(struct init_state *st, const char *name, uint64_t handle)
 {
     for (unsigned i = 0; i < st->nendpoints; i++)
@@ -125,8 +133,6 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
         if (g->kind == BOOTCFG_GRANT_PAGER) {
             a->flags |= MICA_SPAWN_PAGER; /* registered before the child runs */
             a->pager = (uint64_t)h;
-            st->pager_ep = ep;
-            st->pager_badge = badge;
         }
         a->handles[a->nhandles++] = (uint64_t)h;
     }
@@ -186,7 +192,6 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
     long minted[MICA_SPAWN_MAX_HANDLES];
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         minted[i] = -1;
-    st->pager_ep = -1;
     /* A restart keeps the names its badge was allowed the first time. */
     int ready = prepare_handles(st, l, &a, minted, badge) == 0 && /* reported if not */
                 (restart || names_permissions(st, l, badge, 1) == 0);
@@ -204,13 +209,15 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
         return h;
     if (!restart)
         printf("init: started %s (task handle %ld)\n", l->name, h);
-    if (st->pager_ep >= 0) {
+    long pager_ep = init_line_pager(st, l);
+    if (pager_ep >= 0) {
         /* Until this arrives the pager answers the program's requests with
          * -MICA_EAGAIN (mica/vm.h), so it cannot fault on a region early.
-         * A restart first has the dead instance forgotten. */
+         * A restart first has the dead instance forgotten. (These calls
+         * may restart other servers meanwhile: supervise.h.) */
         if (restart)
-            pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
-        long rc = pager_link_add((uint64_t)st->pager_ep, st->pager_badge, (uint64_t)h);
+            pager_link_drop((uint64_t)pager_ep, badge);
+        long rc = pager_link_add((uint64_t)pager_ep, badge, (uint64_t)h);
         if (rc < 0)
             init_problem(st, l, "cannot introduce the program to its pager:", mica_error_name(rc));
     }
@@ -225,7 +232,7 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
     if (h < 0)
         return h;
     st->started++;
-    supervise_program(l, h, badge, st->pager_ep);
+    supervise_program(l, h, badge, init_line_pager(st, l));
     return h;
 }
 
@@ -233,14 +240,11 @@ static long start(struct init_state *st, const struct bootcfg_line *l)
  * that is not a test status, is one failure. */
 static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
 {
-    long pager_ep = st->pager_ep;
-    uint64_t pager_badge = st->pager_badge;
     int64_t status = supervise_wait(h); /* restarts servers meanwhile */
     mica_handle_close((uint64_t)h);
-    st->pager_ep = pager_ep;
-    st->pager_badge = pager_badge;
-    if (st->pager_ep >= 0)
-        pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
+    long pager_ep = init_line_pager(st, l);
+    if (pager_ep >= 0)
+        pager_link_drop((uint64_t)pager_ep, st->started); /* its badge (start counted it) */
     names_permissions(st, l, st->started, 0); /* its badge (start counted it) */
     if (l->kind == BOOTCFG_BENCH) {
         printf("init: bench %s exited with status %lld\n", l->name, (long long)status);

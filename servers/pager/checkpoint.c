@@ -17,25 +17,37 @@ static struct checkpoint *ck;
 static long init_ep = -1; /* the grant "init", once the checkpoint is mapped */
 static uint64_t last_badge; /* the fork badge counter last written */
 
+static struct ckpt_cursor cursor;
+
 static void write_header(uint64_t next_fork_badge)
 {
-    ckpt_write_header(ck, next_fork_badge);
+    ckpt_write_header(ck, &cursor, next_fork_badge);
     last_badge = next_fork_badge;
 }
 
-void checkpoint_sync(uint64_t next_fork_badge)
+/* Whether request req may have changed client c: it came from c, or
+ * names c (a fork's share, a release, init's add and drop). */
+static bool named(const struct pager_client *c, const struct mica_msg *req)
+{
+    return req && c->badge &&
+           (c->badge == req->badge || c->badge == req->w[0] || c->badge == req->w[2]);
+}
+
+void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req)
 {
     if (!ck)
         return;
     if (next_fork_badge != last_badge)
         write_header(next_fork_badge);
     for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        struct pager_client saved;
-        int rc = ckpt_read_client(ck, i, &saved);
-        if (!pager_clients[i].used && (rc == 0 || (rc > 0 && !saved.used)))
-            continue; /* nothing there, nothing to say (a damaged slot is rewritten) */
-        if (ckpt_client_changed(ck, i, &pager_clients[i]))
-            ckpt_write_client(ck, i, &pager_clients[i]);
+        const struct pager_client *c = &pager_clients[i];
+        bool was = ckpt_client_used(ck, &cursor, i);
+        if (!was && !c->used)
+            continue;
+        bool moved = was != c->used ||
+                     ck->clients[i][cursor.copy[i]].c.badge != c->badge; /* slot reused */
+        if ((moved || named(c, req) || !req) && ckpt_client_changed(ck, &cursor, i, c))
+            ckpt_write_client(ck, &cursor, i, c);
     }
 }
 
@@ -60,6 +72,8 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
         printf("pager: checkpoint not valid (%s): starting with no clients\n",
                h == -1 ? "no whole header" : "another layout");
         memset(ck, 0, sizeof *ck);
+        memset(&cursor, -1, sizeof cursor);
+        write_header(*next_fork_badge);
         return 0;
     }
     if (badge > *next_fork_badge)
@@ -93,7 +107,7 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
     }
     printf("pager: recovered %d client%s from the checkpoint, %d lost\n", recovered,
            recovered == 1 ? "" : "s", lost);
-    checkpoint_sync(*next_fork_badge); /* what was lost is forgotten there too */
+    checkpoint_sync(*next_fork_badge, NULL); /* what was lost is forgotten there too */
     return recovered;
 }
 
@@ -113,10 +127,13 @@ int checkpoint_open(uint64_t *next_fork_badge)
     }
     ck = (struct checkpoint *)CHECKPOINT_VA;
     init_ep = init;
-    int n = r.w[1] ? restore((uint64_t)init, next_fork_badge) : 0;
-    if (!r.w[1])
+    if (!r.w[1]) { /* fresh, zeroed memory: nothing whole in it */
+        memset(&cursor, -1, sizeof cursor);
         write_header(*next_fork_badge);
-    return n;
+        return 0;
+    }
+    ckpt_cursor_load(ck, &cursor);
+    return restore((uint64_t)init, next_fork_badge);
 }
 
 /* A call to init whose answer is a status in w0. */

@@ -40,7 +40,10 @@ void checkpoint_deposit(uint64_t badge, uint64_t task);
 /* Tell init to close the deposit of a forked client the pager forgets. */
 void checkpoint_withdraw(uint64_t badge);
 
-/* Write every client slot that changed since its last write, and the
- * fork badge counter. Cheap when nothing changed (a compare per used
- * slot); called after each request that may change the table. */
-void checkpoint_sync(uint64_t next_fork_badge);
+/* Write the client slots request req (NULL: any) may have changed and
+ * that differ from their last write (a slot that came or went, the
+ * sender's, those whose badge req names), and the fork badge counter.
+ * Cheap when nothing changed: a compare of one or two slots. Called after
+ * each request, before its answer. */
+struct mica_msg;
+void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req);

@@ -36,19 +36,30 @@ static int client_newest(const struct checkpoint *ck, unsigned i)
                   r[1].sum == fnv(r[1].seq, &r[1].c, sizeof r[1].c));
 }
 
-/* The copy to write next, given the whole newest n (or -1) of a pair
- * with seqs seq0, seq1, and the seq it gets: above both. */
-static unsigned next_copy(int n, uint64_t seq0, uint64_t seq1, uint64_t *seq)
+void ckpt_cursor_load(const struct checkpoint *ck, struct ckpt_cursor *k)
 {
-    *seq = (seq0 > seq1 ? seq0 : seq1) + 1;
-    return n == 0 ? 1 : 0;
+    int n = header_newest(ck);
+    k->header_copy = (int8_t)n;
+    k->header_seq = n < 0 ? 0 : ck->header[n].seq;
+    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
+        n = client_newest(ck, i);
+        k->copy[i] = (int8_t)n;
+        k->seq[i] = n < 0 ? 0 : ck->clients[i][n].seq;
+    }
 }
 
-void ckpt_write_header(struct checkpoint *ck, uint64_t next_fork_badge)
+/* The seq a new write gets: above both copies' (a damaged copy may hold
+ * any seq, and must never look newer). */
+static uint64_t next_seq(uint64_t seq0, uint64_t seq1)
 {
-    uint64_t seq;
-    struct ckpt_header_rec *r =
-        &ck->header[next_copy(header_newest(ck), ck->header[0].seq, ck->header[1].seq, &seq)];
+    return (seq0 > seq1 ? seq0 : seq1) + 1;
+}
+
+void ckpt_write_header(struct checkpoint *ck, struct ckpt_cursor *k, uint64_t next_fork_badge)
+{
+    unsigned to = k->header_copy == 0 ? 1 : 0;
+    uint64_t seq = next_seq(ck->header[0].seq, ck->header[1].seq);
+    struct ckpt_header_rec *r = &ck->header[to];
     r->seq = 0; /* not whole while it is written */
     r->h = (struct ckpt_header){.magic = CKPT_MAGIC, .version = CKPT_VERSION,
                                 .client_size = sizeof(struct pager_client),
@@ -56,17 +67,23 @@ void ckpt_write_header(struct checkpoint *ck, uint64_t next_fork_badge)
                                 .next_fork_badge = next_fork_badge};
     r->sum = fnv(seq, &r->h, sizeof r->h);
     r->seq = seq;
+    k->header_copy = (int8_t)to;
+    k->header_seq = seq;
 }
 
-void ckpt_write_client(struct checkpoint *ck, unsigned i, const struct pager_client *c)
+void ckpt_write_client(struct checkpoint *ck, struct ckpt_cursor *k, unsigned i,
+                       const struct pager_client *c)
 {
     struct ckpt_client_rec *p = ck->clients[i];
-    uint64_t seq;
-    struct ckpt_client_rec *r = &p[next_copy(client_newest(ck, i), p[0].seq, p[1].seq, &seq)];
+    unsigned to = k->copy[i] == 0 ? 1 : 0;
+    uint64_t seq = next_seq(p[0].seq, p[1].seq);
+    struct ckpt_client_rec *r = &p[to];
     r->seq = 0;
     memcpy(&r->c, c, sizeof r->c);
     r->sum = fnv(seq, &r->c, sizeof r->c);
     r->seq = seq;
+    k->copy[i] = (int8_t)to;
+    k->seq[i] = seq;
 }
 
 int ckpt_read_header(const struct checkpoint *ck, uint64_t *next_fork_badge)
@@ -92,8 +109,13 @@ int ckpt_read_client(const struct checkpoint *ck, unsigned i, struct pager_clien
     return 1;
 }
 
-bool ckpt_client_changed(const struct checkpoint *ck, unsigned i, const struct pager_client *c)
+bool ckpt_client_changed(const struct checkpoint *ck, const struct ckpt_cursor *k, unsigned i,
+                         const struct pager_client *c)
 {
-    int n = client_newest(ck, i);
-    return n < 0 || memcmp(&ck->clients[i][n].c, c, sizeof *c) != 0;
+    return k->copy[i] < 0 || memcmp(&ck->clients[i][k->copy[i]].c, c, sizeof *c) != 0;
+}
+
+bool ckpt_client_used(const struct checkpoint *ck, const struct ckpt_cursor *k, unsigned i)
+{
+    return k->copy[i] >= 0 && ck->clients[i][k->copy[i]].c.used;
 }

@@ -39,11 +39,25 @@ struct checkpoint {
     struct ckpt_client_rec clients[PAGER_CLIENTS][2];
 };
 
+/* What the writer knows of the checkpoint, kept in its own memory so that
+ * a write need not validate what it overwrites: for the header and each
+ * slot, the copy written last (-1: none whole) and its seq. */
+struct ckpt_cursor {
+    int8_t header_copy;
+    uint64_t header_seq;
+    int8_t copy[PAGER_CLIENTS];
+    uint64_t seq[PAGER_CLIENTS];
+};
+
+/* Fill *k from ck as it is (validating every record once). */
+void ckpt_cursor_load(const struct checkpoint *ck, struct ckpt_cursor *k);
+
 /* Write a header for this build's layout with next_fork_badge. */
-void ckpt_write_header(struct checkpoint *ck, uint64_t next_fork_badge);
+void ckpt_write_header(struct checkpoint *ck, struct ckpt_cursor *k, uint64_t next_fork_badge);
 
 /* Write client slot i (< PAGER_CLIENTS) as *c's bytes. */
-void ckpt_write_client(struct checkpoint *ck, unsigned i, const struct pager_client *c);
+void ckpt_write_client(struct checkpoint *ck, struct ckpt_cursor *k, unsigned i,
+                       const struct pager_client *c);
 
 /* Read the header: 0 (valid, this build's layout; *next_fork_badge set),
  * -1 (no whole copy), -2 (whole, but another magic, version or layout). */
@@ -53,5 +67,10 @@ int ckpt_read_header(const struct checkpoint *ck, uint64_t *next_fork_badge);
  * (written, but no copy is whole: the slot is damaged). */
 int ckpt_read_client(const struct checkpoint *ck, unsigned i, struct pager_client *c);
 
-/* Whether *c differs from what slot i holds (or the slot is not whole). */
-bool ckpt_client_changed(const struct checkpoint *ck, unsigned i, const struct pager_client *c);
+/* Whether *c differs from what the writer last wrote to slot i (or
+ * nothing whole is there): a compare, no checksum. */
+bool ckpt_client_changed(const struct checkpoint *ck, const struct ckpt_cursor *k, unsigned i,
+                         const struct pager_client *c);
+
+/* Whether slot i's last write holds a used client. */
+bool ckpt_client_used(const struct checkpoint *ck, const struct ckpt_cursor *k, unsigned i);

@@ -15,6 +15,13 @@
 #include "../../servers/pager/ckpt_format.h"
 
 static struct checkpoint ck;
+static struct ckpt_cursor k; /* the writer's view; reloaded as a restarted pager would */
+
+static void fresh(void)
+{
+    memset(&ck, 0, sizeof ck);
+    ckpt_cursor_load(&ck, &k);
+}
 
 static struct pager_client client(uint64_t badge, uint64_t n)
 {
@@ -33,64 +40,60 @@ static struct pager_client client(uint64_t badge, uint64_t n)
 
 static void test_written_reads_back(void)
 {
-    memset(&ck, 0, sizeof ck);
+    fresh();
     uint64_t badge = 0;
     CHECK_EQ(ckpt_read_header(&ck, &badge), -1); /* fresh memory: nothing whole */
-    ckpt_write_header(&ck, 77);
+    ckpt_write_header(&ck, &k, 77);
     CHECK_EQ(ckpt_read_header(&ck, &badge), 0);
     CHECK_EQ(badge, 77);
-    ckpt_write_header(&ck, 78);
+    ckpt_write_header(&ck, &k, 78);
     CHECK_EQ(ckpt_read_header(&ck, &badge), 0);
     CHECK_EQ(badge, 78);
 
     struct pager_client c = client(5, 1), got;
     CHECK_EQ(ckpt_read_client(&ck, 3, &got), 0);
-    CHECK(ckpt_client_changed(&ck, 3, &c));
-    ckpt_write_client(&ck, 3, &c);
+    CHECK(ckpt_client_changed(&ck, &k, 3, &c));
+    ckpt_write_client(&ck, &k, 3, &c);
     CHECK_EQ(ckpt_read_client(&ck, 3, &got), 1);
     CHECK(memcmp(&got, &c, sizeof c) == 0);
-    CHECK(!ckpt_client_changed(&ck, 3, &c));
+    CHECK(!ckpt_client_changed(&ck, &k, 3, &c));
     c.regions[4].prot = MICA_PROT_READ | MICA_PROT_WRITE;
-    CHECK(ckpt_client_changed(&ck, 3, &c));
-    ckpt_write_client(&ck, 3, &c);
+    CHECK(ckpt_client_changed(&ck, &k, 3, &c));
+    ckpt_write_client(&ck, &k, 3, &c);
     CHECK_EQ(ckpt_read_client(&ck, 3, &got), 1);
     CHECK_EQ(got.regions[4].prot, MICA_PROT_READ | MICA_PROT_WRITE);
     CHECK_EQ(ckpt_read_client(&ck, 4, &got), 0); /* others untouched */
 }
 
-/* Stop a write of slot i after `step` of its stores: 0 seq cleared, 1
- * part of the payload, 2 the whole payload, 3 the checksum. */
+/* Stop a write of slot i after `step` of its stores (0 seq cleared, 1
+ * part of the payload, 2 the whole payload, 3 a checksum that does not
+ * match: the seq store never came), as a writer killed there would; then
+ * reload the cursor, as the restarted writer does. */
 static void torn_write(unsigned i, const struct pager_client *c, unsigned step)
 {
-    /* Where the next write goes: the copy that is not the newest whole one. */
-    struct pager_client cur;
-    int had = ckpt_read_client(&ck, i, &cur);
-    struct ckpt_client_rec *p = ck.clients[i];
-    unsigned to = 0;
-    if (had > 0)
-        to = memcmp(&p[0].c, &cur, sizeof cur) == 0 && p[0].seq >= p[1].seq ? 1 : 0;
-    struct ckpt_client_rec *r = &p[to];
+    struct ckpt_client_rec *r = &ck.clients[i][k.copy[i] == 0 ? 1 : 0];
     r->seq = 0;
     if (step >= 1)
         memcpy(&r->c, c, sizeof r->c / 2);
     if (step >= 2)
         memcpy(&r->c, c, sizeof r->c);
     if (step >= 3)
-        r->sum ^= 0x1234; /* a checksum for other bytes: the seq store never came */
+        r->sum ^= 0x1234;
+    ckpt_cursor_load(&ck, &k);
 }
 
 static void test_a_torn_write_keeps_the_previous_version(void)
 {
     for (unsigned step = 0; step < 4; step++) {
-        memset(&ck, 0, sizeof ck);
+        fresh();
         struct pager_client a = client(9, 1), b = client(9, 2), got;
-        ckpt_write_client(&ck, 0, &a);
-        ckpt_write_client(&ck, 0, &b);
+        ckpt_write_client(&ck, &k, 0, &a);
+        ckpt_write_client(&ck, &k, 0, &b);
         torn_write(0, &a, step); /* a third write, stopped */
         CHECK_EQ(ckpt_read_client(&ck, 0, &got), 1);
         CHECK(memcmp(&got, &b, sizeof b) == 0);
         /* The next whole write wins again. */
-        ckpt_write_client(&ck, 0, &a);
+        ckpt_write_client(&ck, &k, 0, &a);
         CHECK_EQ(ckpt_read_client(&ck, 0, &got), 1);
         CHECK(memcmp(&got, &a, sizeof a) == 0);
     }
@@ -98,20 +101,21 @@ static void test_a_torn_write_keeps_the_previous_version(void)
 
 static void test_damage_is_told_from_empty_and_stays_local(void)
 {
-    memset(&ck, 0, sizeof ck);
+    fresh();
     struct pager_client a = client(3, 1), b = client(4, 2), got;
-    ckpt_write_client(&ck, 0, &a);
-    ckpt_write_client(&ck, 0, &a);
-    ckpt_write_client(&ck, 1, &b);
+    ckpt_write_client(&ck, &k, 0, &a);
+    ckpt_write_client(&ck, &k, 0, &a);
+    ckpt_write_client(&ck, &k, 1, &b);
     ck.clients[0][0].c.regions[2].len ^= PAGER_PAGE; /* both copies damaged */
     ck.clients[0][1].c.badge ^= 1;
+    ckpt_cursor_load(&ck, &k); /* what a restarted writer finds */
     CHECK_EQ(ckpt_read_client(&ck, 0, &got), -1);
     CHECK_EQ(ckpt_read_client(&ck, 1, &got), 1);
     CHECK(memcmp(&got, &b, sizeof b) == 0);
     CHECK_EQ(ckpt_read_client(&ck, 2, &got), 0);
     /* A damaged slot can be written again. */
-    CHECK(ckpt_client_changed(&ck, 0, &a));
-    ckpt_write_client(&ck, 0, &a);
+    CHECK(ckpt_client_changed(&ck, &k, 0, &a));
+    ckpt_write_client(&ck, &k, 0, &a);
     CHECK_EQ(ckpt_read_client(&ck, 0, &got), 1);
     CHECK(memcmp(&got, &a, sizeof a) == 0);
 }
@@ -130,8 +134,8 @@ static void test_another_layout_is_refused(void)
 {
     uint64_t badge = 0;
     for (int field = 0; field < 5; field++) {
-        memset(&ck, 0, sizeof ck);
-        ckpt_write_header(&ck, 5);
+        fresh();
+        ckpt_write_header(&ck, &k, 5);
         struct ckpt_header_rec *r = ck.header[0].seq ? &ck.header[0] : &ck.header[1];
         CHECK_EQ(r->sum, spec_sum(r->seq, &r->h, sizeof r->h)); /* the spec holds */
         switch (field) {
@@ -153,7 +157,7 @@ static void test_another_layout_is_refused(void)
 static void test_random_model(void)
 {
     rng_state = 0x9e3779b97f4a7c15ull;
-    memset(&ck, 0, sizeof ck);
+    fresh();
     enum { SLOTS = 8 };
     struct pager_client want[SLOTS];
     int written[SLOTS] = {0};
@@ -162,7 +166,7 @@ static void test_random_model(void)
         uint64_t r = rng() % 10;
         struct pager_client c = client(i + 1, rng() % 1000);
         if (r < 7) {
-            ckpt_write_client(&ck, i, &c);
+            ckpt_write_client(&ck, &k, i, &c);
             want[i] = c;
             written[i] = 1;
         } else {
