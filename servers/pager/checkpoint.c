@@ -96,6 +96,8 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
              * fault finds no client and ends it with a report. */
             printf("pager: client %s not recovered (no task handle from init: %s)\n", who,
                    mica_error_name(task));
+            if (c.badge >= PAGER_FORK_BADGE_BASE)
+                checkpoint_withdraw(c.badge); /* whatever init may still hold */
             lost++;
             continue;
         }

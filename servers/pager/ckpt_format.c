@@ -3,13 +3,31 @@
 
 #include <mica/string.h>
 
+/* Records are whole 64-bit words (struct pager_client holds uint64_t
+ * fields, so its size is a multiple of 8), which the checksum and the
+ * compare below walk a word at a time. */
+_Static_assert(sizeof(struct pager_client) % 8 == 0 && sizeof(struct ckpt_header) % 8 == 0,
+               "checkpoint records must be whole 64-bit words");
+
+/* FNV-1a over 64-bit words, seeded with seq: a changed word always
+ * changes the sum (the multiplier is odd), and it costs 105 steps for a
+ * client record where bytes would take 840. */
 static uint64_t fnv(uint64_t seq, const void *p, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull ^ seq;
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
+    const uint64_t *w = p;
+    for (size_t i = 0; i < n / 8; i++)
+        h = (h ^ w[i]) * 0x100000001b3ull;
     return h;
+}
+
+static bool same_words(const void *a, const void *b, size_t n)
+{
+    const uint64_t *x = a, *y = b;
+    for (size_t i = 0; i < n / 8; i++)
+        if (x[i] != y[i])
+            return false;
+    return true;
 }
 
 /* The whole copy of a pair with the larger seq (0 or 1), or -1. */
@@ -112,7 +130,7 @@ int ckpt_read_client(const struct checkpoint *ck, unsigned i, struct pager_clien
 bool ckpt_client_changed(const struct checkpoint *ck, const struct ckpt_cursor *k, unsigned i,
                          const struct pager_client *c)
 {
-    return k->copy[i] < 0 || memcmp(&ck->clients[i][k->copy[i]].c, c, sizeof *c) != 0;
+    return k->copy[i] < 0 || !same_words(&ck->clients[i][k->copy[i]].c, c, sizeof *c);
 }
 
 bool ckpt_client_used(const struct checkpoint *ck, const struct ckpt_cursor *k, unsigned i)

@@ -1,6 +1,7 @@
 /* The checkpoint's format (checkpoint.h says what it is for): a header
  * record and one record per client slot, each kept twice. A record is
- * {seq, checksum, payload}, the checksum an FNV-1a over seq and payload.
+ * {seq, checksum, payload}, the checksum an FNV-1a over the payload's
+ * 64-bit words, seeded with seq.
  * A write goes to the older copy: seq zeroed first, then payload and
  * checksum, then seq = the other copy's + 1; so a writer stopped at any
  * point leaves the other copy whole, and a reader takes the valid copy
