@@ -70,7 +70,7 @@ void init_record_server(struct init_state *st, const struct bootcfg_line *l, lon
     }
     if (st->nservers == SERVERS_MAX) {
         init_problem(st, l, "too many servers to remember for task: grants; not recorded:",
-                l->name);
+                     l->name);
         return;
     }
     strlcpy(st->servers[st->nservers].name, l->name, MICA_NAME_MAX);
@@ -117,7 +117,7 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
             continue;
         }
         long ep = init_find_endpoint(st, g->target);
-        if (ep < 0) { /* also an endpoint whose server init gave up on */
+        if (ep < 0) {
             init_problem(st, l, "no endpoint named", g->target);
             return -1;
         }
@@ -151,8 +151,10 @@ static int names_permissions(struct init_state *st, const struct bootcfg_line *l
     long ep = init_find_endpoint(st, MICA_NAMES_GRANT);
     if (ep < 0 || find_server(st, MICA_NAMES_GRANT) < 0) {
         if (allow)
-            init_problem(st, l, "provides: needs the name service started first (endpoint names, "
-                    "server names recv:names)", NULL);
+            init_problem(st, l,
+                         "provides: needs the name service started first (endpoint names, "
+                         "server names recv:names)",
+                         NULL);
         return -1;
     }
     for (unsigned i = 0; i < (allow ? l->nprovides : 1); i++) {
