@@ -48,6 +48,15 @@ static void post(struct death_note *n)
     endpoint_put(ep);
 }
 
+/* What note d says of t, which has ended. */
+static void fill(struct death_note *d, const struct task *t)
+{
+    d->w[0] = t->id;
+    d->w[1] = (uint64_t)t->exit_status;
+    d->w[2] = t->death_cause;
+    d->w[3] = t->death_cause == MICA_DEATH_KILLED ? t->killer_id : 0;
+}
+
 int death_note_bind(struct task *t, struct endpoint *ep, uint64_t badge)
 {
     if (!endpoint_may_receive(ep))
@@ -65,10 +74,7 @@ int death_note_bind(struct task *t, struct endpoint *ep, uint64_t badge)
     if (t->state == TASK_ZOMBIE) {
         /* Ended before the bind (a supervisor binds right after the
          * spawn, and the child may have run): tell at once. */
-        d->w[0] = t->id;
-        d->w[1] = (uint64_t)t->exit_status;
-        d->w[2] = t->death_cause;
-        d->w[3] = t->killer_id;
+        fill(d, t);
         post(d);
         return 0;
     }
@@ -83,10 +89,7 @@ void death_notes_post(struct task *t)
     while (t->notes) {
         struct death_note *d = t->notes;
         t->notes = d->next;
-        d->w[0] = t->id;
-        d->w[1] = (uint64_t)t->exit_status;
-        d->w[2] = t->death_cause;
-        d->w[3] = t->death_cause == MICA_DEATH_KILLED ? t->killer_id : 0;
+        fill(d, t);
         post(d);
     }
 }

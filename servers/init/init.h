@@ -17,10 +17,8 @@ struct init_state {
     int test_mode, bench_mode;
     uint64_t passed, failed;
     uint64_t started;  /* programs started so far; badges their send copies */
-    long pager_ep;     /* the last program's pager (init's handle), or -1 */
     long inject;       /* the fault-injection control (opened at the first inject:
                         * grant), or < 0 */
-    uint64_t pager_badge; /* and the badge that names it there */
     unsigned nendpoints;
     struct {
         char name[MICA_NAME_MAX];
@@ -57,6 +55,9 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
  * boot.cfg line; for INIT_RUN. Returns init's task handle or < 0 after a
  * line saying why. */
 long init_start_new(struct init_state *st, const struct bootcfg_line *l);
+
+/* init's handle of the endpoint line l has a pager: grant on, or -1. */
+long init_line_pager(const struct init_state *st, const struct bootcfg_line *l);
 
 /* Point the name of server l at task handle h (its new instance). */
 void init_record_server(struct init_state *st, const struct bootcfg_line *l, long h);

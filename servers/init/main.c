@@ -35,6 +35,14 @@ long init_find_endpoint(const struct init_state *st, const char *name)
     return -MICA_ENOENT;
 }
 
+long init_line_pager(const struct init_state *st, const struct bootcfg_line *l)
+{
+    for (unsigned i = 0; i < l->ngrants; i++)
+        if (l->grants[i].kind == BOOTCFG_GRANT_PAGER)
+            return init_find_endpoint(st, l->grants[i].target);
+    return -1;
+}
+
 void init_set_endpoint(struct init_state *st, const char *name, uint64_t handle)
 {
     for (unsigned i = 0; i < st->nendpoints; i++)
@@ -64,7 +72,7 @@ void init_record_server(struct init_state *st, const struct bootcfg_line *l, lon
     }
     if (st->nservers == SERVERS_MAX) {
         init_problem(st, l, "too many servers to remember for task: grants; not recorded:",
-                l->name);
+                     l->name);
         return;
     }
     strlcpy(st->servers[st->nservers].name, l->name, MICA_NAME_MAX);
@@ -122,7 +130,7 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
             continue;
         }
         long ep = init_find_endpoint(st, g->target);
-        if (ep < 0) { /* also an endpoint whose server init gave up on */
+        if (ep < 0) {
             init_problem(st, l, "no endpoint named", g->target);
             return -1;
         }
@@ -138,8 +146,6 @@ static int prepare_handles(struct init_state *st, const struct bootcfg_line *l,
         if (g->kind == BOOTCFG_GRANT_PAGER) {
             a->flags |= MICA_SPAWN_PAGER; /* registered before the child runs */
             a->pager = (uint64_t)h;
-            st->pager_ep = ep;
-            st->pager_badge = badge;
         }
         a->handles[a->nhandles++] = (uint64_t)h;
     }
@@ -158,8 +164,10 @@ static int names_permissions(struct init_state *st, const struct bootcfg_line *l
     long ep = init_find_endpoint(st, MICA_NAMES_GRANT);
     if (ep < 0 || find_server(st, MICA_NAMES_GRANT) < 0) {
         if (allow)
-            init_problem(st, l, "provides: needs the name service started first (endpoint names, "
-                    "server names recv:names)", NULL);
+            init_problem(st, l,
+                         "provides: needs the name service started first (endpoint names, "
+                         "server names recv:names)",
+                         NULL);
         return -1;
     }
     for (unsigned i = 0; i < (allow ? l->nprovides : 1); i++) {
@@ -199,20 +207,21 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
     long minted[MICA_SPAWN_MAX_HANDLES];
     for (unsigned i = 0; i < MICA_SPAWN_MAX_HANDLES; i++)
         minted[i] = -1;
-    st->pager_ep = -1;
     /* A restart keeps the names its badge was allowed the first time. */
     int ready = prepare_handles(st, l, &a, minted, badge) == 0 && /* reported if not */
                 (restart || names_permissions(st, l, badge, 1) == 0);
     static struct mica_task_layout layout;
     long h = ready ? mica_task_build(&a, &layout) : -MICA_EINVAL;
-    if (h >= 0 && st->pager_ep >= 0) {
+    long pager_ep = h >= 0 ? init_line_pager(st, l) : -1;
+    if (pager_ep >= 0) {
         /* Before its first instruction, so that the pager knows the program's
          * regions (its image, bss and stack) from its first fault on. A
-         * restart first has the dead instance forgotten. */
+         * restart first has the dead instance forgotten. (These calls may
+         * restart other servers meanwhile: supervise.h.) */
         if (restart)
-            pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
-        long rc = pager_link_add((uint64_t)st->pager_ep, st->pager_badge, (uint64_t)h,
-                                 layout.region, layout.nregions);
+            pager_link_drop((uint64_t)pager_ep, badge);
+        long rc = pager_link_add((uint64_t)pager_ep, badge, (uint64_t)h, layout.region,
+                                 layout.nregions);
         if (rc < 0)
             init_problem(st, l, "cannot introduce the program to its pager:",
                          mica_error_name(rc));
@@ -221,8 +230,8 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
         long rc = mica_task_launch((uint64_t)h, &layout);
         if (rc < 0) {
             mica_handle_close((uint64_t)h);
-            if (st->pager_ep >= 0)
-                pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
+            if (pager_ep >= 0)
+                pager_link_drop((uint64_t)pager_ep, badge);
             h = rc;
         }
     }
@@ -249,7 +258,7 @@ long init_start_new(struct init_state *st, const struct bootcfg_line *l)
     if (h < 0)
         return h;
     st->started++;
-    supervise_program(l, h, badge, st->pager_ep);
+    supervise_program(l, h, badge, init_line_pager(st, l));
     return h;
 }
 
@@ -257,14 +266,11 @@ long init_start_new(struct init_state *st, const struct bootcfg_line *l)
  * that is not a test status, is one failure. */
 static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
 {
-    long pager_ep = st->pager_ep;
-    uint64_t pager_badge = st->pager_badge;
     int64_t status = supervise_wait(h); /* restarts servers meanwhile */
     mica_handle_close((uint64_t)h);
-    st->pager_ep = pager_ep;
-    st->pager_badge = pager_badge;
-    if (st->pager_ep >= 0)
-        pager_link_drop((uint64_t)st->pager_ep, st->pager_badge);
+    long pager_ep = init_line_pager(st, l);
+    if (pager_ep >= 0)
+        pager_link_drop((uint64_t)pager_ep, st->started); /* its badge (start counted it) */
     names_permissions(st, l, st->started, 0); /* its badge (start counted it) */
     if (l->kind == BOOTCFG_BENCH) {
         printf("init: bench %s exited with status %lld\n", l->name, (long long)status);

@@ -221,21 +221,14 @@ static void restart(struct restartable *r)
     printf("init: restarted %s (%s; restart %u of %u, task handle %ld)\n", r->line.name, r->why,
            r->restarts, r->line.restart_max, h);
     init_record_server(st, &r->line, h);
-    long pager_ep = -1;
-    for (unsigned i = 0; i < r->line.ngrants; i++)
-        if (r->line.grants[i].kind == BOOTCFG_GRANT_PAGER)
-            pager_ep = init_find_endpoint(st, r->line.grants[i].target);
-    supervise_program(&r->line, h, r->badge, pager_ep);
+    supervise_program(&r->line, h, r->badge, init_line_pager(st, &r->line));
 }
 
 /* Whether restarting r calls other servers (the pager, to introduce it):
  * not from inside another restart's calls. */
 static bool calls_out(const struct restartable *r)
 {
-    for (unsigned i = 0; i < r->line.ngrants; i++)
-        if (r->line.grants[i].kind == BOOTCFG_GRANT_PAGER)
-            return true;
-    return false;
+    return init_line_pager(st, &r->line) >= 0;
 }
 
 static bool restart_pending(void)

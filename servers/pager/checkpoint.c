@@ -7,32 +7,8 @@
 #include <mica/string.h>
 #include <mica/sys.h>
 
+#include "ckpt_format.h"
 #include "pager.h"
-
-#define MAGIC   0x4b435047414d4349ull /* "ICMAGPCK" */
-#define VERSION 1
-
-struct header {
-    uint64_t magic;
-    uint32_t version, client_size, clients, regions;
-    uint64_t next_fork_badge;
-};
-
-/* One record, twice; payload after the two words. */
-struct header_rec {
-    uint64_t seq, sum;
-    struct header h;
-};
-
-struct client_rec {
-    uint64_t seq, sum;
-    struct pager_client c;
-};
-
-struct checkpoint {
-    struct header_rec header[2];
-    struct client_rec clients[PAGER_CLIENTS][2];
-};
 
 #define PAGES ((sizeof(struct checkpoint) + PAGER_PAGE - 1) / PAGER_PAGE)
 _Static_assert(PAGES <= INIT_KEEP_MAX_PAGES, "the checkpoint outgrows INIT_KEEP");
@@ -41,79 +17,37 @@ static struct checkpoint *ck;
 static long init_ep = -1; /* the grant "init", once the checkpoint is mapped */
 static uint64_t last_badge; /* the fork badge counter last written */
 
-static uint64_t fnv(uint64_t seq, const void *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ seq;
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-/* The valid copy of a record pair with the larger seq, or -1. seq 0 is a
- * copy never written. */
-static int newest(uint64_t seq0, bool ok0, uint64_t seq1, bool ok1)
-{
-    ok0 = ok0 && seq0;
-    ok1 = ok1 && seq1;
-    if (ok0 && (!ok1 || seq0 > seq1))
-        return 0;
-    return ok1 ? 1 : -1;
-}
-
-static int header_newest(void)
-{
-    struct header_rec *r = ck->header;
-    return newest(r[0].seq, r[0].sum == fnv(r[0].seq, &r[0].h, sizeof r[0].h), r[1].seq,
-                  r[1].sum == fnv(r[1].seq, &r[1].h, sizeof r[1].h));
-}
-
-static int client_newest(unsigned i)
-{
-    struct client_rec *r = ck->clients[i];
-    return newest(r[0].seq, r[0].sum == fnv(r[0].seq, &r[0].c, sizeof r[0].c), r[1].seq,
-                  r[1].sum == fnv(r[1].seq, &r[1].c, sizeof r[1].c));
-}
+static struct ckpt_cursor cursor;
 
 static void write_header(uint64_t next_fork_badge)
 {
-    int n = header_newest();
-    uint64_t seq = n < 0 ? 1 : ck->header[n].seq + 1;
-    struct header_rec *r = &ck->header[n == 0 ? 1 : 0];
-    r->seq = 0; /* invalid while being written */
-    r->h = (struct header){.magic = MAGIC, .version = VERSION,
-                           .client_size = sizeof(struct pager_client),
-                           .clients = PAGER_CLIENTS, .regions = PAGER_REGIONS,
-                           .next_fork_badge = next_fork_badge};
-    r->sum = fnv(seq, &r->h, sizeof r->h);
-    r->seq = seq;
+    ckpt_write_header(ck, &cursor, next_fork_badge);
     last_badge = next_fork_badge;
 }
 
-static void write_client(unsigned i)
+/* Whether request req may have changed client c: it came from c, or
+ * names c (a fork's share, a release, init's add and drop). */
+static bool named(const struct pager_client *c, const struct mica_msg *req)
 {
-    int n = client_newest(i);
-    uint64_t seq = n < 0 ? 1 : ck->clients[i][n].seq + 1;
-    struct client_rec *r = &ck->clients[i][n == 0 ? 1 : 0];
-    r->seq = 0;
-    memcpy(&r->c, &pager_clients[i], sizeof r->c);
-    r->sum = fnv(seq, &r->c, sizeof r->c);
-    r->seq = seq;
+    return req && c->badge &&
+           (c->badge == req->badge || c->badge == req->w[0] || c->badge == req->w[2]);
 }
 
-void checkpoint_sync(uint64_t next_fork_badge)
+void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req)
 {
     if (!ck)
         return;
     if (next_fork_badge != last_badge)
         write_header(next_fork_badge);
     for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        int n = client_newest(i);
-        bool saved_used = n >= 0 && ck->clients[i][n].c.used;
-        if (!pager_clients[i].used && !saved_used)
+        const struct pager_client *c = &pager_clients[i];
+        bool was = ckpt_client_used(ck, &cursor, i);
+        if (!was && !c->used)
             continue;
-        if (n < 0 || memcmp(&ck->clients[i][n].c, &pager_clients[i], sizeof pager_clients[i]))
-            write_client(i);
+        bool moved = was != c->used ||
+                     ck->clients[i][cursor.copy[i]].c.badge != c->badge; /* slot reused */
+        if ((moved || named(c, req) || !req) && ckpt_client_changed(ck, &cursor, i, c))
+            ckpt_write_client(ck, &cursor, i, c);
     }
 }
 
@@ -132,31 +66,27 @@ static long client_task(uint64_t init, uint64_t badge)
 /* Take the clients of a kept checkpoint back. Returns how many. */
 static int restore(uint64_t init, uint64_t *next_fork_badge)
 {
-    int h = header_newest();
-    const struct header *hd = h < 0 ? NULL : &ck->header[h].h;
-    if (!hd || hd->magic != MAGIC || hd->version != VERSION ||
-        hd->client_size != sizeof(struct pager_client) || hd->clients != PAGER_CLIENTS ||
-        hd->regions != PAGER_REGIONS) {
+    uint64_t badge = 0;
+    int h = ckpt_read_header(ck, &badge);
+    if (h < 0) {
         printf("pager: checkpoint not valid (%s): starting with no clients\n",
-               !hd ? "no whole header" : "another layout");
+               h == -1 ? "no whole header" : "another layout");
         memset(ck, 0, sizeof *ck);
+        memset(&cursor, -1, sizeof cursor);
+        write_header(*next_fork_badge);
         return 0;
     }
-    if (hd->next_fork_badge > *next_fork_badge)
-        *next_fork_badge = hd->next_fork_badge;
+    if (badge > *next_fork_badge)
+        *next_fork_badge = badge;
     int recovered = 0, lost = 0;
     for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        int n = client_newest(i);
-        if (n < 0) {
-            if (ck->clients[i][0].seq || ck->clients[i][1].seq) {
-                printf("pager: checkpoint slot %u is damaged: its client is lost\n", i);
-                lost++;
-            }
-            continue;
-        }
         struct pager_client c;
-        memcpy(&c, &ck->clients[i][n].c, sizeof c);
-        if (!c.used)
+        int rc = ckpt_read_client(ck, i, &c);
+        if (rc < 0) {
+            printf("pager: checkpoint slot %u is damaged: its client is lost\n", i);
+            lost++;
+        }
+        if (rc <= 0 || !c.used)
             continue;
         char who[32];
         pager_client_name(c.badge, who, sizeof who);
@@ -166,6 +96,8 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
              * fault finds no client and ends it with a report. */
             printf("pager: client %s not recovered (no task handle from init: %s)\n", who,
                    mica_error_name(task));
+            if (c.badge >= PAGER_FORK_BADGE_BASE)
+                checkpoint_withdraw(c.badge); /* whatever init may still hold */
             lost++;
             continue;
         }
@@ -177,7 +109,7 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
     }
     printf("pager: recovered %d client%s from the checkpoint, %d lost\n", recovered,
            recovered == 1 ? "" : "s", lost);
-    checkpoint_sync(*next_fork_badge); /* what was lost is forgotten there too */
+    checkpoint_sync(*next_fork_badge, NULL); /* what was lost is forgotten there too */
     return recovered;
 }
 
@@ -197,10 +129,13 @@ int checkpoint_open(uint64_t *next_fork_badge)
     }
     ck = (struct checkpoint *)CHECKPOINT_VA;
     init_ep = init;
-    int n = r.w[1] ? restore((uint64_t)init, next_fork_badge) : 0;
-    if (!r.w[1])
+    if (!r.w[1]) { /* fresh, zeroed memory: nothing whole in it */
+        memset(&cursor, -1, sizeof cursor);
         write_header(*next_fork_badge);
-    return n;
+        return 0;
+    }
+    ckpt_cursor_load(ck, &cursor);
+    return restore((uint64_t)init, next_fork_badge);
 }
 
 /* A call to init whose answer is a status in w0. */

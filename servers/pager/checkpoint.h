@@ -5,14 +5,12 @@
  * clients' regions there, validates them and takes the clients back,
  * getting their task handles from init (INIT_CLIENT_TASK).
  *
- * Format (docs/design.md §23.10): a header record and one record per
- * client slot, each kept twice. A record is {seq, checksum, payload}; a
- * write goes to the older copy with seq + 1, so a pager killed in the
- * middle of a write leaves the other copy whole, and the reader takes the
- * valid copy with the larger seq. The checksum (FNV-1a over seq and
- * payload) and the header's layout fields (magic, version, the sizes of
- * struct pager_client and of the table) are checked before anything is
- * used; a pager built with another layout starts empty.
+ * Format (ckpt_format.h, docs/design.md §23.10): a header record and one
+ * record per client slot, each kept twice with a sequence number and a
+ * checksum, so that a pager killed in the middle of a write leaves the
+ * previous copy whole; the header's layout fields (magic, version, the
+ * sizes of struct pager_client and of the table) are checked before
+ * anything is used, and a pager built with another layout starts empty.
  *
  * The code copies struct pager_client as bytes and knows only that it has
  * `used`, `badge`, `task` and `fork_handle` fields, so regions.h may grow. */
@@ -42,7 +40,10 @@ void checkpoint_deposit(uint64_t badge, uint64_t task);
 /* Tell init to close the deposit of a forked client the pager forgets. */
 void checkpoint_withdraw(uint64_t badge);
 
-/* Write every client slot that changed since its last write, and the
- * fork badge counter. Cheap when nothing changed (a compare per used
- * slot); called after each request that may change the table. */
-void checkpoint_sync(uint64_t next_fork_badge);
+/* Write the client slots request req (NULL: any) may have changed and
+ * that differ from their last write (a slot that came or went, the
+ * sender's, those whose badge req names), and the fork badge counter.
+ * Cheap when nothing changed: a compare of one or two slots. Called after
+ * each request, before its answer. */
+struct mica_msg;
+void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req);

@@ -138,7 +138,7 @@ int main(const struct mica_start_info *si)
         /* What a request changed is in the checkpoint before it is
          * answered; faults change only the clustering hints. */
         if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT)
-            checkpoint_sync(pager_fork_badge);
+            checkpoint_sync(pager_fork_badge, &req);
         rc = mica_ipc_reply_recv(pager_ep, &reply, &req, MICA_IPC_BLOCK);
     }
 }
