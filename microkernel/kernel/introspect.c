@@ -34,6 +34,14 @@ int64_t sys_console_read(struct trap_frame *tf)
     return copy_to_user(buf, chunk, (size_t)n) < 0 ? -MICA_EFAULT : n;
 }
 
+/* The task of the first thread waiting to receive on ep, or 0. */
+static uint32_t endpoint_server(const struct endpoint *ep)
+{
+    const struct thread *r = ep->receivers;
+    return r && r->task ? r->task->id : 0;
+}
+
+/* vmm_for_each_user_page counts the pages itself: nothing to do per page. */
 static void count_page(vaddr_t va, paddr_t pa, void *arg)
 {
     (void)va;
@@ -49,7 +57,7 @@ static void describe(const struct task *t, struct mica_task_info *out)
                  : t->state == TASK_DYING ? MICA_TASK_DYING
                                           : MICA_TASK_ZOMBIE;
     memcpy(out->name, t->name, MICA_NAME_MAX);
-    out->pager_id = t->pager ? t->pager->server_id : 0;
+    out->pager_id = t->pager ? endpoint_server(t->pager) : 0;
     out->nthreads = t->nthreads;
     if (t->state == TASK_LIVE) {
         out->pages_mapped = (uint64_t)vmm_for_each_user_page(&t->as, count_page, NULL);
@@ -82,8 +90,8 @@ static bool list_one(struct task *t, void *arg)
 int64_t sys_task_list(struct trap_frame *tf)
 {
     struct list_cursor c = {.buf = tf->rdi, .max = tf->rsi};
-    if (c.max > task_count() + 1)
-        c.max = task_count() + 1; /* bounds the range check below */
+    if (c.max > task_count())
+        c.max = task_count(); /* no overflow in the range check below */
     if (!user_range_ok(c.buf, c.max * sizeof(struct mica_task_info)))
         return -MICA_EFAULT;
     task_for_each_live(list_one, &c);
@@ -109,6 +117,6 @@ int64_t sys_endpoint_server(struct trap_frame *tf)
                                      0, &err);
     if (!e)
         return err;
-    const struct endpoint *ep = e->object;
-    return ep->server_id ? (int64_t)ep->server_id : -MICA_ENOENT;
+    uint32_t id = endpoint_server(e->object);
+    return id ? (int64_t)id : -MICA_ENOENT;
 }

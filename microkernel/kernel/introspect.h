@@ -20,6 +20,6 @@ int64_t sys_task_list(struct trap_frame *tf);
  * task handle will do, whatever its rights and its task's state. */
 int64_t sys_task_info(struct trap_frame *tf);
 
-/* (endpoint h) -> id of the task whose thread last waited to receive on
- * it, -MICA_ENOENT (nobody has yet), -MICA_EBADH. Any rights will do. */
+/* (endpoint h) -> id of the task of the first thread waiting to receive
+ * on it now, -MICA_ENOENT (none waits), -MICA_EBADH. Any rights will do. */
 int64_t sys_endpoint_server(struct trap_frame *tf);

@@ -7,7 +7,7 @@
 #include <mica/stdio.h>
 #include <mica/string.h>
 
-static struct init_state *state;
+static const struct control_ops *init;
 static struct mica_ipc_buffer *ipcbuf; /* init's, mica_ipc_buffer() */
 
 static int status(struct mica_msg *reply, long rc)
@@ -35,7 +35,7 @@ static int on_run(const struct mica_msg *req, struct mica_msg *reply)
     if (n == 0 || n >= MICA_ARGS_MAX)
         return status(reply, n ? -MICA_E2BIG : -MICA_EINVAL);
     char request[MICA_ARGS_MAX];
-    memcpy(request, ipcbuf->data, n); /* init_start's calls reuse the buffer */
+    memcpy(request, ipcbuf->data, n); /* starting it reuses the buffer */
     request[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if (request[i] == '\n' || request[i] == '\r' || request[i] == '#')
@@ -44,8 +44,8 @@ static int on_run(const struct mica_msg *req, struct mica_msg *reply)
     char *rest = strchr(request, ' ');
     if (rest)
         *rest++ = '\0';
-    int pager = !mentions(rest ? rest : "", "pager:") && find_endpoint(state, "pager") >= 0;
-    int names = !mentions(rest ? rest : "", "send:names") && find_endpoint(state, "names") >= 0;
+    int pager = !mentions(rest ? rest : "", "pager:") && init->has_endpoint(init->ctx, "pager");
+    int names = !mentions(rest ? rest : "", "send:names") && init->has_endpoint(init->ctx, "names");
     snprintf(text, sizeof text, "demo %s%s%s %s", request, pager ? " pager:pager" : "",
              names ? " send:names" : "", rest ? rest : "");
     struct bootcfg_cursor c;
@@ -56,9 +56,9 @@ static int on_run(const struct mica_msg *req, struct mica_msg *reply)
         printf("init: run %s: %s\n", request, line.problem);
         return status(reply, -MICA_EINVAL);
     }
-    if (!mica_find_module(state->si, line.name))
+    if (!mica_find_module(init->si, line.name))
         return status(reply, -MICA_ENOENT);
-    long h = init_start(state, &line); /* init keeps the handle: the task lives */
+    long h = init->start(init->ctx, &line); /* init keeps the handle: the task lives */
     if (h < 0)
         return status(reply, h);
     struct mica_task_info info;
@@ -69,7 +69,7 @@ static int on_run(const struct mica_msg *req, struct mica_msg *reply)
 static int on_kill(const struct mica_msg *req, struct mica_msg *reply)
 {
     uint64_t id = req->w[0];
-    if (id == state->si->task_id)
+    if (id == init->si->task_id)
         return status(reply, -MICA_EPERM);
     for (uint64_t h = 0; h < MICA_HANDLE_MAX; h++) {
         struct mica_task_info info;
@@ -79,18 +79,18 @@ static int on_kill(const struct mica_msg *req, struct mica_msg *reply)
     return status(reply, -MICA_ENOENT);
 }
 
-static const struct mica_server_op ops[] = {
+static const struct mica_server_op requests[] = {
     {INIT_RUN, on_run},
     {INIT_KILL, on_kill},
 };
 
-void control_serve(struct init_state *st, uint64_t ep)
+void control_serve(const struct control_ops *ops, uint64_t ep)
 {
-    state = st;
+    init = ops;
     /* Requests bring data into the buffer init's own calls use too
      * (pager_link.c); on_run copies it out first. */
     ipcbuf = mica_ipc_buffer();
-    long rc = ipcbuf ? mica_server_run(ep, ops, sizeof ops / sizeof ops[0]) : -MICA_EFAULT;
+    long rc = ipcbuf ? mica_server_run(ep, requests, sizeof requests / sizeof requests[0]) : -MICA_EFAULT;
     printf("init: control endpoint: %s\n", mica_error_name(rc));
     for (;;)
         mica_yield();

@@ -7,11 +7,23 @@
 #pragma once
 
 #include <stdint.h>
+#include <mica/start.h>
 
-#include "init.h"
+#include "bootcfg.h"
 
 /* The endpoint's name in boot.cfg. */
 #define INIT_CONTROL_ENDPOINT "init"
 
+/* What the requests need from the rest of init (main.c). */
+struct control_ops {
+    const struct mica_start_info *si; /* init's: the boot modules, its own id */
+    void *ctx;                        /* passed to the two functions */
+    /* Start a boot.cfg line as the boot does; the task handle (init
+     * keeps it) or < 0 after printing why not. */
+    long (*start)(void *ctx, const struct bootcfg_line *l);
+    /* Whether boot.cfg created an endpoint called name. */
+    int (*has_endpoint)(void *ctx, const char *name);
+};
+
 /* Serve INIT_RUN and INIT_KILL on ep for ever. */
-__attribute__((noreturn)) void control_serve(struct init_state *st, uint64_t ep);
+__attribute__((noreturn)) void control_serve(const struct control_ops *ops, uint64_t ep);

@@ -12,8 +12,29 @@
 
 #include "bootcfg.h"
 #include "control.h"
-#include "init.h"
 #include "pager_link.h"
+
+#define ENDPOINTS_MAX 16
+#define SERVERS_MAX   16 /* servers a later task: grant can name */
+
+struct init_state {
+    const struct mica_start_info *si;
+    int test_mode, bench_mode;
+    uint64_t passed, failed;
+    uint64_t started;  /* programs started so far; badges their send copies */
+    long pager_ep;     /* the last program's pager (init's handle), or -1 */
+    uint64_t pager_badge; /* and the badge that names it there */
+    unsigned nendpoints;
+    struct {
+        char name[MICA_NAME_MAX];
+        uint64_t handle;
+    } endpoints[ENDPOINTS_MAX];
+    unsigned nservers;
+    struct {
+        char name[MICA_NAME_MAX];
+        uint64_t handle; /* init's task handle (all rights) */
+    } servers[SERVERS_MAX];
+};
 
 /* A configuration problem; in test mode it is also a failure, so a broken
  * setup cannot pass. */
@@ -25,7 +46,7 @@ static void problem(struct init_state *st, const struct bootcfg_line *l, const c
     st->failed += st->test_mode;
 }
 
-long find_endpoint(const struct init_state *st, const char *name)
+static long find_endpoint(const struct init_state *st, const char *name)
 {
     for (unsigned i = 0; i < st->nendpoints; i++)
         if (strcmp(st->endpoints[i].name, name) == 0)
@@ -144,7 +165,9 @@ static int names_permissions(struct init_state *st, const struct bootcfg_line *l
     return 0;
 }
 
-long init_start(struct init_state *st, const struct bootcfg_line *l)
+/* Start module l->name with its args and handles. Returns the task handle
+ * or < 0 after printing why not. */
+static long start(struct init_state *st, const struct bootcfg_line *l)
 {
     const struct mica_module *m = mica_find_module(st->si, l->name);
     if (!m) {
@@ -239,25 +262,36 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             create_endpoint(st, &line);
             break;
         case BOOTCFG_SERVER: {
-            long h = init_start(st, &line);
+            long h = start(st, &line);
             if (h >= 0)
                 record_server(st, &line, h);
             break;
         }
         case BOOTCFG_DEMO:
             if (!st->test_mode && !st->bench_mode)
-                init_start(st, &line); /* runs on its own; nothing to wait for */
+                start(st, &line); /* runs on its own; nothing to wait for */
             break;
         case BOOTCFG_TEST:
         case BOOTCFG_BENCH: {
             int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;
-            long h = wanted ? init_start(st, &line) : -1;
+            long h = wanted ? start(st, &line) : -1;
             if (h >= 0)
                 collect(st, &line, h);
             break;
         }
         }
     }
+}
+
+/* What the control endpoint (control.c) may do with init's state. */
+static long control_start(void *ctx, const struct bootcfg_line *l)
+{
+    return start(ctx, l);
+}
+
+static int control_has_endpoint(void *ctx, const char *name)
+{
+    return find_endpoint(ctx, name) >= 0;
 }
 
 /* Normal mode: nothing left to do but stay alive (servers may need init's
@@ -297,8 +331,11 @@ int main(const struct mica_start_info *si)
     if (!st.test_mode && !st.bench_mode) {
         printf("init: boot complete\n");
         long ep = find_endpoint(&st, INIT_CONTROL_ENDPOINT);
-        if (ep >= 0)
-            control_serve(&st, (uint64_t)ep); /* never returns */
+        if (ep >= 0) {
+            const struct control_ops ops = {.si = si, .ctx = &st, .start = control_start,
+                                            .has_endpoint = control_has_endpoint};
+            control_serve(&ops, (uint64_t)ep); /* never returns */
+        }
         idle_forever();
     }
     if (st.test_mode)

@@ -48,7 +48,6 @@ void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
             pager_region_insert(c, MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE,
                                 MICA_USER_STACK_SIZE, MICA_PROT_READ | MICA_PROT_WRITE,
                                 PAGER_STACK, false);
-            pager_client_learn(c); /* its name for report lines */
             return; /* the table keeps the handle */
         }
         break;
