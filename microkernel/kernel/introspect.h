@@ -13,7 +13,8 @@
 int64_t sys_console_read(struct trap_frame *tf);
 
 /* (struct mica_task_info *buf, n) -> live tasks (may exceed n; the first
- * min(n, count) entries are filled); -MICA_EFAULT. */
+ * min(n, count) entries are filled); -MICA_EFAULT, -MICA_ENOMEM. Long
+ * page counts pass preemption points. */
 int64_t sys_task_list(struct trap_frame *tf);
 
 /* (task h, struct mica_task_info *out) -> 0; -MICA_EBADH, -MICA_EFAULT. Any
