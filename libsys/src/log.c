@@ -1,15 +1,18 @@
 /* Levelled logging (mica/log.h). The level is the program's own, read
- * once from its `log=LEVEL` argument and changed by MICA_LOG_LABEL. */
+ * from its `log=LEVEL` argument before main and changed by
+ * MICA_LOG_LABEL. */
 #include <mica/errno.h>
 #include <mica/log.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
 
+#include "log_priv.h"
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 #define NLEVELS (sizeof level_names / sizeof level_names[0])
 
-static int level = -1; /* -1: not read from the arguments yet */
+int mica_log_current = MICA_LOG_INFO;
 
 int mica_log_level_parse(const char *name)
 {
@@ -53,13 +56,16 @@ static int level_from_args(void)
     return -1;
 }
 
+void log_init(void)
+{
+    int l = level_from_args();
+    if (l >= 0)
+        mica_log_current = l;
+}
+
 enum mica_log_level mica_log_level(void)
 {
-    if (level < 0) {
-        int l = level_from_args();
-        level = l < 0 ? MICA_LOG_INFO : l;
-    }
-    return (enum mica_log_level)level;
+    return (enum mica_log_level)mica_log_current;
 }
 
 long mica_log_set_level(long l)
@@ -67,13 +73,8 @@ long mica_log_set_level(long l)
     long old = mica_log_level();
     if (l < 0 || (unsigned long)l >= NLEVELS)
         return -MICA_EINVAL;
-    level = (int)l;
+    mica_log_current = (int)l;
     return old;
-}
-
-int mica_log_enabled(enum mica_log_level l)
-{
-    return (int)l <= (int)mica_log_level();
 }
 
 void mica_log(enum mica_log_level l, const char *fmt, ...)

@@ -6,6 +6,7 @@
 #include <mica/sys.h>
 
 #include "grant_priv.h"
+#include "log_priv.h"
 
 __attribute__((noreturn, used)) void libsys_start(const struct mica_start_info *si);
 
@@ -41,6 +42,7 @@ void libsys_start(const struct mica_start_info *si)
     const char *args = grant_take(si->args, si->name);
     memmove(own_copy.args, args, strlen(args) + 1);
     start_info = &own_copy;
+    log_init();
     mica_exit(main(start_info));
 }
 

@@ -7,10 +7,12 @@
 #include <mica/syscall.h>
 
 #include "lib/string.h"
+#include "mm/kheap.h"
 #include "mm/vmm.h"
 #include "object/console_input.h"
 #include "object/endpoint.h"
 #include "object/handle.h"
+#include "object/preempt.h"
 #include "object/sched.h"
 #include "object/task.h"
 #include "vm/frame_quota.h"
@@ -34,13 +36,43 @@ int64_t sys_console_read(struct trap_frame *tf)
     return copy_to_user(buf, chunk, (size_t)n) < 0 ? -MICA_EFAULT : n;
 }
 
-static void count_page(vaddr_t va, paddr_t pa, void *arg)
+/* The task of the first thread waiting to receive on ep, or 0. */
+static uint32_t endpoint_server(const struct endpoint *ep)
 {
-    (void)va;
-    (void)pa;
-    (void)arg;
+    const struct thread *r = ep->receivers;
+    return r && r->task ? r->task->id : 0;
 }
 
+/* User pages mapped in t, counted with a preemption point every
+ * PREEMPT_BUDGET table entries looked at, so that a large task cannot
+ * hold interrupts off. The caller holds a reference on t. A task that runs
+ * meanwhile may map or unmap: the count is of the walk, not a snapshot.
+ * Stops at 0 pages for a task that is not live (any more). */
+static uint64_t count_pages(struct task *t)
+{
+    uint64_t n = 0;
+    vaddr_t va = 0;
+    unsigned budget = PREEMPT_BUDGET;
+    while (t->state == TASK_LIVE) {
+        paddr_t pa;
+        if (vmm_next_mapped(&t->as, &va, USER_SPACE_END, &pa, &budget)) {
+            n++;
+            va += PAGE_SIZE;
+            if (va >= USER_SPACE_END)
+                break;
+            if (budget)
+                continue;
+        } else if (va >= USER_SPACE_END) {
+            break;
+        }
+        budget = PREEMPT_BUDGET; /* spent: *va is where to go on */
+        if (preempt_point(t) < 0)
+            break; /* t ended, or the caller was killed */
+    }
+    return t->state == TASK_LIVE ? n : 0;
+}
+
+/* Everything about t but its pages, which may take preemption points. */
 static void describe(const struct task *t, struct mica_task_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -49,31 +81,29 @@ static void describe(const struct task *t, struct mica_task_info *out)
                  : t->state == TASK_DYING ? MICA_TASK_DYING
                                           : MICA_TASK_ZOMBIE;
     memcpy(out->name, t->name, MICA_NAME_MAX);
-    out->pager_id = t->pager ? t->pager->server_id : 0;
+    out->pager_id = t->pager ? endpoint_server(t->pager) : 0;
     out->nthreads = t->nthreads;
-    if (t->state == TASK_LIVE) {
-        out->pages_mapped = (uint64_t)vmm_for_each_user_page(&t->as, count_page, NULL);
+    if (t->state == TASK_LIVE)
         out->frames_charged = task_frames_charged(t);
-    }
     out->faults = t->faults;
 }
 
+/* The live tasks, described in one pass over the list that never blocks;
+ * their pages are counted after it (count_pages may switch away, and the
+ * list may change meanwhile), each task held by a reference. */
 struct list_cursor {
-    uintptr_t buf;
+    struct mica_task_info *info;
+    struct task **tasks;
     uint64_t max, n;
-    int err;
 };
 
 static bool list_one(struct task *t, void *arg)
 {
     struct list_cursor *c = arg;
     if (c->n < c->max) {
-        struct mica_task_info info;
-        describe(t, &info);
-        if (copy_to_user(c->buf + c->n * sizeof info, &info, sizeof info) < 0) {
-            c->err = -MICA_EFAULT;
-            return false;
-        }
+        describe(t, &c->info[c->n]);
+        task_get(t);
+        c->tasks[c->n] = t;
     }
     c->n++;
     return true;
@@ -81,13 +111,29 @@ static bool list_one(struct task *t, void *arg)
 
 int64_t sys_task_list(struct trap_frame *tf)
 {
-    struct list_cursor c = {.buf = tf->rdi, .max = tf->rsi};
-    if (c.max > task_count() + 1)
-        c.max = task_count() + 1; /* bounds the range check below */
-    if (!user_range_ok(c.buf, c.max * sizeof(struct mica_task_info)))
-        return -MICA_EFAULT;
+    uintptr_t buf = tf->rdi;
+    struct list_cursor c = {.max = MIN(tf->rsi, (uint64_t)task_count())};
+    if (!user_range_ok(buf, c.max * sizeof(struct mica_task_info)))
+        return -MICA_EFAULT; /* max is bounded: no overflow */
+    if (c.max) {
+        c.info = kmalloc(c.max * sizeof *c.info);
+        c.tasks = kmalloc(c.max * sizeof *c.tasks);
+        if (!c.info || !c.tasks) {
+            kfree(c.info);
+            kfree(c.tasks);
+            return -MICA_ENOMEM;
+        }
+    }
     task_for_each_live(list_one, &c);
-    return c.err ? c.err : (int64_t)c.n;
+    uint64_t filled = MIN(c.n, c.max);
+    for (uint64_t i = 0; i < filled; i++) {
+        c.info[i].pages_mapped = count_pages(c.tasks[i]);
+        task_put(c.tasks[i]);
+    }
+    int rc = filled ? copy_to_user(buf, c.info, filled * sizeof *c.info) : 0;
+    kfree(c.info);
+    kfree(c.tasks);
+    return rc < 0 ? -MICA_EFAULT : (int64_t)c.n;
 }
 
 int64_t sys_task_info(struct trap_frame *tf)
@@ -97,8 +143,12 @@ int64_t sys_task_info(struct trap_frame *tf)
                                      &err);
     if (!e)
         return err;
+    struct task *t = e->object;
     struct mica_task_info info;
-    describe(e->object, &info);
+    describe(t, &info);
+    task_get(t); /* the handle may be closed while count_pages is preempted */
+    info.pages_mapped = count_pages(t);
+    task_put(t);
     return copy_to_user(tf->rsi, &info, sizeof info) < 0 ? -MICA_EFAULT : 0;
 }
 
@@ -109,6 +159,6 @@ int64_t sys_endpoint_server(struct trap_frame *tf)
                                      0, &err);
     if (!e)
         return err;
-    const struct endpoint *ep = e->object;
-    return ep->server_id ? (int64_t)ep->server_id : -MICA_ENOENT;
+    uint32_t id = endpoint_server(e->object);
+    return id ? (int64_t)id : -MICA_ENOENT;
 }

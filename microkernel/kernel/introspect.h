@@ -13,13 +13,14 @@
 int64_t sys_console_read(struct trap_frame *tf);
 
 /* (struct mica_task_info *buf, n) -> live tasks (may exceed n; the first
- * min(n, count) entries are filled); -MICA_EFAULT. */
+ * min(n, count) entries are filled); -MICA_EFAULT, -MICA_ENOMEM. Long
+ * page counts pass preemption points. */
 int64_t sys_task_list(struct trap_frame *tf);
 
 /* (task h, struct mica_task_info *out) -> 0; -MICA_EBADH, -MICA_EFAULT. Any
  * task handle will do, whatever its rights and its task's state. */
 int64_t sys_task_info(struct trap_frame *tf);
 
-/* (endpoint h) -> id of the task whose thread last waited to receive on
- * it, -MICA_ENOENT (nobody has yet), -MICA_EBADH. Any rights will do. */
+/* (endpoint h) -> id of the task of the first thread waiting to receive
+ * on it now, -MICA_ENOENT (none waits), -MICA_EBADH. Any rights will do. */
 int64_t sys_endpoint_server(struct trap_frame *tf);

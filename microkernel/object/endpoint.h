@@ -5,7 +5,6 @@
 #pragma once
 
 #include "lib/types.h"
-#include "object/task.h"
 #include "object/thread.h"
 
 struct death_note;
@@ -16,8 +15,6 @@ struct endpoint {
     struct death_note *notes;                  /* death notes waiting for a receiver */
     uint32_t refs;                             /* handles naming it */
     uint32_t recv_refs;                        /* of those, with MICA_RIGHT_RECV */
-    uint32_t server_id;  /* task whose thread last waited to receive (0: none yet), for
-                          * MICA_SYS_ENDPOINT_SERVER; a hint, never used for access */
     bool dead;
 };
 
@@ -82,7 +79,6 @@ static inline void ep_queue_receiver(struct endpoint *ep, struct thread *t)
 {
     t->state = THREAD_BLOCKED_RECV;
     t->ep = ep;
-    ep->server_id = t->task ? t->task->id : 0;
     ep_push(&ep->receivers, &ep->receivers_tail, t);
 }
 

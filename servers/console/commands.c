@@ -115,7 +115,7 @@ static void cmd_servers(int argc, char **argv)
         if (id)
             printf("  %-16s served by %s (id %u)\n", name, task_name(n, id), (unsigned)id);
         else
-            printf("  %-16s served by a task that has not received yet\n", name);
+            printf("  %-16s served by a task busy now (not waiting for requests)\n", name);
         slot = m.w[1] + 1;
     }
     printf("  %u names registered\n", shown);

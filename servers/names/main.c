@@ -177,8 +177,8 @@ static int on_forget(const struct mica_msg *req, struct mica_msg *reply)
 }
 
 /* w[0] = first slot to look at -> w[0] = 0, w[1] = the slot of the next
- * registered name, w[2] = the id of its server's task (0: unknown), data
- * = the name; or w[0] = -MICA_ENOENT past the last one. */
+ * registered name, w[2] = the id of its server's task (0: not waiting for
+ * requests now), data = the name; or w[0] = -MICA_ENOENT past the last. */
 static int on_list(const struct mica_msg *req, struct mica_msg *reply)
 {
     close_sent();

@@ -84,7 +84,6 @@ void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
             pager_client_drop(c); /* closes xfer, which the client took */
             return;
         } else {
-            pager_client_learn(c); /* its name for report lines */
             return; /* the table keeps the handle */
         }
         break;

@@ -61,18 +61,17 @@ static const char *plan_name(const struct pager_plan *p)
     return "violation";
 }
 
-void pager_client_learn(struct pager_client *c)
-{
-    struct mica_task_info info;
-    if (c->task && mica_task_info(c->task, &info) == 0) {
-        c->id = info.id;
-        memcpy(c->name, info.name, MICA_NAME_MAX);
-    }
-}
-
 const char *pager_client_name(uint64_t badge, char *buf, size_t size)
 {
-    const struct pager_client *c = pager_client_find(pager_clients, badge);
+    struct pager_client *c = pager_client_find(pager_clients, badge);
+    struct mica_task_info info;
+    if (c && !c->asked && c->task) {
+        c->asked = true;
+        if (mica_task_info(c->task, &info) == 0) {
+            c->id = info.id;
+            memcpy(c->name, info.name, MICA_NAME_MAX);
+        }
+    }
     if (c && c->name[0])
         snprintf(buf, size, "%s (id %u)", c->name, (unsigned)c->id);
     else if (badge >= PAGER_FORK_BADGE_BASE)
@@ -83,19 +82,17 @@ const char *pager_client_name(uint64_t badge, char *buf, size_t size)
 }
 
 /* One line: who, what access where, in which region, what was decided.
- * Clients are named as pager_client_name does, from what was recorded. */
+ * Clients are named as pager_client_name does. */
 void pager_decision_format(const struct pager_decision *d, char *line, size_t size)
 {
-    const struct pager_region *g = d->has_region ? &d->region : 0;
+    const struct pager_region *g = d->region.len ? &d->region : 0;
+    const struct pager_plan plan = {.kind = d->kind, .reason = d->reason, .va = d->va,
+                                    .npages = d->npages};
     char who[48], region[96], what[64];
-    if (d->name[0])
-        snprintf(who, sizeof who, "%s (id %u)", d->name, (unsigned)d->id);
-    else
-        pager_client_name(d->badge, who, sizeof who);
+    pager_client_name(d->badge, who, sizeof who);
     if (g)
         snprintf(region, sizeof region, "%s %s [0x%llx-0x%llx) %c%c%c",
-                 d->plan.reason == MICA_FAULT_REASON_GUARD ||
-                         d->plan.reason == MICA_FAULT_REASON_STACK
+                 d->reason == MICA_FAULT_REASON_GUARD || d->reason == MICA_FAULT_REASON_STACK
                      ? "below"
                      : "in",
                  pager_kind_name(g), (unsigned long long)g->va,
@@ -105,42 +102,44 @@ void pager_decision_format(const struct pager_decision *d, char *line, size_t si
         snprintf(region, sizeof region, "outside every region");
     if (d->result != FAULT_RESUME)
         snprintf(what, sizeof what, "KILL (%s)", mica_fault_reason_text(d->result));
-    else if (d->plan.kind == PLAN_COW)
-        snprintf(what, sizeof what, "%s, private page", plan_name(&d->plan));
+    else if (d->kind == PLAN_COW)
+        snprintf(what, sizeof what, "%s, private page", plan_name(&plan));
     else
-        snprintf(what, sizeof what, "%s, %llu page%s at 0x%llx", plan_name(&d->plan),
-                 (unsigned long long)d->plan.npages, d->plan.npages == 1 ? "" : "s",
-                 (unsigned long long)d->plan.va);
+        snprintf(what, sizeof what, "%s, %llu page%s at 0x%llx", plan_name(&plan),
+                 (unsigned long long)d->npages, d->npages == 1 ? "" : "s",
+                 (unsigned long long)d->va);
     snprintf(line, size, "client %s: %s%s%s at 0x%llx %s: %s", who,
              d->access & MICA_FAULT_KERNEL ? "kernel-copy " : "",
              d->access & MICA_FAULT_PRESENT ? "present-page " : "", access_name(d->access),
              (unsigned long long)d->addr, region, what);
 }
 
-/* Record the decision (the console's `faults`) and print it: kills
- * always, other decisions for verbose clients or at log level debug. The
- * line is only formatted when it is printed. */
+/* Record the decision (the console's `faults`) and print it: kills at
+ * level warn, the decisions of verbose clients at info, others at debug. */
 static void report(const struct pager_client *c, uint64_t addr, unsigned access,
                    const struct pager_plan *p, unsigned r)
 {
     struct pager_decision *d = pager_history_next();
     d->badge = c->badge;
-    d->id = c->id;
-    memcpy(d->name, c->name, MICA_NAME_MAX);
+    d->access = (uint8_t)access;
+    d->result = (uint8_t)r;
+    d->kind = (uint8_t)p->kind;
+    d->reason = (uint8_t)p->reason;
     d->addr = addr;
-    d->access = access;
-    d->result = r;
-    d->plan = *p;
-    d->plan.region = 0;
-    d->has_region = p->region != 0;
+    d->va = p->va;
+    d->npages = p->npages;
     if (p->region)
         d->region = *p->region;
-    bool loud = r != FAULT_RESUME || c->verbose;
-    if (!mica_log_enabled(loud ? MICA_LOG_INFO : MICA_LOG_DEBUG))
+    else
+        d->region.len = 0;
+    enum mica_log_level level = r != FAULT_RESUME ? MICA_LOG_WARN
+                                : c->verbose       ? MICA_LOG_INFO
+                                                   : MICA_LOG_DEBUG;
+    if (!mica_log_enabled(level))
         return;
     char line[256];
     pager_decision_format(d, line, sizeof line);
-    mica_log(loud ? MICA_LOG_INFO : MICA_LOG_DEBUG, "%s", line);
+    mica_log(level, "%s", line);
 }
 
 unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uint64_t thread)

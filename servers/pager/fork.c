@@ -57,7 +57,6 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     }
     child->task = (uint64_t)task;
     child->parent = c->badge;
-    pager_client_learn(child);
     pager_regions_fork(c, child);
     checkpoint_deposit(child->badge, (uint64_t)task); /* for a restarted pager */
     /* Our reply puts the child's handle in the parent's IPC buffer, which

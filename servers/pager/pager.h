@@ -24,25 +24,22 @@ void pager_reply_handle(struct mica_msg *reply, uint64_t h);
 void pager_client_drop(struct pager_client *c);
 
 /* A client's name for report lines, written into buf[size]: "NAME (id N)"
- * from its task (pager_client_learn), else its badge for clients init
+ * from its task, asked once, when a line first names it (so that faults
+ * and forks pay nothing for it); else its badge for clients init
  * introduced and "fork-N" for forked ones (fork.c makes their badges).
  * Returns buf. */
 const char *pager_client_name(uint64_t badge, char *buf, size_t size);
 
-/* Read the name and id of c's task (MICA_SYS_TASK_INFO on c->task). */
-void pager_client_learn(struct pager_client *c);
-
-/* One fault decision as recorded for the console's `faults`. */
+/* One fault decision as recorded for the console's `faults`: a few
+ * stores per fault, formatted only when asked for (the client is then
+ * named by its badge, as pager_client_name does). */
 struct pager_decision {
     uint64_t badge;
-    uint32_t id;               /* the client's task, as pager_client_learn found it */
-    char name[MICA_NAME_MAX];
-    uint64_t addr;
-    unsigned access;           /* MICA_FAULT_* */
-    unsigned result;           /* FAULT_RESUME or a MICA_FAULT_REASON_* */
-    struct pager_plan plan;    /* its region pointer cleared: see region */
-    bool has_region;
-    struct pager_region region; /* a copy: the region may be gone when asked */
+    uint8_t access;            /* MICA_FAULT_* */
+    uint8_t result;            /* FAULT_RESUME or a MICA_FAULT_REASON_* */
+    uint8_t kind, reason;      /* the plan's */
+    uint64_t addr, va, npages; /* the fault; the plan's pages */
+    struct pager_region region; /* a copy (len 0: none): it may be gone when asked */
 };
 
 /* The report line of d ("client NAME (id N): write at ...: KILL (...)")

@@ -54,6 +54,7 @@ struct pager_client {
     uint64_t badge;
     uint64_t task;           /* the pager's task handle for the client (MAP) */
     uint64_t parent;         /* badge of the client that forked it, or 0 */
+    bool asked;              /* its task was asked for its id and name (fault.c) */
     uint32_t id;             /* its task's id and name, for report lines (0, "": unknown) */
     char name[MICA_NAME_MAX];
     uint64_t next_va;        /* bump pointer */

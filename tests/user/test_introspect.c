@@ -123,9 +123,16 @@ static void an_endpoint_names_its_receiver(void)
     KTAP_REQUIRE(child >= 0);
     struct mica_task_info info;
     KTAP_EXPECT_EQ(mica_task_info((uint64_t)child, &info), 0);
+    long server = -MICA_ENOENT;
+    for (unsigned i = 0; i < FORKED_TRIES && server == -MICA_ENOENT; i++) {
+        server = mica_endpoint_server(shared_ep); /* once the child waits */
+        if (server == -MICA_ENOENT)
+            mica_yield();
+    }
+    KTAP_EXPECT_EQ(server, (long)info.id);
     struct mica_msg m = {.label = 1};
-    KTAP_EXPECT_EQ(forked_send(shared_ep, &m), 0); /* the child was waiting */
-    KTAP_EXPECT_EQ(mica_endpoint_server(shared_ep), (long)info.id);
+    KTAP_EXPECT_EQ(forked_send(shared_ep, &m), 0);
+    KTAP_EXPECT_EQ(mica_endpoint_server(shared_ep), -MICA_ENOENT); /* it took the message */
     KTAP_EXPECT_EQ(forked_collect(child), 0);
     mica_handle_close(shared_ep);
 }
@@ -153,8 +160,11 @@ static void one_console_reader_and_a_kill_frees_its_place(void)
     yield_a_while(); /* it blocks in the read */
     long second = forked_start(read_console, NULL);
     KTAP_REQUIRE(second >= 0);
-    KTAP_EXPECT_EQ(forked_collect(second), 20); /* refused at once */
+    yield_a_while(); /* it is refused at once and exits */
+    /* Kill both before waiting, so that a wrong order fails, never hangs. */
+    mica_task_kill((uint64_t)second);
     KTAP_EXPECT_EQ(mica_task_kill((uint64_t)first), 0);
+    KTAP_EXPECT_EQ(forked_collect(second), 20);
     KTAP_EXPECT_EQ(forked_collect(first), MICA_EXIT_KILLED);
     /* The killed reader's place is free: a new reader waits again. */
     long third = forked_start(read_console, NULL);

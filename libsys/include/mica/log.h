@@ -36,11 +36,19 @@ void mica_log(enum mica_log_level level, const char *fmt, ...)
 #define mica_log_info(...)  mica_log(MICA_LOG_INFO, __VA_ARGS__)
 #define mica_log_debug(...) mica_log(MICA_LOG_DEBUG, __VA_ARGS__)
 
-/* True if a line at `level` would be printed (to skip costly formatting). */
-int mica_log_enabled(enum mica_log_level level);
+/* The program's level now: read it, never write it (mica_log_set_level
+ * does). libsys sets it from `log=LEVEL` in the program's arguments
+ * before main (an unknown LEVEL is reported and info kept). */
+extern int mica_log_current;
 
-/* The program's level now. The first call reads `log=LEVEL` from the
- * program's arguments (an unknown LEVEL is reported once and ignored). */
+/* True if a line at `level` would be printed: one compare, for the
+ * paths that must not pay for formatting (the pager's fault path). */
+static inline int mica_log_enabled(enum mica_log_level level)
+{
+    return (int)level <= mica_log_current;
+}
+
+/* The program's level now. */
 enum mica_log_level mica_log_level(void);
 
 /* Set the level; returns the previous one, or -MICA_EINVAL if `level` is

@@ -32,8 +32,8 @@
 #define NAMES_LOOKUP   2  /* name -> 0 and a send handle (SEND|GRANT, badged with the
                            * caller's badge) transferred, or -MICA_ENOENT */
 #define NAMES_LIST     3  /* w[0] = first slot to look at -> 0, w[1] = slot of the next
-                           * registered name, w[2] = id of its server's task (0: not
-                           * known yet), data = the name; -MICA_ENOENT past the end */
+                           * registered name, w[2] = id of its server's task (0: busy,
+                           * not waiting now), data = the name; -MICA_ENOENT past the end */
 #define NAMES_ALLOW   16  /* control (init, badge 0): w[0] = badge, data = name -> 0 or
                            * -MICA_ENOSPC: that badge may register that name */
 #define NAMES_FORGET  17  /* control: w[0] = badge -> 0: drop its permissions */

@@ -177,9 +177,9 @@ long mica_task_list(struct mica_task_info *buf, size_t n);
  * Returns 0, or -MICA_EBADH, -MICA_EFAULT. */
 long mica_task_info(uint64_t h, struct mica_task_info *out);
 
-/* The id of the task whose thread last waited to receive on endpoint
- * handle h: in practice, its server. Returns it, or -MICA_ENOENT (nobody
- * has received on it yet), -MICA_EBADH. */
+/* The id of the task whose thread waits to receive on endpoint handle h
+ * now: its server, when the server is idle. Returns it, or -MICA_ENOENT
+ * (no thread waits: the server is busy, or there is none), -MICA_EBADH. */
 long mica_endpoint_server(uint64_t h);
 
 /* The name of an error code, e.g. "EBADH" for -MICA_EBADH or MICA_EBADH;

@@ -73,8 +73,8 @@
 #define MICA_SYS_TASK_LIST       42 /* (struct mica_task_info *buf, n) -> live tasks; fills the
                                      *  first min(n, count) entries, newest first */
 #define MICA_SYS_TASK_INFO       43 /* (task h, struct mica_task_info *out) -> 0 */
-#define MICA_SYS_ENDPOINT_SERVER 44 /* (endpoint h) -> id of the task whose thread last waited
-                                     *  to receive on it, or -MICA_ENOENT */
+#define MICA_SYS_ENDPOINT_SERVER 44 /* (endpoint h) -> id of the task of a thread waiting to
+                                     *  receive on it now, or -MICA_ENOENT */
 #define MICA_SYS_COUNT           45
 
 /* Flags or'ed into rax with the number. */
@@ -297,7 +297,7 @@ struct mica_task_info {
     uint32_t id;
     uint32_t state;          /* MICA_TASK_LIVE, _DYING or _ZOMBIE */
     char name[MICA_NAME_MAX];
-    uint32_t pager_id;       /* the task serving its pager endpoint, 0: none or unknown */
+    uint32_t pager_id;       /* the task waiting on its pager endpoint, 0: none or busy */
     uint32_t nthreads;
     uint64_t pages_mapped;   /* user pages mapped in its address space */
     uint64_t frames_charged; /* frames charged to it as a pager */
