@@ -78,22 +78,6 @@ static unsigned popcount(uint64_t x)
         n++;
     return n;
 }
-static struct tiny_image child_img;
-
-/* Spawn `code` as task `name` with the handles h[0..nh) and `pager` (an
- * endpoint handle with SEND) as its pager, or none when pager < 0. */
-static long spawn_child(const void *code, size_t n, const char *name, const uint64_t *h,
-                        unsigned nh, long pager)
-{
-    size_t len = tiny_elf_build(&child_img, code, n);
-    struct mica_spawn_args a = {.image = &child_img, .image_len = len, .name = name, .args = "",
-                                .nhandles = nh,
-                                .flags = pager >= 0 ? MICA_SPAWN_PAGER : MICA_SPAWN_NO_PAGER,
-                                .pager = pager >= 0 ? (uint64_t)pager : 0};
-    for (unsigned i = 0; i < nh; i++)
-        a.handles[i] = h[i];
-    return mica_task_spawn(&a);
-}
 
 static void settle(void)
 {
@@ -170,7 +154,7 @@ static bool armed_from_cmdline(void)
         return false;
     long ep = mica_endpoint_create();
     uint64_t h = (uint64_t)ep;
-    long child = ep < 0 ? -1 : spawn_child(mb_send7_start, LEN(send7), "inj_cmdline", &h, 1, -1);
+    long child = ep < 0 ? -1 : tiny_spawn(mb_send7_start, LEN(send7), "inj_cmdline", &h, 1, -1);
     struct mica_msg m1 = {0}, m2 = {0};
     KTAP_EXPECT_EQ(forked_recv(h, &m1), 0);
     KTAP_EXPECT_EQ(forked_recv(h, &m2), 0);
@@ -248,7 +232,7 @@ static void kmalloc_fails_spawn(void)
     struct usage base = usage_now();
     int64_t before = mica_info(MICA_INFO_INJECTED);
     long p = arm("kmalloc:task=test_inject");
-    long child = spawn_child(mb_spin_start, LEN(spin), "inj_never", 0, 0, -1);
+    long child = tiny_spawn(mb_spin_start, LEN(spin), "inj_never", 0, 0, -1);
     KTAP_EXPECT_EQ(child, -MICA_ENOMEM);
     if (child >= 0)
         end_child(child);
@@ -266,7 +250,7 @@ static void alloc_fail_mid_spawn(void)
     for (unsigned i = 0; i < 3; i++) {
         struct usage base = usage_now();
         long p = arm(specs[i]);
-        long child = spawn_child(mb_spin_start, LEN(spin), "inj_half", 0, 0, -1);
+        long child = tiny_spawn(mb_spin_start, LEN(spin), "inj_half", 0, 0, -1);
         if (child >= 0) {
             /* The point hit something the spawn could do without. */
             end_child(child);
@@ -296,7 +280,7 @@ static void alloc_storm(void)
         long m = rcs[1] = mica_mem_map((void *)MAP_VA, 4 * PAGE, MICA_PROT_READ | MICA_PROT_WRITE);
         if (m == 0)
             mica_mem_unmap((void *)MAP_VA, 4 * PAGE);
-        long child = rcs[2] = spawn_child(mb_spin_start, LEN(spin), "inj_storm", 0, 0, -1);
+        long child = rcs[2] = tiny_spawn(mb_spin_start, LEN(spin), "inj_storm", 0, 0, -1);
         if (child >= 0)
             end_child(child);
         for (int k = 0; k < 3; k++) {
@@ -322,7 +306,7 @@ static bool echo_start(struct echo *e)
 {
     e->ep = mica_endpoint_create();
     uint64_t h = (uint64_t)e->ep;
-    e->child = e->ep < 0 ? -1 : spawn_child(mb_echo_start, LEN(echo), "inj_echo", &h, 1, -1);
+    e->child = e->ep < 0 ? -1 : tiny_spawn(mb_echo_start, LEN(echo), "inj_echo", &h, 1, -1);
     settle(); /* the child waits in its receive */
     return e->ep >= 0 && e->child >= 0;
 }
@@ -384,7 +368,7 @@ static void ipc_dup_twice(void)
     long ep = mica_endpoint_create();
     KTAP_REQUIRE(ep >= 0);
     uint64_t h = (uint64_t)ep;
-    long child = spawn_child(mb_send7_start, LEN(send7), "inj_sender", &h, 1, -1);
+    long child = tiny_spawn(mb_send7_start, LEN(send7), "inj_sender", &h, 1, -1);
     KTAP_REQUIRE(child >= 0);
     struct mica_msg m1 = {0}, m2 = {0};
     KTAP_EXPECT_EQ(forked_recv(h, &m1), 0);
@@ -443,7 +427,7 @@ static void reply_withheld_hangs(void)
     int64_t before = mica_info(MICA_INFO_INJECTED);
     long p = arm("reply_withhold:task=inj_echo");
     uint64_t h = (uint64_t)e.ep;
-    long client = spawn_child(mb_call9_start, LEN(call9), "inj_client", &h, 1, -1);
+    long client = tiny_spawn(mb_call9_start, LEN(call9), "inj_client", &h, 1, -1);
     KTAP_REQUIRE(client >= 0);
     settle();
     expect_fired_once(p, before);
@@ -459,7 +443,7 @@ static void kill_random_ends_task(void)
     struct usage base = usage_now();
     int64_t before = mica_info(MICA_INFO_INJECTED);
     long p = arm("kill_random:task=inj_spin");
-    long child = spawn_child(mb_spin_start, LEN(spin), "inj_spin", 0, 0, -1);
+    long child = tiny_spawn(mb_spin_start, LEN(spin), "inj_spin", 0, 0, -1);
     KTAP_REQUIRE(child >= 0);
     KTAP_EXPECT_EQ(mica_task_wait((uint64_t)child), MICA_EXIT_KILLED);
     mica_handle_close((uint64_t)child);
@@ -477,7 +461,7 @@ static bool faulter_start(struct faulter *f)
 {
     f->ep = mica_endpoint_create();
     f->pager = f->ep < 0 ? -1 : mica_handle_mint((uint64_t)f->ep, MICA_RIGHT_SEND, 77);
-    f->child = f->pager < 0 ? -1 : spawn_child(mb_touch_start, LEN(touch), "inj_faulter", 0, 0,
+    f->child = f->pager < 0 ? -1 : tiny_spawn(mb_touch_start, LEN(touch), "inj_faulter", 0, 0,
                                                 f->pager);
     return f->child >= 0;
 }
@@ -603,7 +587,7 @@ static void swifi_case(const char *spec)
     struct usage base = usage_now();
     int64_t before = mica_info(MICA_INFO_INJECTED);
     long p = arm(spec);
-    long child = spawn_child(mb_spin_start, LEN(spin), "inj_spin", 0, 0, -1);
+    long child = tiny_spawn(mb_spin_start, LEN(spin), "inj_spin", 0, 0, -1);
     KTAP_REQUIRE(child >= 0);
     KTAP_EXPECT(wait_fired(p));
     /* Whatever the flip did (nothing yet, or a crash), the kill is clean. */

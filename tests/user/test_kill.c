@@ -82,7 +82,6 @@ MB_SNIPPET(recv_then_touch, "xorl %edi, %edi\n movl $5, %eax\n syscall\n"
  * sharing makes them read-only here, and this program has no pager. */
 static uint8_t filler[3 * PAGE] __attribute__((aligned(4096)));
 static uint8_t image[3 * PAGE] __attribute__((aligned(4096)));
-static struct tiny_image child_img;
 
 static void prepare_pages(void)
 {
@@ -99,21 +98,6 @@ static void prepare_pages(void)
     img->ph[0].filesz = img->ph[0].memsz = 2 * PAGE;
 }
 _Static_assert(sizeof image == IMAGE_LEN, "the child writes the whole image");
-
-/* Spawn `code` with the handles h[0..nh), and `pager` as its pager (-1:
- * none). Returns the task handle or the error. */
-static long spawn_child(const void *code, size_t n, const char *name, const uint64_t *h,
-                        unsigned nh, long pager)
-{
-    size_t len = tiny_elf_build(&child_img, code, n);
-    struct mica_spawn_args a = {.image = &child_img, .image_len = len, .name = name, .args = "",
-                                .nhandles = nh,
-                                .flags = pager >= 0 ? MICA_SPAWN_PAGER : MICA_SPAWN_NO_PAGER,
-                                .pager = pager >= 0 ? (uint64_t)pager : 0};
-    for (unsigned i = 0; i < nh; i++)
-        a.handles[i] = h[i];
-    return mica_task_spawn(&a);
-}
 
 /* Let every other task run until they all block (a few passes). */
 static void settle(void)
@@ -152,7 +136,7 @@ static int run_copy_case(const struct copy_case *c, int64_t *status)
     long ep = mica_endpoint_create();
     if (ep < 0)
         return -1;
-    long child = spawn_child(c->code, c->len, "copykill", 0, 0, ep);
+    long child = tiny_spawn(c->code, c->len, "copykill", 0, 0, ep);
     int served = -1;
     if (child >= 0) {
         served = 0;
@@ -269,7 +253,7 @@ static void expect_killable(const void *code, size_t n, const uint64_t *h, unsig
 {
     for (int round = 0; round < 2; round++) { /* the first one warms up */
         struct usage base = usage_now();
-        long child = spawn_child(code, n, "victim", h, nh, pager);
+        long child = tiny_spawn(code, n, "victim", h, nh, pager);
         if (!KTAP_EXPECT(child >= 0))
             return;
         settle();
@@ -308,7 +292,7 @@ static void kill_task_blocked_in_call(void)
 
 static void kill_task_waiting_for_a_task(void)
 {
-    long spinner = spawn_child(mb_spin_start, LEN(spin), "spinner", 0, 0, -1);
+    long spinner = tiny_spawn(mb_spin_start, LEN(spin), "spinner", 0, 0, -1);
     KTAP_REQUIRE(spinner >= 0);
     uint64_t h = (uint64_t)spinner;
     expect_killable(mb_wait_h0_start, LEN(wait_h0), &h, 1, -1);
@@ -325,7 +309,7 @@ static void kill_client_of_a_silent_pager(void)
         long ep = mica_endpoint_create();
         KTAP_REQUIRE(ep >= 0);
         struct usage base = usage_now();
-        long child = spawn_child(mb_touch_unmapped_start, LEN(touch_unmapped), "silent", 0, 0,
+        long child = tiny_spawn(mb_touch_unmapped_start, LEN(touch_unmapped), "silent", 0, 0,
                                  ep);
         KTAP_REQUIRE(child >= 0);
         settle();
@@ -347,7 +331,7 @@ static void kill_client_of_a_silent_pager(void)
 
 static void kill_needs_the_kill_right(void)
 {
-    long child = spawn_child(mb_spin_start, LEN(spin), "victim", 0, 0, -1);
+    long child = tiny_spawn(mb_spin_start, LEN(spin), "victim", 0, 0, -1);
     KTAP_REQUIRE(child >= 0);
     long weak = mica_handle_mint((uint64_t)child, MICA_RIGHT_WAIT, 0);
     KTAP_EXPECT(weak >= 0);
@@ -366,7 +350,7 @@ static void task_without_handles_is_killed(void)
 {
     for (int round = 0; round < 2; round++) {
         struct usage base = usage_now();
-        long child = spawn_child(mb_spin_start, LEN(spin), "orphan", 0, 0, -1);
+        long child = tiny_spawn(mb_spin_start, LEN(spin), "orphan", 0, 0, -1);
         KTAP_REQUIRE(child >= 0);
         settle();
         KTAP_EXPECT_EQ(mica_handle_close((uint64_t)child), 0);
@@ -381,10 +365,10 @@ static void task_without_handles_is_killed(void)
 static void orphans_of_a_killed_task_are_killed(void)
 {
     struct usage base = usage_now();
-    long spinner = spawn_child(mb_spin_start, LEN(spin), "spinner", 0, 0, -1);
+    long spinner = tiny_spawn(mb_spin_start, LEN(spin), "spinner", 0, 0, -1);
     KTAP_REQUIRE(spinner >= 0);
     uint64_t h = (uint64_t)spinner;
-    long holder = spawn_child(mb_spin_start, LEN(spin), "holder", &h, 1, -1);
+    long holder = tiny_spawn(mb_spin_start, LEN(spin), "holder", &h, 1, -1);
     KTAP_REQUIRE(holder >= 0);
     KTAP_EXPECT_EQ(mica_handle_close(h), 0);
     settle();
@@ -412,7 +396,7 @@ static void self_paged_task_is_killed_at_its_fault(void)
     long ep = mica_endpoint_create();
     KTAP_REQUIRE(ep >= 0);
     uint64_t h = (uint64_t)ep;
-    long child = spawn_child(mb_touch_unmapped_start, LEN(touch_unmapped), "selfpaged", &h, 1,
+    long child = tiny_spawn(mb_touch_unmapped_start, LEN(touch_unmapped), "selfpaged", &h, 1,
                              ep);
     KTAP_REQUIRE(child >= 0);
     mica_handle_close(h); /* the child alone can receive its faults */
@@ -427,8 +411,8 @@ static void pagers_paging_each_other_are_killed(void)
     long ea = mica_endpoint_create(), eb = mica_endpoint_create();
     KTAP_REQUIRE(ea >= 0 && eb >= 0);
     uint64_t ha = (uint64_t)ea, hb = (uint64_t)eb;
-    long b = spawn_child(mb_recv_then_touch_start, LEN(recv_then_touch), "pager_b", &ha, 1, eb);
-    long a = spawn_child(mb_touch_unmapped_start, LEN(touch_unmapped), "pager_a", &hb, 1, ea);
+    long b = tiny_spawn(mb_recv_then_touch_start, LEN(recv_then_touch), "pager_b", &ha, 1, eb);
+    long a = tiny_spawn(mb_touch_unmapped_start, LEN(touch_unmapped), "pager_a", &hb, 1, ea);
     KTAP_REQUIRE(a >= 0 && b >= 0);
     mica_handle_close(ha);
     mica_handle_close(hb);

@@ -63,6 +63,24 @@ static inline long tiny_spawn_image(const void *image, size_t len, const char *n
     return mica_task_spawn(&a);
 }
 
+/* Start code[0..n) as a child task named `name` with the caller's handles
+ * h[0..nh) and the pager endpoint `pager` (< 0: no pager, so a fault kills
+ * it). The image is built in one static buffer, which the spawn has copied
+ * when this returns. Returns the task handle or the spawn error. */
+static inline long tiny_spawn(const void *code, size_t n, const char *name, const uint64_t *h,
+                              unsigned nh, long pager)
+{
+    static struct tiny_image img;
+    size_t len = tiny_elf_build(&img, code, n);
+    struct mica_spawn_args a = {.image = &img, .image_len = len, .name = name, .args = "",
+                                .nhandles = nh,
+                                .flags = pager >= 0 ? MICA_SPAWN_PAGER : MICA_SPAWN_NO_PAGER,
+                                .pager = pager >= 0 ? (uint64_t)pager : 0};
+    for (unsigned i = 0; i < nh && i < MICA_SPAWN_MAX_HANDLES; i++)
+        a.handles[i] = h[i];
+    return mica_task_spawn(&a);
+}
+
 /* Run code[0..n) as a child task named `name`, wait for it and close its
  * handle. Returns its exit status (MICA_EXIT_KILLED if the kernel killed
  * it), or the spawn or wait error (which a caller tells apart from a
