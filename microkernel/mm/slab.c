@@ -156,16 +156,28 @@ static void slab_destroy(struct slab_cache *c, struct slab *s)
 
 /* ------------------------------------------------------------ fast path -- */
 
-/* Bitmap word and bit number of the 32-byte granule where `obj` starts
- * (bit 11 of the address picks the word, bits 5..10 the bit). */
-static inline uint64_t *granule_word(struct slab *s, const void *obj)
+/* The bitmap is one 128-bit string, bit g for the 32-byte granule g of the
+ * frame where an object starts (bits 5..11 of its address). bts and btr
+ * with a register operand address a bit string in memory directly, one
+ * instruction where word, shift and mask take five: this is on every
+ * allocation and free. */
+static inline uint64_t granule_of(const void *obj)
 {
-    return (uint64_t *)((char *)s->bitmap + (((uintptr_t)obj >> 8) & 8));
+    return ((uintptr_t)obj >> GRANULE_SHIFT) & (PAGE_SIZE / GRANULE - 1);
 }
 
-static inline unsigned granule_bit(const void *obj)
+/* Mark the object starting at obj allocated. */
+static inline void granule_set(struct slab *s, const void *obj)
 {
-    return ((uintptr_t)obj >> GRANULE_SHIFT) & 63;
+    __asm__("btsq %1, %0" : "+m"(s->bitmap) : "r"(granule_of(obj)) : "cc");
+}
+
+/* Mark it free; returns whether it was marked allocated. */
+static inline bool granule_clear(struct slab *s, const void *obj)
+{
+    bool was;
+    __asm__("btrq %2, %0" : "+m"(s->bitmap), "=@ccc"(was) : "r"(granule_of(obj)));
+    return was;
 }
 
 /* The fast path refused `obj`: find out why and say so. */
@@ -198,7 +210,7 @@ static inline void *slab_pop(struct slab_cache *c, struct slab *s, void *obj)
      * of the slab (a full check is left to slab_free's bitmap test). */
     if (unlikely(slab_of(obj) != s))
         slab_corrupt(s, obj);
-    *granule_word(s, obj) |= 1ULL << granule_bit(obj);
+    granule_set(s, obj);
     s->free = *(void **)obj;
     s->in_use++;
     c->allocs++;
@@ -267,12 +279,8 @@ static inline void free_obj(struct slab_cache *c, struct slab *s, void *obj)
 {
     if (unlikely((uintptr_t)obj & (GRANULE - 1)))
         slab_bad_free(c, obj);
-    uint64_t *word = granule_word(s, obj);
-    uint64_t w = *word;
-    unsigned bit = granule_bit(obj);
-    if (unlikely(!((w >> bit) & 1)))
+    if (unlikely(!granule_clear(s, obj)))
         slab_bad_free(c, obj);
-    *word = w & ~(1ULL << bit);
     void *head = s->free;
     *(void **)obj = head;
     s->free = obj;

@@ -151,33 +151,34 @@ static int add_tables(const struct vm_space *as, vaddr_t va, struct walk *w, int
 }
 
 /* The 4 KiB leaf slot of va when the three tables above it exist (no large
- * page on the way), else NULL: the common case of map_at, unrolled. */
+ * page on the way), else NULL: the common case of map, remap, protect and
+ * lookups, unrolled (the loop of walk() costs three times as much). If
+ * `upper` is not NULL it gets the AND of the three entries above the leaf
+ * with their NX bits ORed in (see prot_of). */
+static inline uint64_t *leaf_slot_upper(const struct vm_space *as, vaddr_t va, uint64_t *upper)
+{
+    uint64_t e4 = table_ptr(as->pml4)[pte_index(va, 4)];
+    if (!(e4 & PTE_P))
+        return NULL;
+    uint64_t e3 = table_ptr(pte_addr(e4))[pte_index(va, 3)];
+    if ((e3 & (PTE_P | PTE_PS)) != PTE_P)
+        return NULL;
+    uint64_t e2 = table_ptr(pte_addr(e3))[pte_index(va, 2)];
+    if ((e2 & (PTE_P | PTE_PS)) != PTE_P)
+        return NULL;
+    if (upper)
+        *upper = (e4 & e3 & e2 & ~PTE_NX) | ((e4 | e3 | e2) & PTE_NX);
+    return &table_ptr(pte_addr(e2))[pte_index(va, 1)];
+}
+
 static inline uint64_t *leaf_slot(const struct vm_space *as, vaddr_t va)
 {
-    uint64_t e = table_ptr(as->pml4)[pte_index(va, 4)];
-    if (!(e & PTE_P))
-        return NULL;
-    e = table_ptr(pte_addr(e))[pte_index(va, 3)];
-    if ((e & (PTE_P | PTE_PS)) != PTE_P)
-        return NULL;
-    e = table_ptr(pte_addr(e))[pte_index(va, 2)];
-    if ((e & (PTE_P | PTE_PS)) != PTE_P)
-        return NULL;
-    return &table_ptr(pte_addr(e))[pte_index(va, 1)];
+    return leaf_slot_upper(as, va, NULL);
 }
 
 /* Install `leaf_entry` at level `leaf` for `va`, creating tables as needed. */
 static int map_at(struct vm_space *as, vaddr_t va, uint64_t leaf_entry, int leaf)
 {
-    uint64_t *slot;
-    if (leaf == 1 && (slot = leaf_slot(as, va)) != NULL) {
-        if (*slot & PTE_P)
-            return -MICA_EEXIST;
-        pte_set(slot, leaf_entry);
-        pt_count_inc(ALIGN_DOWN(virt_to_phys(slot), PAGE_SIZE));
-        as->changes++;
-        return 0;
-    }
     struct walk w;
     walk(as->pml4, va, leaf, &w);
     if (w.level > leaf) {
@@ -202,6 +203,16 @@ int vmm_map(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot)
         return rc;
     if (!IS_ALIGNED(pa, PAGE_SIZE) || pa >= PTE_PHYS_LIMIT)
         return -MICA_EINVAL;
+    /* Here rather than in map_at, whose general walk needs a large frame. */
+    uint64_t *slot = leaf_slot(as, va);
+    if (slot) {
+        if (*slot & PTE_P)
+            return -MICA_EEXIST;
+        pte_set(slot, pa | pte_leaf_bits(prot));
+        pt_count_inc(ALIGN_DOWN(virt_to_phys(slot), PAGE_SIZE));
+        as->changes++;
+        return 0;
+    }
     return map_at(as, va, pa | pte_leaf_bits(prot), 1);
 }
 
@@ -225,6 +236,24 @@ static int find_4k(const struct vm_space *as, vaddr_t va, struct walk *w)
     if (!(*w->entry[w->level] & PTE_P))
         return -MICA_ENOENT;
     return w->level == 1 ? 0 : -MICA_EINVAL;
+}
+
+/* find_4k for callers that need only the leaf's slot: the unrolled walk
+ * when it reaches a present leaf, find_4k for everything else (and its
+ * error). */
+static inline int find_leaf(const struct vm_space *as, vaddr_t va, uint64_t **slot)
+{
+    if (likely(IS_ALIGNED(va, PAGE_SIZE) && va_canonical(va))) {
+        uint64_t *s = leaf_slot(as, va);
+        if (likely(s && (*s & PTE_P))) {
+            *slot = s;
+            return 0;
+        }
+    }
+    struct walk w;
+    int rc = find_4k(as, va, &w);
+    *slot = rc == 0 ? w.entry[1] : NULL;
+    return rc;
 }
 
 /* May the table at `level` holding `va` be freed once empty? */
@@ -265,16 +294,16 @@ int vmm_protect(struct vm_space *as, vaddr_t va, unsigned prot)
     int rc = check_request(va, prot, PAGE_SIZE);
     if (rc < 0)
         return rc;
-    struct walk w;
-    rc = find_4k(as, va, &w);
+    uint64_t *slot;
+    rc = find_leaf(as, va, &slot);
     if (rc < 0)
         return rc;
 
-    uint64_t old = *w.entry[1];
+    uint64_t old = *slot;
     uint64_t e = (old & (PTE_ADDR_MASK | PTE_A | PTE_D)) | pte_leaf_bits(prot);
     if (e == old)
         return 0;
-    pte_set(w.entry[1], e);
+    pte_set(slot, e);
     as->changes++;
     if (is_kernel_va(va) || is_current(as))
         tlb_flush_page(va);
@@ -302,8 +331,8 @@ int vmm_mark_cow(struct vm_space *as, vaddr_t va)
 
 bool vmm_is_cow(const struct vm_space *as, vaddr_t va)
 {
-    struct walk w;
-    return find_4k(as, va, &w) == 0 && (*w.entry[1] & PTE_COW);
+    uint64_t *slot;
+    return find_leaf(as, va, &slot) == 0 && (*slot & PTE_COW);
 }
 
 int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_t *old_pa)
@@ -313,14 +342,14 @@ int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_
         return rc;
     if (!IS_ALIGNED(pa, PAGE_SIZE) || pa >= PTE_PHYS_LIMIT)
         return -MICA_EINVAL;
-    struct walk w;
-    rc = find_4k(as, va, &w);
+    uint64_t *slot;
+    rc = find_leaf(as, va, &slot);
     if (rc < 0)
         return rc;
-    uint64_t old = *w.entry[1];
+    uint64_t old = *slot;
     /* A new frame starts clean; the same frame keeps its A/D history. */
     uint64_t keep = pte_addr(old) == pa ? (old & (PTE_A | PTE_D)) : 0;
-    pte_set(w.entry[1], pa | keep | pte_leaf_bits(prot));
+    pte_set(slot, pa | keep | pte_leaf_bits(prot));
     as->changes++;
     if (is_kernel_va(va) || is_current(as))
         tlb_flush_page(va);
@@ -331,14 +360,10 @@ int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_
 
 /* Effective protection along the walk: writable/user only if every level
  * allows it, executable unless some level has NX. */
-static unsigned walk_prot(const struct walk *w)
+/* The VM_* protection of a leaf whose path has W and U in `all` where every
+ * level allows them and NX in `nx` where any level forbids execution. */
+static unsigned prot_of(uint64_t all, uint64_t nx, uint64_t leaf)
 {
-    uint64_t all = PTE_W | PTE_U, nx = 0;
-    for (int l = PT_LEVELS; l >= w->level; l--) {
-        all &= *w->entry[l];
-        nx |= *w->entry[l] & PTE_NX;
-    }
-    uint64_t leaf = *w->entry[w->level];
     unsigned prot = 0;
     if (all & PTE_W)
         prot |= VM_WRITE;
@@ -353,10 +378,29 @@ static unsigned walk_prot(const struct walk *w)
     return prot;
 }
 
+static unsigned walk_prot(const struct walk *w)
+{
+    uint64_t all = PTE_W | PTE_U, nx = 0;
+    for (int l = PT_LEVELS; l >= w->level; l--) {
+        all &= *w->entry[l];
+        nx |= *w->entry[l] & PTE_NX;
+    }
+    return prot_of(all, nx, *w->entry[w->level]);
+}
+
 int vmm_translate(const struct vm_space *as, vaddr_t va, paddr_t *pa, unsigned *prot)
 {
     if (!va_canonical(va))
         return -MICA_EINVAL;
+    uint64_t upper, *slot = leaf_slot_upper(as, va, &upper);
+    if (likely(slot && (*slot & PTE_P))) { /* a 4 KiB page: the unrolled walk */
+        uint64_t e = *slot;
+        if (pa)
+            *pa = pte_addr(e) | (va & PAGE_MASK);
+        if (prot)
+            *prot = prot_of(upper & e & (PTE_W | PTE_U), (upper | e) & PTE_NX, e);
+        return 0;
+    }
     struct walk w;
     walk(as->pml4, va, 1, &w);
     uint64_t e = *w.entry[w.level];

@@ -339,7 +339,8 @@ int main(const struct mica_start_info *si)
     if (st.bench_mode) /* tools/bench names it for the memory size of the run */
         printf("bench: boot_to_init %llu insn/op # first kernel instruction (after GRUB) to "
                "init's first instruction: memory map, frame allocator, kernel space, heap, "
-               "timer calibration, init loaded\n",
+               "timer calibration, init loaded (the kernel's own test and benchmark runs left "
+               "out)\n",
                (unsigned long long)(mica_start_tsc - (uint64_t)mica_info(MICA_INFO_BOOT_TSC) -
                                     (uint64_t)mica_info(MICA_INFO_SELFTEST)));
 

@@ -34,6 +34,7 @@
 #define PIT_PORT_B     0x61      /* bit 0: channel 2 gate, 1: speaker, 5: channel 2 out */
 #define PIT_CMD_CH0_RATE    0x34 /* channel 0, lo/hi byte, mode 2 (rate generator) */
 #define PIT_CMD_CH2_ONESHOT 0xb0 /* channel 2, lo/hi byte, mode 0 (count down once) */
+#define PIT_CMD_CH2_LATCH   0x80 /* channel 2, latch the count for reading */
 #define PORT_B_GATE2   0x01
 #define PORT_B_SPEAKER 0x02
 #define PORT_B_OUT2    0x20
@@ -158,8 +159,23 @@ static void spurious_interrupt(struct trap_frame *tf)
     (void)tf;
 }
 
+/* The count of PIT channel 2, latched. */
+static uint16_t pit_ch2_count(void)
+{
+    outb(PIT_CMD, PIT_CMD_CH2_LATCH);
+    uint8_t lo = inb(PIT_CH2);
+    return (uint16_t)(lo | inb(PIT_CH2) << 8);
+}
+
 /* APIC timer counts per CALIB_PIT_COUNT PIT ticks, measured with PIT
- * channel 2; 0 if the PIT never signalled the end of the interval. */
+ * channel 2; 0 if the PIT never signalled the end of the interval.
+ *
+ * The window ends when the poll sees the PIT's output go high, which may be
+ * late: under QEMU without -icount the virtual CPU can be descheduled for
+ * milliseconds while both clocks run on. So the APIC count and the PIT's
+ * own count are read back to back at the end (in mode 0 the PIT counts on
+ * below zero), and the rate is the ratio of the two elapsed counts: a late
+ * poll lengthens both alike. */
 static uint32_t lapic_calibrate(void)
 {
     uint8_t port_b = inb(PIT_PORT_B);
@@ -174,13 +190,16 @@ static uint32_t lapic_calibrate(void)
     while (!(inb(PIT_PORT_B) & PORT_B_OUT2) && ++polls < CALIB_MAX_POLLS)
         __asm__ volatile("pause");
     uint32_t now = lapic_timer_current();
-    tsc_hz = (rdtsc_ordered() - tsc0) * PIT_HZ / CALIB_PIT_COUNT;
+    uint16_t pit_elapsed = (uint16_t)(CALIB_PIT_COUNT - pit_ch2_count());
+    uint64_t tsc_elapsed = rdtsc_ordered() - tsc0;
     lapic_timer_stop();
     outb(PIT_PORT_B, port_b);
 
-    if (polls >= CALIB_MAX_POLLS || now == 0)
+    if (polls >= CALIB_MAX_POLLS || now == 0 || pit_elapsed < CALIB_PIT_COUNT)
         return 0; /* no PIT, or the APIC timer ran out first */
-    return UINT32_MAX - now;
+    tsc_hz = tsc_elapsed * PIT_HZ / pit_elapsed;
+    /* Scaled to CALIB_PIT_COUNT PIT ticks, as the callers expect. */
+    return (uint32_t)((uint64_t)(UINT32_MAX - now) * CALIB_PIT_COUNT / pit_elapsed);
 }
 
 static void timer_start_lapic(void)
