@@ -166,6 +166,7 @@ struct mica_spawn_args {
 #define MICA_START_TEST_MODE (1u << 0) /* kernel command line has "test" */
 #define MICA_START_MACHINE   (1u << 1) /* may call MICA_SYS_SHUTDOWN (init only) */
 #define MICA_START_BENCH_MODE (1u << 2) /* kernel command line has "bench" */
+#define MICA_START_WORKLOAD_MODE (1u << 3) /* kernel command line has "workload" */
 
 struct mica_module {
     char name[MICA_NAME_MAX]; /* the module's GRUB command line, first word */
@@ -202,6 +203,9 @@ struct mica_start_info {
 #define MICA_INFO_IRQ_LATENCY_MEAN 10 /* the mean wait */
 #define MICA_INFO_IRQ_LATENCY_RESET 11 /* start a new window; returns 0 */
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
+/* Queries 13-20 are reserved. */
+#define MICA_INFO_SELF_CHECK       21 /* run the kernel's consistency checks; -> failures found */
+#define MICA_INFO_SYSCALLS         22 /* system calls entered since boot, by every task */
 #endif
 
 #ifndef __ASSEMBLER__
