@@ -6,6 +6,9 @@
 #                   make run RUNFLAGS='--timeout 30 --mem 1G'
 #   make test       host unit tests + fuzz smoke + in-guest tests in QEMU
 #   make bench      in-guest benchmarks (guest instructions per operation)
+#   make inject     the default fault-injection campaign (tools/inject,
+#                   docs/fault-injection.md); INJECT_CAMPAIGN=experiments/X.toml
+#   make test-slurm a campaign as a Slurm job array on a one-node cluster
 #   make debug      QEMU paused with a gdb stub, gdb attached with symbols;
 #                   make debug BREAK=kv:on_put stops in that server only
 #   make user       build libsys and the user programs only (build/user/)
@@ -49,7 +52,7 @@ KERNEL_ASM := $(shell find microkernel boot -name '*.asm' | sort)
 KERNEL_ASM_OBJ := $(KERNEL_ASM:%.asm=$(BUILD)/k/%.o)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/k/%.o) $(KERNEL_ASM_OBJ)
 
-.PHONY: all kernel user iso module-limit-check run test bench debug host-test fuzz-smoke guest-test clean help deps \
+.PHONY: all kernel user iso module-limit-check run test test-slurm inject bench debug host-test fuzz-smoke guest-test clean help deps \
 	host-test-bins fuzz-bins print-host-tests print-fuzzers
 all: iso
 
@@ -246,7 +249,21 @@ guest-test: deps
 	tools/test-all --only guest
 
 test: deps
+	@tools/install-deps inject
 	tools/test-all
+
+# A campaign as a Slurm job array on a one-node cluster the test starts and
+# stops (about a minute; not part of make test).
+test-slurm: deps iso
+	@tools/install-deps slurm
+	tools/test-slurm
+
+# The default fault-injection campaign: every point once
+# (build/inject/every-point/: runs.csv, summary.md, outcomes.svg).
+INJECT_CAMPAIGN ?= experiments/every-point.toml
+inject: deps iso
+	@tools/install-deps inject
+	tools/inject run $(INJECT_CAMPAIGN)
 
 clean:
 	rm -rf $(BUILD)

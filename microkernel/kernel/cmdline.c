@@ -15,6 +15,7 @@ struct option_def {
 static const struct option_def options[] = {
     {"test", offsetof(struct kernel_options, test)},
     {"bench", offsetof(struct kernel_options, bench)},
+    {"workload", offsetof(struct kernel_options, workload)},
 };
 
 static bool apply_option(const char *word, size_t len, struct kernel_options *opts)

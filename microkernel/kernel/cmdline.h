@@ -6,6 +6,8 @@
 struct kernel_options {
     bool test;   /* "test": run the in-kernel tests, then power off */
     bool bench;  /* "bench": run the benchmarks, then power off */
+    bool workload; /* "workload": init runs the workload lines of boot.cfg, then
+                    * powers off (fault-injection campaigns) */
     char crash[16]; /* "crash=KIND": fault on purpose after boot (tests the
                      * panic report); "" when absent */
 };

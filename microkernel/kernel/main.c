@@ -63,7 +63,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
     parse_boot_info(magic, info_pa, bi);
     boot_state.info_pa = info_pa;
     cmdline_parse(bi->cmdline, &boot_state.opts);
-    machine_test_mode = boot_state.opts.test || boot_state.opts.bench || boot_state.opts.crash[0];
+    machine_test_mode = boot_state.opts.test || boot_state.opts.bench || boot_state.opts.workload ||
+                        boot_state.opts.crash[0];
     kprintf("boot: loader '%s', command line '%s'\n", bi->loader_name, bi->cmdline);
     kprintf("cpu: %s, nx %s, smep %s, smap %s, pge %s, 1g-pages %s\n", cpu_features.vendor,
             cpu_features.nx ? "yes" : "no", cpu_features.smep ? "yes" : "no",
@@ -97,6 +98,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
     }
     /* Not part of booting: boot_to_init leaves it out (MICA_INFO_SELFTEST). */
     boot_state.selftest_insns = rdtsc_ordered() - selftest_start;
+    if (boot_state.opts.workload)
+        flags |= MICA_START_WORKLOAD_MODE;
     if (boot_start_init(bi, flags) < 0) {
         /* Without init there is nothing to run: report and stop. */
         unsigned passed = 0, failed = 0;

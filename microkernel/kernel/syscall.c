@@ -27,6 +27,7 @@
 #include "kernel/selftest.h"
 #include "object/preempt.h"
 #include "inject/inject.h"
+#include "kernel/self_check.h"
 
 #define DEBUG_WRITE_MAX   (64 * KiB) /* longer writes are cut to this */
 #define DEBUG_WRITE_CHUNK 256        /* bytes copied per step, on the kernel stack */
@@ -85,6 +86,7 @@ void syscall_dispatch(struct trap_frame *tf)
      * resumes (sched.c, switch.asm), not here: system calls pay nothing.
      * A bare number (no flag bits), the common case, takes one compare. */
     uint64_t rax = tf->rax;
+    this_cpu()->syscalls++; /* for fuzzers and campaigns: one add */
     syscall_fn fn;
     int64_t rc;
     if (likely(rax < MICA_SYS_COUNT) && likely((fn = syscall_table[rax]) != NULL)) {
@@ -223,6 +225,10 @@ int64_t sys_info(struct trap_frame *tf)
         slab_for_each_cache(add_slab_cache, &t);
         return (int64_t)(tf->rdi == MICA_INFO_SLAB_FRAMES ? t.frames : t.caches);
     }
+    case MICA_INFO_SYSCALLS:
+        return (int64_t)this_cpu()->syscalls; /* one CPU runs tasks today */
+    case MICA_INFO_SELF_CHECK:
+        return (int64_t)kernel_self_check();
     default:
         return -MICA_EINVAL;
     }

@@ -46,6 +46,7 @@
 #include "mm/slab.h"
 
 #include "lib/assert.h"
+#include "lib/console.h"
 #include "lib/string.h"
 #include "mm/phys.h"
 #include "mm/pmm.h"
@@ -409,6 +410,50 @@ void slab_get_stats(const struct slab_cache *c, struct slab_stats *st)
     st->slabs = c->nslabs;
     st->allocs = c->allocs;
     st->frees = c->frees;
+}
+
+/* Walk one list of cache c; adds its slabs and objects. Returns 0, or 1
+ * (printed) when a header does not belong on it. */
+static uint64_t check_list(const struct slab_cache *c, const struct slab *head, bool full,
+                           uint64_t *slabs, uint64_t *objs)
+{
+    for (const struct slab *s = head; s; s = s->next) {
+        if (s->magic != SLAB_MAGIC || s->cache != c || s->on_full != full ||
+            s->in_use > c->capacity || (full && s->in_use != c->capacity)) {
+            kprintf("slab_check: %s: %s slab %p has magic 0x%x, %u of %u objects in use\n",
+                    c->name, full ? "full" : "partial", (const void *)s, s->magic, s->in_use,
+                    c->capacity);
+            return 1;
+        }
+        if (++*slabs > c->nslabs) { /* a cycle, or a counter too low */
+            kprintf("slab_check: %s: more slabs on the lists than the %llu counted\n", c->name,
+                    (unsigned long long)c->nslabs);
+            return 1;
+        }
+        *objs += s->in_use;
+    }
+    return 0;
+}
+
+uint64_t slab_check(void)
+{
+    uint64_t broken = 0;
+    for (struct slab_cache *c = slab.caches; c; c = c->next) {
+        uint64_t slabs = 0, objs = 0;
+        if (check_list(c, c->partial, false, &slabs, &objs) ||
+            check_list(c, c->full, true, &slabs, &objs)) {
+            broken++;
+            continue;
+        }
+        if (slabs != c->nslabs || objs != c->allocs - c->frees) {
+            kprintf("slab_check: %s: lists hold %llu slabs and %llu objects, counters say "
+                    "%llu and %llu\n", c->name, (unsigned long long)slabs,
+                    (unsigned long long)objs, (unsigned long long)c->nslabs,
+                    (unsigned long long)(c->allocs - c->frees));
+            broken++;
+        }
+    }
+    return broken;
 }
 
 uint64_t slab_reclaim(void)

@@ -52,5 +52,10 @@ void slab_get_stats(const struct slab_cache *c, struct slab_stats *s);
  * count is exact for leak checks. Returns the frames freed. O(caches). */
 uint64_t slab_reclaim(void);
 
+/* Check every cache's lists against its counters (slab headers intact,
+ * slabs counted, objects in use = allocs - frees, full slabs full). Prints
+ * one line per broken cache and returns how many broke; 0 when sound. */
+uint64_t slab_check(void);
+
 /* Call fn for every cache (generic and named), for reports and leak tests. */
 void slab_for_each_cache(void (*fn)(const struct slab_cache *c, void *arg), void *arg);

@@ -262,16 +262,17 @@ static void parse_line(const char *p, const char *end, struct bootcfg_line *out)
         out->kind = BOOTCFG_ENDPOINT;
         problem = parse_endpoint(p, end, out);
     } else if (word_is(kw, n, "server") || word_is(kw, n, "test") || word_is(kw, n, "bench") ||
-               word_is(kw, n, "demo")) {
+               word_is(kw, n, "demo") || word_is(kw, n, "workload")) {
         out->kind = kw[0] == 's'   ? BOOTCFG_SERVER
                     : kw[0] == 't' ? BOOTCFG_TEST
                     : kw[0] == 'b' ? BOOTCFG_BENCH
+                    : kw[0] == 'w' ? BOOTCFG_WORKLOAD
                                    : BOOTCFG_DEMO;
         problem = parse_program(p, end, out);
         if (!problem && out->restart && out->kind != BOOTCFG_SERVER)
             problem = "restart is for server lines only";
     } else {
-        problem = "unknown directive (expected endpoint, server, test, bench or demo)";
+        problem = "unknown directive (expected endpoint, server, test, bench, demo or workload)";
     }
     if (problem) {
         out->kind = BOOTCFG_ERROR;

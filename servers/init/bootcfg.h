@@ -6,6 +6,9 @@
  *     bench NAME [GRANTS] [ARGS]     bench mode only: run it, wait
  *     demo NAME [GRANTS] [ARGS]      normal mode only (make run): start it, do
  *                                    not wait (a client showing a server at work)
+ *     workload NAME [GRANTS] [ARGS]  workload mode only (kernel command line
+ *                                    "workload", fault-injection campaigns):
+ *                                    run it, wait, add up like a test
  *     # comment                      (also after leading blanks); blank lines
  * GRANTS are the words right after NAME of the form [GNAME=]KIND:TARGET:
  *     recv:EP    the endpoint EP with all rights (the serving side)
@@ -46,7 +49,7 @@
 #include <mica/syscall.h>
 
 enum bootcfg_kind { BOOTCFG_ENDPOINT, BOOTCFG_SERVER, BOOTCFG_TEST, BOOTCFG_BENCH,
-                    BOOTCFG_DEMO, BOOTCFG_ERROR };
+                    BOOTCFG_DEMO, BOOTCFG_WORKLOAD, BOOTCFG_ERROR };
 
 enum bootcfg_grant_kind { BOOTCFG_GRANT_RECV, BOOTCFG_GRANT_SEND, BOOTCFG_GRANT_PAGER,
                           BOOTCFG_GRANT_TASK, BOOTCFG_GRANT_INJECT,

@@ -14,7 +14,7 @@
 
 struct init_state {
     const struct mica_start_info *si;
-    int test_mode, bench_mode;
+    int test_mode, bench_mode, workload_mode;
     uint64_t passed, failed;
     uint64_t started;  /* programs started so far; badges their send copies */
     long inject;       /* the fault-injection control (opened at the first inject:

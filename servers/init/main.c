@@ -1,8 +1,8 @@
 /* init: the first user task. It reads the boot configuration (module
  * "bootcfg", syntax in bootcfg.h), creates the endpoints and starts the
- * servers it lists and, in test or bench mode, runs each test or bench
- * program in turn, adds up the test results and powers the machine off
- * with the totals. */
+ * servers it lists and, in test, bench or workload mode, runs each test,
+ * bench or workload program in turn, adds up the results and powers the
+ * machine off with the totals. */
 #include <mica/grant.h>
 #include <mica/inject.h>
 #include <mica/names.h>
@@ -276,17 +276,18 @@ static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
         printf("init: bench %s exited with status %lld\n", l->name, (long long)status);
         return;
     }
+    const char *kind = l->kind == BOOTCFG_WORKLOAD ? "workload" : "test";
     if (status == MICA_EXIT_KILLED) {
-        printf("init: test %s was killed: 0 passed, 1 failed\n", l->name);
+        printf("init: %s %s was killed: 0 passed, 1 failed\n", kind, l->name);
         st->failed++;
     } else if (status < 0) {
-        printf("init: test %s: wait failed or bad status %lld: 0 passed, 1 failed\n", l->name,
-               (long long)status);
+        printf("init: %s %s: wait failed or bad status %lld: 0 passed, 1 failed\n", kind,
+               l->name, (long long)status);
         st->failed++;
     } else {
         uint64_t p = MICA_TEST_PASSED(status), f = MICA_TEST_FAILED(status);
-        printf("init: test %s: %llu passed, %llu failed\n", l->name, (unsigned long long)p,
-               (unsigned long long)f);
+        printf("init: %s %s: %llu passed, %llu failed\n", kind, l->name,
+               (unsigned long long)p, (unsigned long long)f);
         st->passed += p;
         st->failed += f;
     }
@@ -312,12 +313,15 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             break;
         }
         case BOOTCFG_DEMO:
-            if (!st->test_mode && !st->bench_mode)
+            if (!st->test_mode && !st->bench_mode && !st->workload_mode)
                 init_start_new(st, &line); /* runs on its own; nothing to wait for */
             break;
         case BOOTCFG_TEST:
-        case BOOTCFG_BENCH: {
-            int wanted = line.kind == BOOTCFG_TEST ? st->test_mode : st->bench_mode;
+        case BOOTCFG_BENCH:
+        case BOOTCFG_WORKLOAD: {
+            int wanted = line.kind == BOOTCFG_TEST    ? st->test_mode
+                         : line.kind == BOOTCFG_BENCH ? st->bench_mode
+                                                      : st->workload_mode;
             long h = wanted ? init_start_new(st, &line) : -1;
             if (h >= 0)
                 collect(st, &line, h);
@@ -334,8 +338,12 @@ int main(const struct mica_start_info *si)
     st.inject = -MICA_ENOENT;
     st.test_mode = (si->flags & MICA_START_TEST_MODE) != 0;
     st.bench_mode = (si->flags & MICA_START_BENCH_MODE) != 0;
-    printf("init: started (%s)\n",
-           st.test_mode ? "test mode" : st.bench_mode ? "bench mode" : "normal");
+    st.workload_mode = !st.test_mode && !st.bench_mode &&
+                       (si->flags & MICA_START_WORKLOAD_MODE) != 0;
+    printf("init: started (%s)\n", st.test_mode       ? "test mode"
+                                    : st.bench_mode    ? "bench mode"
+                                    : st.workload_mode ? "workload mode"
+                                                       : "normal");
     if (st.bench_mode) /* tools/bench names it for the memory size of the run */
         printf("bench: boot_to_init %llu insn/op # first kernel instruction (after GRUB) to "
                "init's first instruction: memory map, frame allocator, kernel space, heap, "
@@ -355,10 +363,13 @@ int main(const struct mica_start_info *si)
         st.failed += st.test_mode;
     }
 
-    if (!st.test_mode && !st.bench_mode) {
+    if (!st.test_mode && !st.bench_mode && !st.workload_mode) {
         printf("init: boot complete\n");
         supervise_idle(); /* servers may need init's handles and restarts later */
     }
+    if (st.workload_mode)
+        printf("init: workloads: %llu passed, %llu failed\n", (unsigned long long)st.passed,
+               (unsigned long long)st.failed);
     if (st.test_mode)
         printf("init: user tests: %llu passed, %llu failed\n", (unsigned long long)st.passed,
                (unsigned long long)st.failed);

@@ -49,6 +49,10 @@ static void test_directives(void)
     CHECK_EQ(out[0].kind, BOOTCFG_DEMO);
     CHECK(strcmp(out[0].name, "test_hello") == 0 && out[0].ngrants == 1);
     CHECK(strcmp(out[0].args, "-v") == 0);
+    CHECK_EQ(PARSE("workload workload pager:pager seed=3\n"), 1);
+    CHECK_EQ(out[0].kind, BOOTCFG_WORKLOAD);
+    CHECK(strcmp(out[0].name, "workload") == 0 && out[0].ngrants == 1);
+    CHECK(strcmp(out[0].args, "seed=3") == 0);
 }
 
 static void test_no_trailing_newline_and_empty(void)

@@ -15,7 +15,23 @@
  * replayed, and a campaign with other seeds is one boot.cfg line away
  * ("test test_syscall_fuzz pager:pager children=500 seed=0x1234"). A
  * child never writes to the console (MICA_SYS_DEBUG_WRITE is skipped).
- * init starts it with "pager:pager" (the grant "pager"), which forks need. */
+ * init starts it with "pager:pager" (the grant "pager"), which forks need.
+ *
+ * Pointer arguments come from every kind of memory: the child's own
+ * pager-served region (touched and not yet touched), a read-only region,
+ * a region it gave back, its code, the guard page below its stack, low
+ * unmapped addresses, the kernel half and non-canonical ones; handle
+ * arguments include a handle it has closed (stale). More arguments
+ * (tools/inject fuzz passes them, docs/fault-injection.md "Fuzzing"):
+ *   calls=N   run batches of children until the kernel has entered N system
+ *             calls while they ran (MICA_INFO_SYSCALLS, less this
+ *             program's own: theirs and the few of their pager)
+ *   tasks=K   children fuzzing at once (default 1)
+ *   check=N   each child asks the kernel to check its own bookkeeping
+ *             (MICA_INFO_SELF_CHECK) every N calls; 0: only at the end
+ *   trace=1   each child prints every call before it makes it, so that the
+ *             last calls before a failure are in the log (a boot under
+ *             -icount replays exactly: rerun the failing seed with it) */
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -36,6 +52,10 @@
 #define PATIENCE      400u  /* yields before a child still alive is killed */
 #define SCRATCH_PAGES 64u   /* a pager region: copies from it fault in, not kill */
 #define PAGE          4096ull
+#define TASKS_MAX     16u
+/* A child's status when the kernel's self-check failed (a random
+ * MICA_SYS_EXIT status is unlikely to look like it). */
+#define FUZZ_BROKEN 0x46555a5a42524bll
 
 MB_SNIPPET(fuzz_exit0, "");
 
@@ -49,12 +69,37 @@ static uint64_t rng_next(uint64_t *s)
 
 static struct tiny_image image;
 static uint64_t scratch; /* the child's region, where its calls map and unmap */
+static uint64_t check_every, trace; /* check=, trace= */
+static unsigned calls_per_child = CALLS;
+
+/* Addresses in every kind of memory a pointer argument can name; [0..4)
+ * are filled in by the child (its own regions). */
+static uint64_t places[] = {
+    0, 0, 0, 0,
+    0x400000,                                                     /* our code: read-only */
+    MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE - PAGE,            /* the stack's guard page */
+    MICA_USER_STACK_TOP - 64,                                     /* our stack */
+    0x10000,                                                      /* low, never mapped */
+    0x00007ffffffff000ull,                                        /* top of the user half */
+    0xffff800000000000ull,                                        /* the kernel's direct map */
+    0xffffffff80200000ull,                                        /* kernel text */
+    0x0000800000000000ull,                                        /* first non-canonical */
+    0x8000000000001000ull,                                        /* non-canonical */
+};
+static uint64_t stale_handle; /* a handle number the child closed */
 
 /* A word that means something to some call, or nothing to any. */
 static uint64_t fuzz_arg(uint64_t *s, const struct mica_task_args *spawn)
 {
     uint64_t r = rng_next(s);
-    switch (r % 16) {
+    switch (r % 20) {
+    case 16:
+    case 17:
+        return places[(r >> 8) % (sizeof places / sizeof places[0])] + ((r >> 20) & 1 ? 0 : (r >> 24) % PAGE);
+    case 18:
+        return stale_handle;
+    case 19:
+        return (r >> 8) & 1 ? MICA_HANDLE_MAX : MICA_HANDLE_MAX - 1; /* the edges of the table */
     case 0:
         return 0;
     case 1:
@@ -100,12 +145,29 @@ static int64_t fuzz_child(void *arg)
     if (!region)
         return FORKED_NO_MEM;
     scratch = (uint64_t)(uintptr_t)region;
+    /* A read-only region, one never touched, and one given back. */
+    void *ro = vm_alloc(4 * PAGE, MICA_PROT_READ);
+    void *untouched = vm_alloc(4 * PAGE, MICA_PROT_READ | MICA_PROT_WRITE);
+    void *gone = vm_alloc(4 * PAGE, MICA_PROT_READ | MICA_PROT_WRITE);
+    if (gone)
+        vm_free(gone, 4 * PAGE);
+    places[0] = scratch;
+    places[1] = (uint64_t)(uintptr_t)ro;
+    places[2] = (uint64_t)(uintptr_t)untouched;
+    places[3] = (uint64_t)(uintptr_t)gone;
     for (uint64_t h = 0; h < MICA_HANDLE_MAX; h++)
         mica_handle_close(h);
+    long ep = mica_endpoint_create();
+    stale_handle = ep < 0 ? 0 : (uint64_t)ep;
+    if (ep >= 0)
+        mica_handle_close((uint64_t)ep); /* from now on a stale number */
     static struct mica_ipc_buffer buf __attribute__((aligned(4096)));
     mica_set_ipc_buffer(&buf);
     struct mica_task_args spawn = {.name = "fuzzed", .flags = MICA_SPAWN_NO_PAGER};
-    for (unsigned i = 0; i < CALLS; i++) {
+    for (unsigned i = 0; i < calls_per_child; i++) {
+        if (check_every && i % check_every == check_every - 1 &&
+            mica_info(MICA_INFO_SELF_CHECK) != 0)
+            return FUZZ_BROKEN;
         uint64_t r = rng_next(&seed);
         uint64_t nr = r % (MICA_SYS_COUNT + 3);
         if (nr == MICA_SYS_DEBUG_WRITE)
@@ -125,6 +187,13 @@ static int64_t fuzz_child(void *arg)
         if ((nr & MICA_SYS_NUMBER_MASK) == MICA_SYS_TASK_CREATE && (r >> 56) % 8)
             a[0] = (uint64_t)(uintptr_t)&spawn;
         buf.handle = (r >> 48) % 12;
+        if (trace) {
+            printf("# fuzz: child 0x%llx call %u: %llu(0x%llx, 0x%llx, 0x%llx, 0x%llx, 0x%llx, "
+                   "0x%llx)\n", (unsigned long long)(uintptr_t)arg, i, (unsigned long long)nr,
+                   (unsigned long long)a[0], (unsigned long long)a[1], (unsigned long long)a[2],
+                   (unsigned long long)a[3], (unsigned long long)a[4], (unsigned long long)a[5]);
+            stdio_flush();
+        }
         raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     }
     return 0;
@@ -133,11 +202,13 @@ static int64_t fuzz_child(void *arg)
 /* Run `n` children from seed index `first`; each is ended if it is still
  * alive after PATIENCE yields. Returns how many ended each way. */
 struct outcome {
-    unsigned exited, killed_by_kernel, ended_by_us, not_started;
+    unsigned exited, killed_by_kernel, ended_by_us, not_started, broken;
+    uint64_t calls; /* system calls entered while the children ran */
 };
 
 static uint64_t run_seed = FUZZ_SEED;
 static unsigned run_children_n = CHILDREN;
+static uint64_t run_calls; /* calls=: batches until this many */
 
 /* The value of "key=" in the argument string, or `otherwise`. */
 static uint64_t arg_value(const char *args, const char *key, uint64_t otherwise)
@@ -164,23 +235,43 @@ static uint64_t arg_value(const char *args, const char *key, uint64_t otherwise)
     return otherwise;
 }
 
+static unsigned run_tasks = 1;
+static int64_t tasks_alone; /* live tasks when no child runs */
+
+/* Children [first, first+n), `run_tasks` of them at once. */
 static void run_children(unsigned first, unsigned n, struct outcome *o)
 {
-    for (unsigned i = first; i < first + n; i++) {
-        long child = forked_start(fuzz_child, (void *)(uintptr_t)(run_seed + i));
-        if (child < 0) {
-            o->not_started++;
-            continue;
+    for (unsigned i = first; i < first + n; i += run_tasks) {
+        long child[TASKS_MAX];
+        unsigned k = first + n - i < run_tasks ? first + n - i : run_tasks;
+        for (unsigned j = 0; j < k; j++) {
+            child[j] = forked_start(fuzz_child, (void *)(uintptr_t)(run_seed + i + j));
+            o->not_started += child[j] < 0;
         }
-        for (unsigned y = 0; y < PATIENCE; y++)
+        /* Give them time; stop early once they have all ended (the tasks
+         * count drops back to ours and the pager's). */
+        int64_t before = mica_info(MICA_INFO_SYSCALLS);
+        unsigned y = 0;
+        for (; y < PATIENCE && mica_info(MICA_INFO_TASKS) > tasks_alone; y++)
             mica_yield();
-        if (mica_task_kill((uint64_t)child) == 0)
-            o->ended_by_us++;
-        int64_t status = forked_collect(child);
-        if (status == MICA_EXIT_KILLED)
-            o->killed_by_kernel++;
-        else
-            o->exited++;
+        /* Less our own: two calls a turn, the last check, this query. */
+        o->calls += (uint64_t)(mica_info(MICA_INFO_SYSCALLS) - before) - (2 * y + 2);
+        for (unsigned j = 0; j < k; j++) {
+            if (child[j] < 0)
+                continue;
+            if (mica_task_kill((uint64_t)child[j]) == 0)
+                o->ended_by_us++;
+            int64_t status = forked_collect(child[j]);
+            if (status == MICA_EXIT_KILLED)
+                o->killed_by_kernel++;
+            else
+                o->exited++;
+            if (status == FUZZ_BROKEN) {
+                printf("# fuzz: child 0x%llx: the kernel's self-check failed\n",
+                       (unsigned long long)(run_seed + i + j));
+                o->broken++;
+            }
+        }
     }
 }
 
@@ -193,13 +284,23 @@ static void random_calls_leave_nothing_behind(void)
     run_children(0, 1, &warm); /* the pager's tables grow once */
     KTAP_EXPECT(tasks_drop_to(tasks, FORKED_TRIES));
     struct usage base = usage_now();
-    run_children(1, run_children_n, &o);
+    tasks_alone = base.tasks;
+    unsigned next = 1;
+    do {
+        run_children(next, run_children_n, &o);
+        next += run_children_n;
+    } while (o.calls < run_calls && !o.broken);
     KTAP_EXPECT(tasks_drop_to(base.tasks, FORKED_TRIES));
-    printf("# seeds 0x%llx + 1..%u, %u calls each at most: %u exited, %u ended by the kernel "
-           "(%u of them by this program), %u not started\n",
-           (unsigned long long)run_seed, run_children_n, CALLS, o.exited, o.killed_by_kernel,
-           o.ended_by_us, o.not_started);
+    printf("# seeds 0x%llx + 1..%u, %u calls each at most, %u at once: %u exited, %u ended "
+           "by the kernel (%u of them by this program), %u not started\n",
+           (unsigned long long)run_seed, next - 1, calls_per_child, run_tasks, o.exited,
+           o.killed_by_kernel, o.ended_by_us, o.not_started);
+    printf("# fuzz: %llu calls entered while the children ran (theirs and their "
+           "pager's)\n",
+           (unsigned long long)o.calls);
     KTAP_EXPECT_EQ(o.not_started, 0);
+    KTAP_EXPECT_EQ(o.broken, 0);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_SELF_CHECK), 0);
     expect_baseline(&base);
 }
 
@@ -211,5 +312,11 @@ int main(const struct mica_start_info *si)
 {
     run_seed = arg_value(si->args, "seed", FUZZ_SEED);
     run_children_n = (unsigned)arg_value(si->args, "children", CHILDREN);
+    run_calls = arg_value(si->args, "calls", 0);
+    run_tasks = (unsigned)arg_value(si->args, "tasks", 1);
+    run_tasks = run_tasks < 1 ? 1 : run_tasks > TASKS_MAX ? TASKS_MAX : run_tasks;
+    check_every = arg_value(si->args, "check", 0);
+    trace = arg_value(si->args, "trace", 0);
+    calls_per_child = (unsigned)arg_value(si->args, "per_child", CALLS);
     return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

@@ -221,6 +221,7 @@ struct mica_task_args {
 #define MICA_START_TEST_MODE (1u << 0) /* kernel command line has "test" */
 #define MICA_START_MACHINE   (1u << 1) /* may call MICA_SYS_SHUTDOWN (init only) */
 #define MICA_START_BENCH_MODE (1u << 2) /* kernel command line has "bench" */
+#define MICA_START_WORKLOAD_MODE (1u << 3) /* kernel command line has "workload" */
 
 struct mica_module {
     char name[MICA_NAME_MAX]; /* the module's GRUB command line, first word */
@@ -306,6 +307,9 @@ struct mica_task_info {
 #define MICA_TASK_LIVE   0
 #define MICA_TASK_DYING  1
 #define MICA_TASK_ZOMBIE 2
+
+#define MICA_INFO_SELF_CHECK       21 /* run the kernel's consistency checks; -> failures found */
+#define MICA_INFO_SYSCALLS         22 /* system calls entered since boot, by every task */
 #endif
 
 #ifndef __ASSEMBLER__

@@ -18,6 +18,7 @@ struct cpu {
     struct thread *current;     /* 32: the thread running on this CPU */
     struct thread *idle;        /* 40: this CPU's idle thread */
     struct frame_stack pmm;     /* the pmm's cache of free frames, see mm/pmm.c */
+    uint64_t syscalls;          /* system calls entered on this CPU (MICA_INFO_SYSCALLS) */
 };
 
 #define PERCPU_KERNEL_RSP 16
