@@ -13,6 +13,7 @@
 
 uint32_t inject_armed;
 uint64_t inject_ipc_fast_handles = MICA_HANDLE_MAX;
+static uint64_t epoch; /* rdtsc at the kernel's first instruction (inject_set_epoch) */
 
 /* Change the armed set, and with it the IPC fast paths' bound. */
 static void set_armed(uint32_t armed)
@@ -90,7 +91,7 @@ bool inject_fire(enum inject_point p, const void *task)
         name = cur_name;
         id = cur_id;
     }
-    uint64_t now = s->k.after_insn ? __builtin_ia32_rdtsc() : 0;
+    uint64_t now = s->k.after_insn ? __builtin_ia32_rdtsc() - epoch : 0;
     bool fire = inject_decide(s, now);
     if (s->k.times == 0)
         set_armed(inject_armed & ~INJECT_BIT(p)); /* used up: its sites are free again */
@@ -160,6 +161,11 @@ int inject_arm(const char *s, size_t n, const char *who)
 void inject_disarm(enum inject_point p)
 {
     set_armed(inject_armed & ~INJECT_BIT(p));
+}
+
+void inject_set_epoch(uint64_t tsc)
+{
+    epoch = tsc;
 }
 
 void inject_set_seed(uint64_t seed)

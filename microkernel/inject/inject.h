@@ -99,6 +99,12 @@ void inject_disarm(enum inject_point p);
  * seed knob of its own. */
 void inject_set_seed(uint64_t seed);
 
+/* Count the guest instructions of after=insn:N from rdtsc value `tsc` (the
+ * kernel's first instruction) instead of from reset: what the firmware and
+ * GRUB execute varies with the image (its timestamps), the kernel's run
+ * does not. Called once by kmain before any point is armed. */
+void inject_set_epoch(uint64_t tsc);
+
 /* A point's name ("pmm_alloc"), or NULL past INJECT_COUNT. */
 const char *inject_name(unsigned p);
 

@@ -3,6 +3,7 @@
  * benchmarks (later: starts init). Each step depends on the one before. */
 #include "kernel/boot_state.h"
 #include "kernel/cmdline.h"
+#include "inject/inject.h"
 #include "lib/console.h"
 #include "arch/x86_64/machine.h"
 #include "kernel/mm_init.h"
@@ -62,6 +63,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
     struct boot_info *bi = &boot_state.info;
     parse_boot_info(magic, info_pa, bi);
     boot_state.info_pa = info_pa;
+    inject_set_epoch(entry_tsc); /* before the command line arms any point */
     cmdline_parse(bi->cmdline, &boot_state.opts);
     machine_test_mode = boot_state.opts.test || boot_state.opts.bench || boot_state.opts.workload ||
                         boot_state.opts.crash[0];
