@@ -15,39 +15,35 @@ _Static_assert(PAGES <= INIT_KEEP_MAX_PAGES, "the checkpoint outgrows INIT_KEEP"
 
 static struct checkpoint *ck;
 static long init_ep = -1; /* the grant "init", once the checkpoint is mapped */
-static uint64_t last_badge; /* the fork badge counter last written */
+/* The header's fork badge: above every badge handed out. It moves in
+ * steps of BADGE_STEP, so that a fork writes the header once in that
+ * many; a restarted pager starts from it and skips what is left of the
+ * step. */
+#define BADGE_STEP 64
+static uint64_t badge_mark;
 
 static struct ckpt_cursor cursor;
 
 static void write_header(uint64_t next_fork_badge)
 {
-    ckpt_write_header(ck, &cursor, next_fork_badge);
-    last_badge = next_fork_badge;
+    badge_mark = next_fork_badge + BADGE_STEP;
+    ckpt_write_header(ck, &cursor, badge_mark);
 }
 
-/* Whether request req may have changed client c: it came from c, or
- * names c (a fork's share, a release, init's add and drop). */
-static bool named(const struct pager_client *c, const struct mica_msg *req)
+void checkpoint_sync(uint64_t next_fork_badge)
 {
-    return req && c->badge &&
-           (c->badge == req->badge || c->badge == req->w[0] || c->badge == req->w[2]);
-}
-
-void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req)
-{
+    uint64_t todo = pager_dirty;
+    pager_dirty = 0;
     if (!ck)
         return;
-    if (next_fork_badge != last_badge)
+    if (next_fork_badge > badge_mark)
         write_header(next_fork_badge);
-    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        const struct pager_client *c = &pager_clients[i];
-        bool was = ckpt_client_used(ck, &cursor, i);
-        if (!was && !c->used)
-            continue;
-        bool moved = was != c->used ||
-                     ck->clients[i][cursor.copy[i]].c.badge != c->badge; /* slot reused */
-        if ((moved || named(c, req) || !req) && ckpt_client_changed(ck, &cursor, i, c))
-            ckpt_write_client(ck, &cursor, i, c);
+    for (; todo; todo &= todo - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(todo);
+        struct pager_client *c = &pager_clients[i];
+        if (c->dirty || ckpt_client_changed(ck, &cursor, i, c))
+            ckpt_write_client(ck, &cursor, i, c, c->dirty);
+        c->dirty = 0;
     }
 }
 
@@ -76,6 +72,7 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
         write_header(*next_fork_badge);
         return 0;
     }
+    badge_mark = badge;
     if (badge > *next_fork_badge)
         *next_fork_badge = badge;
     int recovered = 0, lost = 0;
@@ -101,15 +98,15 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
             lost++;
             continue;
         }
-        c.task = (uint64_t)task;
-        c.fork_handle = -1;  /* died with the old instance */
-        c.last_page = c.last_thread = 0;
+        c.task = (uint64_t)task; /* the rest is zero: no name asked yet, no */
+        c.fork_handle = -1;      /* prepared fork, no clustering history */
         pager_clients[i] = c;
         recovered++;
     }
     printf("pager: recovered %d client%s from the checkpoint, %d lost\n", recovered,
            recovered == 1 ? "" : "s", lost);
-    checkpoint_sync(*next_fork_badge, NULL); /* what was lost is forgotten there too */
+    pager_dirty = ~0ull; /* what was lost is forgotten there too */
+    checkpoint_sync(*next_fork_badge);
     return recovered;
 }
 

@@ -62,8 +62,16 @@ struct pager_client {
     unsigned repeats;        /* faults in a row of that thread on that page, after the first */
     long fork_handle;        /* prepared by PAGER_VM_FORK_PREP, or -1 */
     uint64_t fork_badge;     /* its badge */
+    uint32_t dirty;          /* bit j: regions[j] changed since the checkpoint saw it */
     struct pager_region regions[PAGER_REGIONS];
 };
+
+/* Note that r, one of c's regions, changed (for the checkpoint). Every
+ * store to a region goes with one. */
+static inline void pager_region_changed(struct pager_client *c, const struct pager_region *r)
+{
+    c->dirty |= 1u << (r - c->regions);
+}
 
 /* The client with `badge` (not 0), or NULL. */
 struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge);
