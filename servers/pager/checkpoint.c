@@ -147,15 +147,14 @@ void checkpoint_deposit(uint64_t badge, uint64_t task)
 {
     if (init_ep < 0)
         return;
-    long h = mica_handle_mint(task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
-    if (h < 0)
-        return;
     uint64_t saved = pager_buffer.handle; /* a reply being prepared may use it */
-    pager_buffer.handle = (uint64_t)h;
+    /* Init gets a copy of our handle, as the fork made it: minting a
+     * weaker one would cost two more calls per fork, and init, which
+     * started the child's ancestors, holds as much over them already. */
+    pager_buffer.handle = task;
     struct mica_msg m = {.label = INIT_DEPOSIT | MICA_MSG_XFER_HANDLE, .w = {badge}};
     long rc = init_call(&m);
     pager_buffer.handle = saved;
-    mica_handle_close((uint64_t)h); /* init has its copy */
     if (rc < 0) {
         char who[32];
         printf("pager: client %s cannot be recovered after a restart (init: %s)\n",

@@ -33,10 +33,11 @@
  * fresh checkpoint, or -1 when there is none. */
 int checkpoint_open(uint64_t *next_fork_badge);
 
-/* Give init a MAP | GRANT copy of `task`, the task handle of the client
- * with `badge` this pager forked, so that a restarted pager can take that
- * client back (INIT_DEPOSIT; init never had its handle). Without a
- * checkpoint, or if init refuses, the client is simply not recoverable. */
+/* Give init a copy of `task` (with its rights: MICA_SYS_TASK_FORK's),
+ * the task handle of the client with `badge` this pager forked, so that a
+ * restarted pager can take that client back (INIT_DEPOSIT; init never had
+ * its handle). Without a checkpoint, or if init refuses, the client is
+ * simply not recoverable. */
 void checkpoint_deposit(uint64_t badge, uint64_t task);
 
 /* Tell init to close the deposit of a forked client the pager forgets. */
