@@ -16,7 +16,7 @@
  *                a marked page of a writable region gets MICA_SYS_MAP_COW.
  *
  * Cost: fixed arrays, PAGER_CLIENTS clients of PAGER_REGIONS regions each
- * (840 bytes per client); finding a client or a region is a linear scan
+ * (896 bytes per client); finding a client or a region is a linear scan
  * (at most 64 or 32 compares), below the cost of the IPC round trip that
  * brings the question. Regions at fixed addresses (pager_region_insert)
  * take the highest free slots, those of pager_region_alloc the lowest,
