@@ -118,9 +118,10 @@ void ckpt_write_header(struct checkpoint *ck, struct ckpt_cursor *k, uint64_t ne
     k->header_copy = (int8_t)to;
 }
 
+/* A free slot keeps nothing, not even the flags its last client left. */
 static uint32_t flags_of(const struct pager_client *c)
 {
-    return (c->used ? CKPT_USED : 0) | (c->verbose ? CKPT_VERBOSE : 0);
+    return c->used ? CKPT_USED | (c->verbose ? CKPT_VERBOSE : 0) : 0;
 }
 
 void ckpt_write_client(struct checkpoint *ck, struct ckpt_cursor *k, unsigned i,
