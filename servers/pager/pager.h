@@ -13,8 +13,9 @@
 extern uint64_t pager_ep;
 
 extern struct pager_client pager_clients[PAGER_CLIENTS];
-/* Client slots a request changed besides its sender's (bit i:
- * pager_clients[i]), for the checkpoint to write. */
+/* Client slots that may have changed since the checkpoint last looked
+ * (bit i: pager_clients[i]): the sender of each request, and every other
+ * client a request changes. checkpoint_sync writes and clears them. */
 extern uint64_t pager_dirty;
 _Static_assert(PAGER_CLIENTS <= 64, "pager_dirty holds one bit per client slot");
 
