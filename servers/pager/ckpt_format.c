@@ -29,6 +29,8 @@ static uint64_t client_sum(const struct ckpt_client_rec *r, uint64_t seq, unsign
 {
     return fnv(seq ^ ((uint64_t)i << 48), &r->badge, CLIENT_WORDS);
 }
+_Static_assert(sizeof(struct ckpt_client_rec) == (2 + CLIENT_WORDS) * 8,
+               "a commit is seq, sum and CLIENT_WORDS words");
 
 /* Seeded with where the record lives: slot i, region j, copy n. */
 static uint64_t region_sum(const struct ckpt_region_rec *r, unsigned i, unsigned j, unsigned n)
@@ -140,6 +142,12 @@ void ckpt_write_client(struct checkpoint *ck, struct ckpt_cursor *k, unsigned i,
     }
     if (!c->used)
         dirty = live = 0, rsum = 0;
+    if (dirty == ~0u) { /* only the slots that hold or held a region */
+        uint32_t held = live;
+        for (unsigned j = 0; j < PAGER_REGIONS; j++)
+            held |= (uint32_t)(c->regions[j].len != 0) << j;
+        dirty = held;
+    }
     for (uint32_t todo = dirty; todo; todo &= todo - 1) {
         unsigned j = (unsigned)__builtin_ctz(todo);
         uint32_t bit = 1u << j;
