@@ -15,39 +15,35 @@ _Static_assert(PAGES <= INIT_KEEP_MAX_PAGES, "the checkpoint outgrows INIT_KEEP"
 
 static struct checkpoint *ck;
 static long init_ep = -1; /* the grant "init", once the checkpoint is mapped */
-static uint64_t last_badge; /* the fork badge counter last written */
+/* The header's fork badge: above every badge handed out. It moves in
+ * steps of BADGE_STEP, so that a fork writes the header once in that
+ * many; a restarted pager starts from it and skips what is left of the
+ * step. */
+#define BADGE_STEP 64
+static uint64_t badge_mark;
 
 static struct ckpt_cursor cursor;
 
 static void write_header(uint64_t next_fork_badge)
 {
-    ckpt_write_header(ck, &cursor, next_fork_badge);
-    last_badge = next_fork_badge;
+    badge_mark = next_fork_badge + BADGE_STEP;
+    ckpt_write_header(ck, &cursor, badge_mark);
 }
 
-/* Whether request req may have changed client c: it came from c, or
- * names c (a fork's share, a release, init's add and drop). */
-static bool named(const struct pager_client *c, const struct mica_msg *req)
+void checkpoint_sync(uint64_t next_fork_badge)
 {
-    return req && c->badge &&
-           (c->badge == req->badge || c->badge == req->w[0] || c->badge == req->w[2]);
-}
-
-void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req)
-{
+    uint64_t todo = pager_dirty;
+    pager_dirty = 0;
     if (!ck)
         return;
-    if (next_fork_badge != last_badge)
+    if (next_fork_badge > badge_mark)
         write_header(next_fork_badge);
-    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        const struct pager_client *c = &pager_clients[i];
-        bool was = ckpt_client_used(ck, &cursor, i);
-        if (!was && !c->used)
-            continue;
-        bool moved = was != c->used ||
-                     ck->clients[i][cursor.copy[i]].c.badge != c->badge; /* slot reused */
-        if ((moved || named(c, req) || !req) && ckpt_client_changed(ck, &cursor, i, c))
-            ckpt_write_client(ck, &cursor, i, c);
+    for (; todo; todo &= todo - 1) {
+        unsigned i = (unsigned)__builtin_ctzll(todo);
+        struct pager_client *c = &pager_clients[i];
+        if (c->dirty || ckpt_client_changed(ck, &cursor, i, c))
+            ckpt_write_client(ck, &cursor, i, c, c->dirty);
+        c->dirty = 0;
     }
 }
 
@@ -76,6 +72,7 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
         write_header(*next_fork_badge);
         return 0;
     }
+    badge_mark = badge;
     if (badge > *next_fork_badge)
         *next_fork_badge = badge;
     int recovered = 0, lost = 0;
@@ -101,15 +98,15 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
             lost++;
             continue;
         }
-        c.task = (uint64_t)task;
-        c.fork_handle = -1;  /* died with the old instance */
-        c.last_page = c.last_thread = 0;
+        c.task = (uint64_t)task; /* the rest is zero: no name asked yet, no */
+        c.fork_handle = -1;      /* prepared fork, no clustering history */
         pager_clients[i] = c;
         recovered++;
     }
     printf("pager: recovered %d client%s from the checkpoint, %d lost\n", recovered,
            recovered == 1 ? "" : "s", lost);
-    checkpoint_sync(*next_fork_badge, NULL); /* what was lost is forgotten there too */
+    pager_dirty = ~0ull; /* what was lost is forgotten there too */
+    checkpoint_sync(*next_fork_badge);
     return recovered;
 }
 
@@ -150,15 +147,14 @@ void checkpoint_deposit(uint64_t badge, uint64_t task)
 {
     if (init_ep < 0)
         return;
-    long h = mica_handle_mint(task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
-    if (h < 0)
-        return;
     uint64_t saved = pager_buffer.handle; /* a reply being prepared may use it */
-    pager_buffer.handle = (uint64_t)h;
+    /* Init gets a copy of our handle, as the fork made it: minting a
+     * weaker one would cost two more calls per fork, and init, which
+     * started the child's ancestors, holds as much over them already. */
+    pager_buffer.handle = task;
     struct mica_msg m = {.label = INIT_DEPOSIT | MICA_MSG_XFER_HANDLE, .w = {badge}};
     long rc = init_call(&m);
     pager_buffer.handle = saved;
-    mica_handle_close((uint64_t)h); /* init has its copy */
     if (rc < 0) {
         char who[32];
         printf("pager: client %s cannot be recovered after a restart (init: %s)\n",

@@ -5,15 +5,17 @@
  * clients' regions there, validates them and takes the clients back,
  * getting their task handles from init (INIT_CLIENT_TASK).
  *
- * Format (ckpt_format.h, docs/design.md §23.10): a header record and one
- * record per client slot, each kept twice with a sequence number and a
- * checksum, so that a pager killed in the middle of a write leaves the
- * previous copy whole; the header's layout fields (magic, version, the
- * sizes of struct pager_client and of the table) are checked before
+ * Format (ckpt_format.h, docs/design.md §23.10): a header record, and
+ * per client slot a commit record and a record per region slot, each kept
+ * twice with a checksum, so that a pager killed in the middle of a write
+ * leaves the last commit whole; the header's layout fields (magic,
+ * version, record sizes, the sizes of the table) are checked before
  * anything is used, and a pager built with another layout starts empty.
  *
- * The code copies struct pager_client as bytes and knows only that it has
- * `used`, `badge`, `task` and `fork_handle` fields, so regions.h may grow. */
+ * The request handlers say what they changed (pager_touch for a client
+ * slot besides the sender's, pager_region_changed for a region), so that
+ * a request writes only the records it changed: for vm_alloc, one region
+ * record and one commit. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,19 +33,19 @@
  * fresh checkpoint, or -1 when there is none. */
 int checkpoint_open(uint64_t *next_fork_badge);
 
-/* Give init a MAP | GRANT copy of `task`, the task handle of the client
- * with `badge` this pager forked, so that a restarted pager can take that
- * client back (INIT_DEPOSIT; init never had its handle). Without a
- * checkpoint, or if init refuses, the client is simply not recoverable. */
+/* Give init a copy of `task` (with its rights: MICA_SYS_TASK_FORK's),
+ * the task handle of the client with `badge` this pager forked, so that a
+ * restarted pager can take that client back (INIT_DEPOSIT; init never had
+ * its handle). Without a checkpoint, or if init refuses, the client is
+ * simply not recoverable. */
 void checkpoint_deposit(uint64_t badge, uint64_t task);
 
 /* Tell init to close the deposit of a forked client the pager forgets. */
 void checkpoint_withdraw(uint64_t badge);
 
-/* Write the client slots request req (NULL: any) may have changed and
- * that differ from their last write (a slot that came or went, the
- * sender's, those whose badge req names), and the fork badge counter.
- * Cheap when nothing changed: a compare of one or two slots. Called after
+/* Write the client slots marked in pager_dirty (their changed regions,
+ * c->dirty, and a commit when anything changed), and the header when
+ * next_fork_badge passes the badge it holds; clear the marks. A few
+ * small records per request; nothing when nothing changed. Called after
  * each request, before its answer. */
-struct mica_msg;
-void checkpoint_sync(uint64_t next_fork_badge, const struct mica_msg *req);
+void checkpoint_sync(uint64_t next_fork_badge);

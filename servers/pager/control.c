@@ -19,6 +19,7 @@ void pager_client_drop(struct pager_client *c)
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);
     c->used = false;
+    pager_touch(c);
 }
 
 /* Whether the client's task has died: the cheapest call naming it fails
@@ -31,12 +32,15 @@ static bool dead(const struct pager_client *c)
 struct pager_client *pager_client_new(uint64_t badge, uint64_t task)
 {
     struct pager_client *c = pager_client_add(pager_clients, badge, task);
+    if (!c) {
+        for (unsigned i = 0; i < PAGER_CLIENTS; i++)
+            if (pager_clients[i].used && pager_clients[i].task && dead(&pager_clients[i]))
+                pager_client_drop(&pager_clients[i]);
+        c = pager_client_add(pager_clients, badge, task);
+    }
     if (c)
-        return c;
-    for (unsigned i = 0; i < PAGER_CLIENTS; i++)
-        if (pager_clients[i].used && pager_clients[i].task && dead(&pager_clients[i]))
-            pager_client_drop(&pager_clients[i]);
-    return pager_client_add(pager_clients, badge, task);
+        pager_touch(c);
+    return c;
 }
 
 /* A region from a loader: page-aligned, in the user half, a known kind and

@@ -29,6 +29,7 @@
 #include "pager.h"
 
 struct pager_client pager_clients[PAGER_CLIENTS];
+uint64_t pager_dirty;
 struct mica_ipc_buffer pager_buffer;
 
 /* A minted handle sent with the last reply, closed once it has gone. */
@@ -79,6 +80,7 @@ static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
     } else if (!c) {
         reply->w[0] = (uint64_t)-MICA_EAGAIN; /* not introduced (yet): try again */
     } else {
+        pager_touch(c); /* the checkpoint looks at the sender's slot */
         switch (label) {
         case PAGER_VM_ALLOC: on_alloc(c, req, reply); break;
         case PAGER_VM_FREE: on_free(c, req, reply); break;
@@ -138,7 +140,7 @@ int main(const struct mica_start_info *si)
         /* What a request changed is in the checkpoint before it is
          * answered; faults change only the clustering hints. */
         if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT)
-            checkpoint_sync(pager_fork_badge, &req);
+            checkpoint_sync(pager_fork_badge);
         rc = mica_ipc_reply_recv(pager_ep, &reply, &req, MICA_IPC_BLOCK);
     }
 }

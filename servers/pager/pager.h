@@ -13,6 +13,19 @@
 extern uint64_t pager_ep;
 
 extern struct pager_client pager_clients[PAGER_CLIENTS];
+/* Client slots that may have changed since the checkpoint last looked
+ * (bit i: pager_clients[i]): the sender of each request, and every other
+ * client a request changes. checkpoint_sync writes and clears them. */
+extern uint64_t pager_dirty;
+_Static_assert(PAGER_CLIENTS <= 64, "pager_dirty holds one bit per client slot");
+
+/* Note that client c changed (its slot is written before the answer).
+ * Whoever changes a client other than the request's sender says so. */
+static inline void pager_touch(const struct pager_client *c)
+{
+    pager_dirty |= 1ull << (c - pager_clients);
+}
+
 /* The badge the next fork's child gets (fork.c); kept in the checkpoint. */
 extern uint64_t pager_fork_badge;
 extern struct mica_ipc_buffer pager_buffer;

@@ -17,8 +17,10 @@ struct pager_client *pager_client_add(struct pager_client *cs, uint64_t badge, u
     for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
         if (cs[i].used)
             continue;
+        /* Every region slot is news to the checkpoint, whoever had it. */
         cs[i] = (struct pager_client){.used = true, .badge = badge, .task = task,
-                                      .next_va = PAGER_VA_BASE, .fork_handle = -1};
+                                      .next_va = PAGER_VA_BASE, .fork_handle = -1,
+                                      .dirty = ~0u};
         return &cs[i];
     }
     return 0;
@@ -63,6 +65,7 @@ uint64_t pager_region_alloc(struct pager_client *c, uint64_t len, unsigned prot,
     if (!r)
         return 0;
     *r = (struct pager_region){.va = c->next_va, .len = len, .prot = prot, .kind = (uint8_t)kind};
+    pager_region_changed(c, r);
     c->next_va += len + PAGER_PAGE; /* a guard page catches overruns */
     return r->va;
 }
@@ -78,9 +81,11 @@ struct pager_region *pager_region_insert(struct pager_client *c, uint64_t va, ui
             return 0;
     }
     struct pager_region *r = top_free_slot(c);
-    if (r)
+    if (r) {
         *r = (struct pager_region){.va = va, .len = len, .prot = prot, .kind = (uint8_t)kind,
                                    .cow = cow};
+        pager_region_changed(c, r);
+    }
     return r;
 }
 
@@ -127,6 +132,8 @@ static void split_at(struct pager_client *c, uint64_t a)
     hi->va = a;
     hi->len = r->va + r->len - a;
     r->len = a - r->va;
+    pager_region_changed(c, hi);
+    pager_region_changed(c, r);
 }
 
 /* Cut regions at va and va+len after checking coverage and room, so that
@@ -155,6 +162,8 @@ static void merge(struct pager_client *c)
                 continue;
             a->len += b->len;
             b->len = 0;
+            pager_region_changed(c, a);
+            pager_region_changed(c, b);
             j = (unsigned)-1; /* a grew: look again from the start */
         }
     }
@@ -167,8 +176,10 @@ int pager_region_remove(struct pager_client *c, uint64_t va, uint64_t len)
         return rc;
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &c->regions[i];
-        if (r->len && r->va >= va && r->va - va < len)
+        if (r->len && r->va >= va && r->va - va < len) {
             r->len = 0;
+            pager_region_changed(c, r);
+        }
     }
     return 0;
 }
@@ -185,6 +196,7 @@ int pager_region_protect(struct pager_client *c, uint64_t va, uint64_t len, unsi
         struct pager_region *r = &c->regions[i];
         if (r->len && r->va >= va && r->va - va < len) {
             r->prot = prot;
+            pager_region_changed(c, r);
             if (cow && r->cow)
                 *cow = true;
         }
@@ -197,9 +209,12 @@ void pager_regions_fork(struct pager_client *parent, struct pager_client *child)
 {
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &parent->regions[i];
-        if (r->len && (r->prot & MICA_PROT_WRITE))
+        if (r->len && (r->prot & MICA_PROT_WRITE) && !r->cow) {
             r->cow = true;
+            pager_region_changed(parent, r);
+        }
         child->regions[i] = *r;
+        pager_region_changed(child, &child->regions[i]);
     }
     child->next_va = parent->next_va;
     child->verbose = parent->verbose;

@@ -16,7 +16,7 @@
  *                a marked page of a writable region gets MICA_SYS_MAP_COW.
  *
  * Cost: fixed arrays, PAGER_CLIENTS clients of PAGER_REGIONS regions each
- * (840 bytes per client); finding a client or a region is a linear scan
+ * (896 bytes per client); finding a client or a region is a linear scan
  * (at most 64 or 32 compares), below the cost of the IPC round trip that
  * brings the question. Regions at fixed addresses (pager_region_insert)
  * take the highest free slots, those of pager_region_alloc the lowest,
@@ -62,8 +62,16 @@ struct pager_client {
     unsigned repeats;        /* faults in a row of that thread on that page, after the first */
     long fork_handle;        /* prepared by PAGER_VM_FORK_PREP, or -1 */
     uint64_t fork_badge;     /* its badge */
+    uint32_t dirty;          /* bit j: regions[j] changed since the checkpoint saw it */
     struct pager_region regions[PAGER_REGIONS];
 };
+
+/* Note that r, one of c's regions, changed (for the checkpoint). Every
+ * store to a region goes with one. */
+static inline void pager_region_changed(struct pager_client *c, const struct pager_region *r)
+{
+    c->dirty |= 1u << (r - c->regions);
+}
 
 /* The client with `badge` (not 0), or NULL. */
 struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge);

@@ -111,11 +111,16 @@ void on_share_cow(struct pager_client *c, const struct mica_msg *req, struct mic
         unsigned prot = r->prot & ~MICA_PROT_WRITE;
         rc = mica_map_share(t->task, va, c->task, va, len / PAGER_PAGE,
                             prot ? prot : MICA_PROT_READ);
-        if (rc < 0)
+        if (rc < 0) {
             copy->len = 0;
-        else
+            pager_region_changed(t, copy);
+        } else if (!r->cow) {
             r->cow = true;
+            pager_region_changed(c, r);
+        }
     }
+    if (t)
+        pager_touch(t);
     if (c->verbose || (t && t->verbose) || mica_log_enabled(MICA_LOG_DEBUG))
         mica_log_info("client %s: share [0x%llx-0x%llx) copy-on-write with client %s: "
                "%ld", pager_client_name(c->badge, who, sizeof who), (unsigned long long)va,
