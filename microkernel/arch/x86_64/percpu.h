@@ -8,6 +8,7 @@
 #include "lib/frame_stack.h"
 
 struct thread;
+struct runqueue;
 
 struct cpu {
     struct cpu *self;           /* 0: must stay first: %gs:0 reads it */
@@ -17,6 +18,7 @@ struct cpu {
     uint64_t user_rsp;          /* 24: scratch for the syscall entry */
     struct thread *current;     /* 32: the thread running on this CPU */
     struct thread *idle;        /* 40: this CPU's idle thread */
+    struct runqueue *rq;        /* its run queue (object/sched.c), from its first switch on */
     struct frame_stack pmm;     /* the pmm's cache of free frames, see mm/pmm.c */
     uint64_t syscalls;          /* system calls entered on this CPU (MICA_INFO_SYSCALLS) */
 };
