@@ -53,5 +53,5 @@ __noreturn void sched_exit_current(void);
 #include "arch/x86_64/percpu.h"
 static inline struct thread *sched_current(void)
 {
-    return this_cpu()->current;
+    return percpu_current();
 }

@@ -33,6 +33,7 @@ STATIC_ASSERT(offsetof(struct cpu, current) == PERCPU_CURRENT, "cpu.current");
 #ifdef MICA_HOST
 extern struct cpu host_cpu0;
 static inline struct cpu *this_cpu(void) { return &host_cpu0; }
+static inline struct thread *percpu_current(void) { return host_cpu0.current; }
 #else
 /* The CPU running this code (GS base points at its struct cpu). */
 static inline struct cpu *this_cpu(void)
@@ -40,6 +41,15 @@ static inline struct cpu *this_cpu(void)
     struct cpu *c;
     __asm__("mov %%gs:0, %0" : "=r"(c));
     return c;
+}
+
+/* this_cpu()->current in one %gs-relative load. Volatile: the field
+ * changes at every switch, so no two reads may be merged. */
+static inline struct thread *percpu_current(void)
+{
+    struct thread *t;
+    __asm__ volatile("mov %%gs:%c1, %0" : "=r"(t) : "i"(PERCPU_CURRENT));
+    return t;
 }
 #endif
 
