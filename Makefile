@@ -172,7 +172,11 @@ $(BUILD)/mica.iso: $(BUILD)/mica.elf boot/grub.cfg boot/boot.cfg $(USER_ELFS) | 
 	@tools/install-deps
 	@rm -rf $(BUILD)/isodir && mkdir -p $(BUILD)/isodir/boot/grub
 	cp $(BUILD)/mica.elf $(BUILD)/isodir/boot/mica.elf
-	cp $(USER_ELFS) $(BUILD)/isodir/boot/
+	@# The kernel copies every module into init before init's first
+	@# instruction; debug information is for the host's tools (they read
+	@# $(USER_BUILD)/NAME.elf), so the image's copies go without it.
+	for f in $(USER_ELFS); do \
+	  $(OBJCOPY) --strip-debug $$f $(BUILD)/isodir/boot/$${f##*/} || exit 1; done
 	cp boot/boot.cfg $(BUILD)/isodir/boot/boot.cfg
 	awk -v mods='$(USER_GRUB_MODULES)' '{ print } \
 	  /^[ \t]*multiboot2[ \t]+\/boot\/mica\.elf/ { \

@@ -81,10 +81,12 @@ static inline bool no_handle(uint64_t label)
     return (label & MICA_MSG_XFER_HANDLE) == 0;
 }
 
-/* The message carries data bytes (checked, if so, by the copy). */
-static inline bool has_data(uint64_t label)
+/* The message carries data bytes or a handle: it leaves the registers-only
+ * fast path. One test of the label, not one per field. */
+static inline bool beyond_registers(uint64_t label)
 {
-    return unlikely(MICA_MSG_LEN(label) != 0);
+    return unlikely((label & ((MICA_MSG_LEN_MASK << MICA_MSG_LEN_SHIFT) |
+                              MICA_MSG_XFER_HANDLE)) != 0);
 }
 
 /* Handle h of cur if it names an endpoint and has `right`, else NULL (the
@@ -303,7 +305,8 @@ static inline __attribute__((always_inline)) int64_t call_fast(struct trap_frame
     struct thread *cur = sched_current();
     uint64_t label = tf->rsi;
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_SEND);
-    if (unlikely(!h || !no_handle(label)))
+    /* Without data the caller has checked the label: it carries no handle. */
+    if (unlikely(!h || (data && !no_handle(label))))
         return do_send(tf, true);
     struct endpoint *ep = h->object;
     struct thread *r = ep->receivers;
@@ -321,7 +324,7 @@ static inline __attribute__((always_inline)) int64_t call_fast(struct trap_frame
     r->caller = cur;
     cur->callee = r;
     cur->state = THREAD_BLOCKED_REPLY;
-    sched_switch_from_syscall(r);
+    sched_switch_from_syscall(cur, r);
 }
 
 static __attribute__((noinline)) int64_t call_with_data(struct trap_frame *tf)
@@ -331,7 +334,7 @@ static __attribute__((noinline)) int64_t call_with_data(struct trap_frame *tf)
 
 int64_t sys_ipc_call(struct trap_frame *tf)
 {
-    if (has_data(tf->rsi))
+    if (beyond_registers(tf->rsi))
         return call_with_data(tf);
     return call_fast(tf, false);
 }
@@ -370,17 +373,25 @@ int64_t sys_ipc_reply(struct trap_frame *tf)
     return 0;
 }
 
-/* The reply-receive fast path, instantiated as call_fast is. */
+/* Nothing waits on ep to be received: no sender, no death note. One test
+ * of both pointers. */
+static inline bool nothing_queued(const struct endpoint *ep)
+{
+    return ((uintptr_t)ep->senders | (uintptr_t)ep->notes) == 0;
+}
+
+/* The reply-receive fast path, instantiated as call_fast is; `flags`: rax
+ * may carry flag bits (the call came through syscall_dispatch). */
 static inline __attribute__((always_inline)) int64_t reply_recv_fast(struct trap_frame *tf,
-                                                                     bool data)
+                                                                     bool data, bool flags)
 {
     struct thread *cur = sched_current();
     struct thread *c = cur->caller;
     uint64_t label = tf->rsi;
     struct handle *h = fast_handle(cur, tf->rdi, MICA_RIGHT_RECV);
-    if (likely(c && h && no_handle(label) && !nonblocking(tf))) {
+    if (likely(c && h && (!data || no_handle(label)) && !(flags && nonblocking(tf)))) {
         struct endpoint *ep = h->object;
-        if (likely(!ep->senders && !ep->notes) &&
+        if (likely(nothing_queued(ep)) &&
             (!data || ipc_copy_data_fast(c, cur, MICA_MSG_LEN(label)))) {
             /* Fast path: the reply's data bytes, if any, are in the
              * caller's buffer; answer the caller, wait for the next message
@@ -391,7 +402,7 @@ static inline __attribute__((always_inline)) int64_t reply_recv_fast(struct trap
             cur->caller = NULL;
             c->callee = NULL;
             ep_queue_receiver(ep, cur);
-            sched_switch_from_syscall(c);
+            sched_switch_from_syscall(cur, c);
         }
     }
     return reply_recv_slow(tf);
@@ -399,14 +410,21 @@ static inline __attribute__((always_inline)) int64_t reply_recv_fast(struct trap
 
 static __attribute__((noinline)) int64_t reply_recv_with_data(struct trap_frame *tf)
 {
-    return reply_recv_fast(tf, true);
+    return reply_recv_fast(tf, true, true);
 }
 
 int64_t sys_ipc_reply_recv(struct trap_frame *tf)
 {
-    if (has_data(tf->rsi))
+    if (beyond_registers(tf->rsi))
         return reply_recv_with_data(tf);
-    return reply_recv_fast(tf, false);
+    return reply_recv_fast(tf, false, true);
+}
+
+int64_t sys_ipc_reply_recv_bare(struct trap_frame *tf)
+{
+    if (beyond_registers(tf->rsi))
+        return reply_recv_with_data(tf);
+    return reply_recv_fast(tf, false, false);
 }
 
 /* Everything the fast path above does not cover, and every error. */

@@ -91,7 +91,7 @@ static inline void reap_parked(void)
  * ring 3, its address space, a fresh time slice. arch_switch follows. */
 static inline __attribute__((always_inline)) void enter(struct cpu *c, struct thread *next)
 {
-    struct runqueue *rq = &runqueues[c->id];
+    struct runqueue *rq = c->rq; /* one load, not an index into runqueues */
     uintptr_t top = thread_kstack_top(next);
     next->state = THREAD_RUNNING;
     rq->slice = SCHED_SLICE_TICKS;
@@ -123,8 +123,10 @@ static void switch_checked(struct thread *prev, struct thread *next)
     ASSERT_KERNEL_AC_CLEAR("switch"); /* next inherits RFLAGS */
     struct cpu *c = this_cpu();
     struct runqueue *rq = &runqueues[c->id];
-    if (!rq->rsp0) /* the CPU's first switch (sched_start): every later one uses it */
+    if (!rq->rsp0) { /* the CPU's first switch (sched_start): every later one uses them */
         rq->rsp0 = gdt_kernel_stack_slot(c->id);
+        c->rq = rq;
+    }
     switch_to(c, prev, next);
 }
 
@@ -197,12 +199,11 @@ void sched_switch_to(struct thread *t)
     switch_to(c, cur, t);
 }
 
-void sched_switch_from_syscall(struct thread *t)
+void sched_switch_from_syscall(struct thread *cur, struct thread *t)
 {
     /* No state checks: the IPC fast path, the only caller, has just set
      * cur's state and took t from an endpoint queue or a pending call. */
     struct cpu *c = this_cpu();
-    struct thread *cur = c->current;
     enter(c, t);
     arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf, t->wake_result);
 }
@@ -210,7 +211,7 @@ void sched_switch_from_syscall(struct thread *t)
 int64_t sched_syscall_resume(void)
 {
     struct cpu *c = this_cpu();
-    if (unlikely(runqueues[c->id].dead != NULL))
+    if (unlikely(c->rq->dead != NULL))
         sched_reap();
     task_exit_if_killed(); /* woken by a kill: the call ends with the task */
     return c->current->wake_result;

@@ -29,10 +29,11 @@ void sched_wake(struct thread *t, int64_t result);
 void sched_switch_to(struct thread *t);
 
 /* The IPC fast path's switch: as sched_switch_to, for a current thread at
- * the very end of its system call, whose kernel call chain is dropped. It
+ * the very end of its system call (cur: the running thread, which the
+ * caller has at hand), whose kernel call chain is dropped. It
  * returns from the system call with its wake_result when switched back to
  * (by any path). Does not return. */
-__noreturn void sched_switch_from_syscall(struct thread *t);
+__noreturn void sched_switch_from_syscall(struct thread *cur, struct thread *t);
 
 
 /* Take a ready thread off the run queue (task teardown). */
@@ -52,5 +53,5 @@ __noreturn void sched_exit_current(void);
 #include "arch/x86_64/percpu.h"
 static inline struct thread *sched_current(void)
 {
-    return this_cpu()->current;
+    return percpu_current();
 }

@@ -31,7 +31,7 @@ default rel
 
 extern syscall_dispatch
 extern sys_ipc_call
-extern sys_ipc_reply_recv
+extern sys_ipc_reply_recv_bare
 extern trap_exit
 extern task_exit_if_killed
 global syscall_entry
@@ -108,7 +108,7 @@ syscall_ipc_call:
     jmp syscall_exit
 
 syscall_ipc_reply_recv:
-    call sys_ipc_reply_recv
+    call sys_ipc_reply_recv_bare    ; rax had no flag bits
     mov [rsp + TF_RAX], rax
     call task_exit_if_killed
     jmp syscall_exit

@@ -52,3 +52,6 @@ void syscall_dispatch(struct trap_frame *tf);
  * handler (ipc/syscalls.h). */
 int64_t sys_ipc_call(struct trap_frame *tf);
 int64_t sys_ipc_reply_recv(struct trap_frame *tf);
+/* sys_ipc_reply_recv for a bare call number (rax has no flag bits, so the
+ * call cannot be non-blocking): what the entry calls. */
+int64_t sys_ipc_reply_recv_bare(struct trap_frame *tf);
