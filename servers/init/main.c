@@ -308,6 +308,16 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             break;
         case BOOTCFG_SERVER: {
             long h = init_start_new(st, &line);
+            /* Memory short at the start (a transient failure, or an
+             * injected one: docs/fault-injection.md) would leave every
+             * client of a restartable server waiting: it gets the tries
+             * its restart budget allows, at once. */
+            for (unsigned k = 1; h == -MICA_ENOMEM && line.restart && k <= line.restart_max;
+                 k++) {
+                printf("init: starting %s again (try %u of %u)\n", line.name, k,
+                       line.restart_max);
+                h = init_start_new(st, &line);
+            }
             if (h >= 0)
                 init_record_server(st, &line, h);
             break;
