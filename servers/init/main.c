@@ -293,6 +293,10 @@ static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
     }
 }
 
+/* How often a server line without restart is started again when its
+ * start ran out of memory. */
+#define START_TRIES 3
+
 static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
 {
     static struct bootcfg_line line; /* 1 KiB of args: keep it off the stack */
@@ -310,12 +314,11 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             long h = init_start_new(st, &line);
             /* Memory short at the start (a transient failure, or an
              * injected one: docs/fault-injection.md) would leave every
-             * client of a restartable server waiting: it gets the tries
-             * its restart budget allows, at once. */
-            for (unsigned k = 1; h == -MICA_ENOMEM && line.restart && k <= line.restart_max;
-                 k++) {
-                printf("init: starting %s again (try %u of %u)\n", line.name, k,
-                       line.restart_max);
+             * client of the server waiting for good: it gets the tries
+             * its restart budget allows, or START_TRIES, at once. */
+            unsigned tries = line.restart ? line.restart_max : START_TRIES;
+            for (unsigned k = 1; h == -MICA_ENOMEM && k <= tries; k++) {
+                printf("init: starting %s again (try %u of %u)\n", line.name, k, tries);
                 h = init_start_new(st, &line);
             }
             if (h >= 0)
