@@ -345,7 +345,7 @@ int main(const struct mica_start_info *si)
 
     /* Warm-up: the same run, so that the pager, echo and kv grow their
      * tables to what the measured run needs. That takes two whole rounds
-     * (kv's table and the pager's clusters settle in the second), and a
+     * (a fault-free run still takes two frames in its second), and a
      * round a fault cut short (a client failed or was killed, a server
      * restarted empty) leaves growth for later: go on until a round whose
      * clients all passed left every counter as it found it, or
