@@ -27,6 +27,20 @@ long mica_name_unpack(const uint64_t w[4], char out[MICA_NAME_MAX])
     return 0;
 }
 
+/* A blocking call, made again while it fails with -MICA_EAGAIN: a message
+ * lost before it reached anyone (docs/fault-injection.md, ipc_drop) may be
+ * sent again, and nothing else makes a blocking call return that. */
+static long ipc_call_again(uint64_t ep, const struct mica_msg *m, struct mica_msg *r)
+{
+    long rc = -MICA_EAGAIN;
+    for (unsigned i = 0; i < MICA_IPC_AGAIN_TRIES && rc == -MICA_EAGAIN; i++) {
+        if (i)
+            mica_yield();
+        rc = mica_ipc_call(ep, m, r, MICA_IPC_BLOCK);
+    }
+    return rc;
+}
+
 /* Call the service with label and the packed name; the reply's status. */
 static long names_call(uint64_t label, const char *name, struct mica_msg *r)
 {
@@ -37,7 +51,7 @@ static long names_call(uint64_t label, const char *name, struct mica_msg *r)
     long rc = mica_name_pack(name, m.w);
     if (rc < 0)
         return rc;
-    rc = mica_ipc_call((uint64_t)names, &m, r, MICA_IPC_BLOCK);
+    rc = ipc_call_again((uint64_t)names, &m, r);
     if (rc < 0)
         return rc;
     return MICA_MSG_LABEL(r->label) != 0 ? -MICA_EINVAL : (long)r->w[0];
@@ -93,7 +107,7 @@ long mica_service_call(struct mica_service *s, const struct mica_msg *m,
                 return rc;
             }
         }
-        rc = mica_ipc_call((uint64_t)s->handle, m, reply, MICA_IPC_BLOCK);
+        rc = ipc_call_again((uint64_t)s->handle, m, reply);
         if (rc == -MICA_EDEAD) { /* the server died: find its successor */
             mica_handle_close((uint64_t)s->handle);
             s->handle = -1;

@@ -7,6 +7,8 @@
 
 /* How often vm_alloc asks again while the pager has not heard of us. */
 #define ALLOC_RETRIES 10000
+/* How often vm_fork sends a lost fork request again. */
+#define FORK_AGAIN_TRIES 16
 /* Children from vm_fork this task can name to the pager at once. */
 #define VM_CHILDREN 64
 
@@ -187,8 +189,12 @@ long vm_fork(void)
     if (rc < 0)
         return rc;
     uint64_t child_pager = ipc_buf->handle;
+    /* A fork request lost on the way (-MICA_EAGAIN) never reached the
+     * pager: send it again while the prepared handle is still valid. */
     struct mica_msg m = {.label = PAGER_VM_FORK, .w = {(uint64_t)ipc_buf}};
-    rc = mica_ipc_call(pager_handle, &m, &r, MICA_IPC_BLOCK);
+    rc = -MICA_EAGAIN;
+    for (unsigned i = 0; i < FORK_AGAIN_TRIES && rc == -MICA_EAGAIN; i++)
+        rc = mica_ipc_call(pager_handle, &m, &r, MICA_IPC_BLOCK);
     if (rc == 0 && MICA_MSG_LABEL(r.label) == MICA_LABEL_FORK_CHILD) {
         pager_handle = child_pager;
         for (int i = 0; i < VM_CHILDREN; i++)

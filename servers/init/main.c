@@ -293,6 +293,10 @@ static void collect(struct init_state *st, const struct bootcfg_line *l, long h)
     }
 }
 
+/* How often a server line without restart is started again when its
+ * start ran out of memory. */
+#define START_TRIES 3
+
 static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
 {
     static struct bootcfg_line line; /* 1 KiB of args: keep it off the stack */
@@ -308,6 +312,15 @@ static void run_bootcfg(struct init_state *st, const struct mica_module *cfg)
             break;
         case BOOTCFG_SERVER: {
             long h = init_start_new(st, &line);
+            /* Memory short at the start (a transient failure, or an
+             * injected one: docs/fault-injection.md) would leave every
+             * client of the server waiting for good: it gets the tries
+             * its restart budget allows, or START_TRIES, at once. */
+            unsigned tries = line.restart ? line.restart_max : START_TRIES;
+            for (unsigned k = 1; h == -MICA_ENOMEM && k <= tries; k++) {
+                printf("init: starting %s again (try %u of %u)\n", line.name, k, tries);
+                h = init_start_new(st, &line);
+            }
             if (h >= 0)
                 init_record_server(st, &line, h);
             break;

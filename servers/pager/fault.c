@@ -35,10 +35,14 @@ unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, u
     return map_error(rc, MICA_FAULT_REASON_ACCESS);
 }
 
-unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p)
+unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bool again)
 {
     long rc = mica_map_cow(c->task, p->va, p->prot);
     if (rc >= 0)
+        return FAULT_RESUME;
+    /* No copy-on-write share there any more: the fault was resolved
+     * already and comes late (a spurious repeat), unless it loops. */
+    if (rc == -MICA_EINVAL && p->region && !again)
         return FAULT_RESUME;
     return map_error(rc, p->region ? MICA_FAULT_REASON_ACCESS : MICA_FAULT_REASON_NO_REGION);
 }
@@ -163,7 +167,7 @@ unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uin
         r = handle_zero_fault(c, &p, page, again);
         break;
     case PLAN_COW:
-        r = handle_cow_fault(c, &p);
+        r = handle_cow_fault(c, &p, again);
         break;
     default:
         r = p.reason;

@@ -24,8 +24,10 @@ unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, u
 
 /* Resolve a write to a copy-on-write share (PLAN_COW) with
  * MICA_SYS_MAP_COW: a private copy, or the frame itself when no other
- * mapping is left. FAULT_RESUME or a reason, as handle_zero_fault. */
-unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p);
+ * mapping is left; a page that is no longer a share resumes (a late
+ * repeat of a resolved fault) unless `again` (the thread loops).
+ * FAULT_RESUME or a reason, as handle_zero_fault. */
+unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bool again);
 
 /* Decide and resolve one fault of client c (addr, MICA_FAULT_* access,
  * thread id), printing the decision when c is verbose and every kill.

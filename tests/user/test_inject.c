@@ -5,7 +5,8 @@
  *   allocation  pmm_alloc, slab_alloc, kmalloc: the call that allocates
  *               fails with -MICA_ENOMEM and leaves nothing behind, also
  *               when a fifth of all allocations fail for a while;
- *   IPC         ipc_drop: -MICA_EAGAIN, and the retry goes through;
+ *   IPC         ipc_drop: -MICA_EAGAIN, and the retry goes through (also
+ *               the one libsys makes for a name lookup);
  *               ipc_delay: the call is held back at least N ticks;
  *               ipc_dup: a send arrives twice; ipc_flip: exactly one bit
  *               of the echoed words differs;
@@ -13,7 +14,8 @@
  *               bit; pager_map: the pager's map call gets -MICA_ENOMEM;
  *               fault_spurious: the same fault comes twice, the second
  *               time for a mapped page, and the client finishes (with
- *               this program as the pager, and with servers/pager);
+ *               this program as the pager, and with servers/pager, also
+ *               for a copy-on-write fault);
  *   servers     kill_nth: the server dies on its nth message, its caller
  *               gets -MICA_EDEAD; reply_withhold: the caller stays
  *               blocked until killed; kill_random: the task is killed;
@@ -31,6 +33,7 @@
 #include <mica/grant.h>
 #include <mica/inject.h>
 #include <mica/ktap.h>
+#include <mica/names.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
@@ -342,6 +345,23 @@ static void ipc_drop_retry(void)
     finish(&base);
 }
 
+/* libsys sends a lost call again: a name lookup whose call to the name
+ * service is dropped still finds the name (mica/names.h). */
+static void ipc_drop_name_lookup(void)
+{
+    static struct mica_ipc_buffer buf __attribute__((aligned(4096)));
+    if (!mica_ipc_buffer())
+        mica_set_ipc_buffer(&buf);
+    int64_t before = mica_info(MICA_INFO_INJECTED);
+    long p = arm("ipc_drop:task=test_inject");
+    long h = mica_name_lookup("echo", MICA_SERVICE_WAIT_TICKS);
+    KTAP_EXPECT(h >= 0);
+    expect_fired_once(p, before);
+    mica_inject_disarm(inject_h, MICA_INJECT_ALL);
+    if (h >= 0)
+        mica_handle_close((uint64_t)h);
+}
+
 static void ipc_delay_ticks(void)
 {
     struct usage base = usage_now();
@@ -580,6 +600,32 @@ static void fault_spurious_real_pager(void)
     KTAP_EXPECT_EQ(vm_free((void *)page, PAGE), 0);
 }
 
+static int64_t exit_at_once(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* A copy-on-write fault sent twice: the second time the page is private
+ * already (no share left to copy), and servers/pager resumes the thread
+ * instead of killing it (docs/fault-injection.md, "What the campaigns
+ * found"). The fork leaves the page marked copy-on-write here; the child
+ * exits before the write, which takes the frame over. */
+static void fault_spurious_cow(void)
+{
+    volatile uint8_t *page = vm_alloc(PAGE, MICA_PROT_READ | MICA_PROT_WRITE);
+    KTAP_REQUIRE(page != NULL);
+    page[100] = 0x11;
+    KTAP_EXPECT_EQ(forked_run(exit_at_once, NULL), 0);
+    int64_t before = mica_info(MICA_INFO_INJECTED);
+    long p = arm("fault_spurious:task=test_inject");
+    page[100] = 0x5a; /* the copy-on-write fault, sent twice */
+    KTAP_EXPECT_EQ(page[100], 0x5a);
+    expect_fired_once(p, before);
+    mica_inject_disarm(inject_h, MICA_INJECT_ALL);
+    KTAP_EXPECT_EQ(vm_free((void *)page, PAGE), 0);
+}
+
 /* ---- transient faults in a spinning child ---- */
 
 static void swifi_case(const char *spec)
@@ -652,6 +698,7 @@ static const struct ktap_case cases[] = {
     {"alloc_fail_mid_spawn", alloc_fail_mid_spawn},
     {"alloc_storm", alloc_storm},
     {"ipc_drop_retry", ipc_drop_retry},
+    {"ipc_drop_name_lookup", ipc_drop_name_lookup},
     {"ipc_delay_ticks", ipc_delay_ticks},
     {"ipc_dup_twice", ipc_dup_twice},
     {"ipc_flip_one_bit", ipc_flip_one_bit},
@@ -662,6 +709,7 @@ static const struct ktap_case cases[] = {
     {"pager_map_refused", pager_map_refused},
     {"fault_spurious_coped", fault_spurious_coped},
     {"fault_spurious_real_pager", fault_spurious_real_pager},
+    {"fault_spurious_cow", fault_spurious_cow},
     {"reg_flip_spinner", reg_flip_spinner},
     {"mem_flip_spinner", mem_flip_spinner},
     {"code_flip_spinner", code_flip_spinner},

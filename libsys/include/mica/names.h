@@ -46,6 +46,9 @@
  * with -MICA_EDEAD. */
 #define MICA_SERVICE_WAIT_TICKS 500
 #define MICA_SERVICE_RETRIES    3
+/* How often the calls below send a request again that a blocking call
+ * reports lost (-MICA_EAGAIN: dropped before any rendezvous). */
+#define MICA_IPC_AGAIN_TRIES 16
 
 /* Put name into w[0..3], NUL-padded. Returns 0, or -MICA_EINVAL if it is
  * empty or MICA_NAME_MAX characters or longer. */
@@ -80,7 +83,8 @@ struct mica_service {
  * up first (waiting up to MICA_SERVICE_WAIT_TICKS) and, when the call
  * fails with -MICA_EDEAD (the server died), closing the handle, looking
  * up the new instance and calling again, up to MICA_SERVICE_RETRIES
- * times. A request is therefore delivered at least once: make requests
+ * times; a call lost with -MICA_EAGAIN is sent again, up to
+ * MICA_IPC_AGAIN_TRIES times. A request is therefore delivered at least once: make requests
  * that may be retried idempotent. Returns 0 with *reply filled, or the
  * last error (-MICA_ENOENT: no server registered in time, -MICA_EDEAD). */
 long mica_service_call(struct mica_service *s, const struct mica_msg *m,
