@@ -32,6 +32,7 @@
  *   trace=1   each child prints every call before it makes it, so that the
  *             last calls before a failure are in the log (a boot under
  *             -icount replays exactly: rerun the failing seed with it) */
+#include <mica/args.h>
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -210,31 +211,6 @@ static uint64_t run_seed = FUZZ_SEED;
 static unsigned run_children_n = CHILDREN;
 static uint64_t run_calls; /* calls=: batches until this many */
 
-/* The value of "key=" in the argument string, or `otherwise`. */
-static uint64_t arg_value(const char *args, const char *key, uint64_t otherwise)
-{
-    size_t klen = strlen(key);
-    for (const char *p = args; *p; p++) {
-        if ((p != args && p[-1] != ' ') || strncmp(p, key, klen) != 0 || p[klen] != '=')
-            continue;
-        p += klen + 1;
-        uint64_t v = 0, base = 10;
-        if (p[0] == '0' && p[1] == 'x') {
-            base = 16;
-            p += 2;
-        }
-        for (;; p++) {
-            unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0')
-                       : base == 16 && *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10)
-                                                              : 99u;
-            if (d >= base)
-                return v;
-            v = v * base + d;
-        }
-    }
-    return otherwise;
-}
-
 static unsigned run_tasks = 1;
 static int64_t tasks_alone; /* live tasks when no child runs */
 
@@ -310,13 +286,13 @@ static const struct ktap_case tests[] = {
 
 int main(const struct mica_start_info *si)
 {
-    run_seed = arg_value(si->args, "seed", FUZZ_SEED);
-    run_children_n = (unsigned)arg_value(si->args, "children", CHILDREN);
-    run_calls = arg_value(si->args, "calls", 0);
-    run_tasks = (unsigned)arg_value(si->args, "tasks", 1);
+    run_seed = mica_arg_u64(si->args, "seed", FUZZ_SEED);
+    run_children_n = (unsigned)mica_arg_u64(si->args, "children", CHILDREN);
+    run_calls = mica_arg_u64(si->args, "calls", 0);
+    run_tasks = (unsigned)mica_arg_u64(si->args, "tasks", 1);
     run_tasks = run_tasks < 1 ? 1 : run_tasks > TASKS_MAX ? TASKS_MAX : run_tasks;
-    check_every = arg_value(si->args, "check", 0);
-    trace = arg_value(si->args, "trace", 0);
-    calls_per_child = (unsigned)arg_value(si->args, "per_child", CALLS);
+    check_every = mica_arg_u64(si->args, "check", 0);
+    trace = mica_arg_u64(si->args, "trace", 0);
+    calls_per_child = (unsigned)mica_arg_u64(si->args, "per_child", CALLS);
     return ktap_run_cases(tests, sizeof tests / sizeof tests[0]);
 }

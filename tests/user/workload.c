@@ -30,6 +30,7 @@
  *
  * The exit status is a test status (MICA_TEST_STATUS): one result per
  * client and one each for the accounting and the self-check. */
+#include <mica/args.h>
 #include <mica/names.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -248,31 +249,6 @@ static int64_t client(void *arg)
     return WL_OK;
 }
 
-/* The value of "key=" in the argument string, or `otherwise`. */
-static uint64_t arg_value(const char *args, const char *key, uint64_t otherwise)
-{
-    size_t klen = strlen(key);
-    for (const char *p = args; *p; p++) {
-        if ((p != args && p[-1] != ' ') || strncmp(p, key, klen) != 0 || p[klen] != '=')
-            continue;
-        p += klen + 1;
-        uint64_t v = 0, base = 10;
-        if (p[0] == '0' && p[1] == 'x') {
-            base = 16;
-            p += 2;
-        }
-        for (;; p++) {
-            unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0')
-                       : base == 16 && *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10)
-                                                              : 99u;
-            if (d >= base)
-                return v;
-            v = v * base + d;
-        }
-    }
-    return otherwise;
-}
-
 struct tally {
     unsigned ok, bad, killed, wrong;
 };
@@ -330,13 +306,13 @@ static unsigned clamp(uint64_t v, unsigned lo, unsigned hi)
 
 int main(const struct mica_start_info *si)
 {
-    par.seed = arg_value(si->args, "seed", par.seed);
-    par.clients = clamp(arg_value(si->args, "clients", par.clients), 1, CLIENTS_MAX);
-    par.pages = clamp(arg_value(si->args, "pages", par.pages), 2, PAGES_MAX);
-    par.rounds = clamp(arg_value(si->args, "rounds", par.rounds), 1, 64);
-    par.warmups = clamp(arg_value(si->args, "warmups", par.warmups), 1, WARMUPS_MAX);
-    par.trace = arg_value(si->args, "trace", 0) != 0;
-    par.deadline = clamp(arg_value(si->args, "deadline", par.deadline), 10, 100000);
+    par.seed = mica_arg_u64(si->args, "seed", par.seed);
+    par.clients = clamp(mica_arg_u64(si->args, "clients", par.clients), 1, CLIENTS_MAX);
+    par.pages = clamp(mica_arg_u64(si->args, "pages", par.pages), 2, PAGES_MAX);
+    par.rounds = clamp(mica_arg_u64(si->args, "rounds", par.rounds), 1, 64);
+    par.warmups = clamp(mica_arg_u64(si->args, "warmups", par.warmups), 1, WARMUPS_MAX);
+    par.trace = mica_arg_u64(si->args, "trace", 0) != 0;
+    par.deadline = clamp(mica_arg_u64(si->args, "deadline", par.deadline), 10, 100000);
     uint64_t start = rdtsc();
     mica_set_ipc_buffer(&ipcbuf);
     vm_use_ipc_buffer(&ipcbuf); /* vm_fork passes its receipt through it */
