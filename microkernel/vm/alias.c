@@ -64,14 +64,9 @@ static int task_map_alias(struct task *dst, uintptr_t dst_va, struct task *src,
 /* (dst task h MAP, dst va, src task h MAP, src va, npages, prot) -> 0. */
 int64_t sys_map_alias(struct trap_frame *tf)
 {
-    int err = 0;
-    struct task *dst = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
-    if (!dst)
+    struct task *dst, *src;
+    int err = paging_task_pair(tf, &dst, &src);
+    if (err < 0)
         return err;
-    struct task *src = task_lookup_handle(tf->rdx, MICA_RIGHT_MAP, &err);
-    if (!src)
-        return err;
-    if (tf->r9 != (unsigned)tf->r9)
-        return -MICA_EINVAL;
     return task_map_alias(dst, tf->rsi, src, tf->r10, tf->r8, (unsigned)tf->r9);
 }

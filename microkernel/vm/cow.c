@@ -184,15 +184,10 @@ int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned 
 /* (dst task h MAP, dst va, src task h MAP, src va, npages, prot) -> pages shared. */
 int64_t sys_map_share(struct trap_frame *tf)
 {
-    int err = 0;
-    struct task *dst = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
-    if (!dst)
+    struct task *dst, *src;
+    int err = paging_task_pair(tf, &dst, &src);
+    if (err < 0)
         return err;
-    struct task *src = task_lookup_handle(tf->rdx, MICA_RIGHT_MAP, &err);
-    if (!src)
-        return err;
-    if (tf->r9 != (unsigned)tf->r9)
-        return -MICA_EINVAL;
     /* Both stay valid across the call's preemption points. */
     task_get(dst);
     task_get(src);

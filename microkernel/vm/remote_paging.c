@@ -127,6 +127,15 @@ static struct task *paging_target(const struct trap_frame *tf, bool with_prot, i
     return t;
 }
 
+int paging_task_pair(const struct trap_frame *tf, struct task **dst, struct task **src)
+{
+    int err = 0;
+    if (!(*dst = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err)) ||
+        !(*src = task_lookup_handle(tf->rdx, MICA_RIGHT_MAP, &err)))
+        return err;
+    return tf->r9 == (unsigned)tf->r9 ? 0 : -MICA_EINVAL;
+}
+
 /* (task h, va, npages, prot) -> 0, -MICA_EINVAL (unaligned, kernel half,
  * bad prot), -MICA_EEXIST (a page is mapped; nothing is left mapped),
  * -MICA_ENOMEM (out of frames, or over the caller's frame quota; nothing

@@ -18,6 +18,13 @@ struct task *task_lookup_handle(uint64_t h, uint32_t right, int *err);
  * and executable. 0 or -MICA_EINVAL. */
 int task_check_prot(uint64_t prot);
 
+struct trap_frame;
+/* The two tasks of a call that maps one task's frames into another
+ * (MAP_SHARE, MAP_ALIAS): *dst from handle rdi and *src from handle rdx,
+ * both with MICA_RIGHT_MAP, and the protection in r9 within 32 bits.
+ * Returns 0, a handle error, or -MICA_EINVAL. Takes no references. */
+int paging_task_pair(const struct trap_frame *tf, struct task **dst, struct task **src);
+
 /* VM_* protection (user page) for MICA_PROT_* `prot`. */
 unsigned task_vm_prot(unsigned prot);
 
