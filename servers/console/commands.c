@@ -1,9 +1,11 @@
 /* The console's commands (commands.h): each asks the kernel or a server
  * and prints what it learns. The console holds no privilege of its own
- * beyond its boot.cfg grants: "init" (run, kill), "names" (servers, log)
- * and "pager" (faults, log). */
+ * beyond its boot.cfg grants: "init" (run, kill), "names" (servers, log),
+ * "pager" (faults, log) and "inject" (inject: the kernel's fault-injection
+ * control, docs/fault-injection.md). */
 #include <mica/grant.h>
 #include <mica/init.h>
+#include <mica/inject.h>
 #include <mica/log.h>
 #include <mica/names.h>
 #include <mica/stdio.h>
@@ -298,6 +300,60 @@ static void cmd_log(int argc, char **argv)
     }
 }
 
+/* inject list | inject arm SPEC | inject disarm POINT|all | inject seed N:
+ * the kernel's injection points through the control object's handle. */
+static void cmd_inject(int argc, char **argv)
+{
+    long h = grant("inject");
+    if (h < 0) {
+        printf("console: inject: no fault-injection control (boot.cfg: inject=inject:all)\n");
+        return;
+    }
+    const char *op = argc >= 2 ? argv[1] : "list";
+    long rc = 0;
+    if (strcmp(op, "list") == 0 && argc <= 2) {
+        static struct mica_inject_point pts[32];
+        long n = mica_inject_list(h, pts, 32);
+        if (n < 0) {
+            printf("console: inject: %s\n", mica_error_name(n));
+            return;
+        }
+        printf("  %-16s %-6s %8s %6s %6s %8s\n", "POINT", "ARMED", "CALLS", "FIRED", "TIMES",
+               "LAST ID");
+        for (long i = 0; i < n && i < 32; i++)
+            printf("  %-16s %-6s %8llu %6llu %6lld %8llu\n", pts[i].name,
+                   pts[i].armed ? "yes" : "no", (unsigned long long)pts[i].calls,
+                   (unsigned long long)pts[i].fired, (long long)pts[i].times_left,
+                   (unsigned long long)pts[i].last_id);
+        printf("  %lld faults injected since boot\n", (long long)mica_info(MICA_INFO_INJECTED));
+        return;
+    } else if (strcmp(op, "arm") == 0 && argc == 3) {
+        rc = mica_inject_arm(h, argv[2]);
+        if (rc >= 0)
+            printf("  armed %s\n", argv[2]);
+    } else if (strcmp(op, "disarm") == 0 && argc == 3) {
+        if (strcmp(argv[2], "all") == 0)
+            rc = mica_inject_disarm(h, MICA_INJECT_ALL);
+        else if ((rc = mica_inject_find(h, argv[2])) >= 0)
+            rc = mica_inject_disarm(h, (uint64_t)rc);
+        if (rc >= 0)
+            printf("  disarmed %s\n", argv[2]);
+    } else if (strcmp(op, "seed") == 0 && argc == 3) {
+        uint64_t seed = 0;
+        for (const char *p = argv[2]; *p >= '0' && *p <= '9'; p++)
+            seed = seed * 10 + (uint64_t)(*p - '0');
+        rc = mica_inject_seed(h, seed);
+        if (rc >= 0)
+            printf("  seed %llu\n", (unsigned long long)seed);
+    } else {
+        printf("console: usage: inject [list] | arm POINT[:knob=value,...] | disarm POINT|all | "
+               "seed N\n");
+        return;
+    }
+    if (rc < 0)
+        printf("console: inject %s: %s\n", op, mica_error_name(rc));
+}
+
 static void cmd_help(int argc, char **argv)
 {
     (void)argc;
@@ -318,6 +374,7 @@ static const struct {
     {"kill", cmd_kill, "kill TASK: end a task started by init, by id or name"},
     {"faults", cmd_faults, "the pager's recent fault decisions"},
     {"log", cmd_log, "log LEVEL [SERVER]: error, warn, info or debug, for one or every server"},
+    {"inject", cmd_inject, "inject [list] | arm SPEC | disarm POINT|all | seed N: fault injection"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
