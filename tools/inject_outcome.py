@@ -36,6 +36,9 @@ KILLED = re.compile(r"^task ([A-Za-z0-9_.-]+) \(id (\d+)\) killed: (.*)$", re.M)
 # Init's line when it restarts a server (supervision, issue 9 section 2);
 # any line starting "init: restart" counts.
 RESTART = re.compile(r"^init: restart", re.M)
+# init could not start the workload (an injected fault in the start itself):
+# reported, and the run ended cleanly.
+CANNOT_START = re.compile(r"^init: cannot start (\S+): (.*)$", re.M)
 # One line per injected fault: "inject: #ID POINT target=NAME(id) detail".
 INJECTED = re.compile(r"^inject: #(\d+) (\S+)", re.M)
 # tests/user/workload.c
@@ -64,6 +67,9 @@ def classify(log, status):
     fuzz = FUZZ_RESULT.search(text)
     verdict = VERDICT.search(text)
     if not verdict and not fuzz:
+        start = CANNOT_START.search(text)
+        if start:
+            return "contained", f"init could not start {start.group(1)}: {start.group(2)[:80]}"
         return "hang", "no workload verdict"
     if verdict and verdict.group(1) == "corrupt":
         problem = CLIENT_PROBLEM.search(text)
@@ -118,6 +124,9 @@ def self_test():
          125, "panic"),
         ("timeout", "boot\nworkload: seed=1\n\nrun-qemu: timeout after 60 s\n", 124, "hang"),
         ("no verdict", "boot\ninit: workload workload was killed\n", 1, "hang"),
+        ("workload not started", "inject: #2 kmalloc target=init(1) 6144 bytes refused\n"
+         "init: cannot start workload: ENOMEM\ninit: workloads: 0 passed, 0 failed\n", 1,
+         "contained"),
         ("corrupt data", "workload: client 2: corrupt data: checksum (word 7)\n" +
          ok_tail.replace("verdict ok", "verdict corrupt").replace("corrupt=0", "corrupt=1"),
          1, "corruption"),

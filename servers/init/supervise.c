@@ -54,6 +54,7 @@ static struct init_state *st;
 static struct deposit deposits[INIT_DEPOSITS_MAX];
 static long ep = -1;
 static struct program programs[PROGRAMS_MAX];
+#define NOTIFY_TRIES 16 /* mica_task_notify attempts on -MICA_ENOMEM */
 static struct restartable restartable[RESTARTABLE_MAX];
 static unsigned nrestartable;
 static bool restarting; /* a restart is under way: nested polls start none that call out */
@@ -118,7 +119,13 @@ void supervise_program(const struct bootcfg_line *l, long task, uint64_t badge, 
         struct program *p = &programs[i];
         if (p->used)
             continue;
+        /* The note's memory may be short for a moment (an injected
+         * allocation failure): try again before giving up on watching. */
         long rc = mica_task_notify((uint64_t)task, (uint64_t)ep, NOTE_BADGE + i);
+        for (unsigned tries = 1; rc == -MICA_ENOMEM && tries < NOTIFY_TRIES; tries++) {
+            mica_yield();
+            rc = mica_task_notify((uint64_t)task, (uint64_t)ep, NOTE_BADGE + i);
+        }
         if (rc < 0) {
             printf("init: cannot watch %s: %s\n", l->name, mica_error_name(rc));
             return;
@@ -418,8 +425,18 @@ int64_t supervise_wait(long task)
     for (unsigned i = 0; i < PROGRAMS_MAX && !p; i++)
         if (programs[i].used && programs[i].task == task)
             p = &programs[i];
-    if (!p) /* not watched (no slot): wait the plain way */
-        return mica_task_wait((uint64_t)task);
+    if (!p) {
+        /* Not watched (no slot, or no memory for its note): never block in
+         * mica_task_wait, since a server may need init meanwhile (the
+         * pager deposits a forked child's handle); serve, and look at the
+         * task's state between turns. */
+        struct mica_task_info info;
+        while (mica_task_info((uint64_t)task, &info) == 0 && info.state != MICA_TASK_ZOMBIE) {
+            supervise_poll();
+            mica_yield();
+        }
+        return mica_task_wait((uint64_t)task); /* ended: does not block */
+    }
     serve_until(&p->ended);
     p->used = false;
     return p->status;
