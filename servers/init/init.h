@@ -31,6 +31,15 @@ struct init_state {
     } servers[SERVERS_MAX];
 };
 
+/* How often init tries a call again that the kernel refused for memory
+ * (an allocation failure is often momentary, and an injected one is). */
+#define INIT_ENOMEM_TRIES 16
+
+/* mica_endpoint_create, tried again after a yield while it returns
+ * -MICA_ENOMEM, at most INIT_ENOMEM_TRIES times. Returns the handle or
+ * the last error. */
+long init_endpoint_create(void);
+
 /* A configuration problem on line l: one line, and a failure in test mode. */
 void init_problem(struct init_state *st, const struct bootcfg_line *l, const char *what,
                   const char *name);

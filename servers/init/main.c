@@ -58,6 +58,16 @@ static long find_server(const struct init_state *st, const char *name)
     return -MICA_ENOENT;
 }
 
+long init_endpoint_create(void)
+{
+    long h = mica_endpoint_create();
+    for (unsigned tries = 1; h == -MICA_ENOMEM && tries < INIT_ENOMEM_TRIES; tries++) {
+        mica_yield();
+        h = mica_endpoint_create();
+    }
+    return h;
+}
+
 /* Remember a started server for task: grants (a restarted one replaces
  * its dead instance, whose handle goes); a full table is reported (the
  * server runs, but no later line can be granted its task). */
@@ -86,7 +96,7 @@ static void create_endpoint(struct init_state *st, const struct bootcfg_line *l)
         init_problem(st, l, "endpoint defined twice:", l->name);
     else if (st->nendpoints == ENDPOINTS_MAX)
         init_problem(st, l, "too many endpoints", NULL);
-    else if ((h = mica_endpoint_create()) < 0)
+    else if ((h = init_endpoint_create()) < 0)
         init_problem(st, l, "cannot create endpoint:", mica_error_name(h));
     if (h < 0)
         return;

@@ -54,7 +54,6 @@ static struct init_state *st;
 static struct deposit deposits[INIT_DEPOSITS_MAX];
 static long ep = -1;
 static struct program programs[PROGRAMS_MAX];
-#define NOTIFY_TRIES 16 /* mica_task_notify attempts on -MICA_ENOMEM */
 static struct restartable restartable[RESTARTABLE_MAX];
 static unsigned nrestartable;
 static bool restarting; /* a restart is under way: nested polls start none that call out */
@@ -76,7 +75,7 @@ static void deposit_close(struct deposit *d)
 long supervise_init(struct init_state *state)
 {
     st = state;
-    ep = mica_endpoint_create();
+    ep = init_endpoint_create(); /* without it nothing can be supervised */
     if (ep < 0)
         return ep;
     if (!mica_ipc_buffer()) /* deposits arrive with a handle */
@@ -122,7 +121,7 @@ void supervise_program(const struct bootcfg_line *l, long task, uint64_t badge, 
         /* The note's memory may be short for a moment (an injected
          * allocation failure): try again before giving up on watching. */
         long rc = mica_task_notify((uint64_t)task, (uint64_t)ep, NOTE_BADGE + i);
-        for (unsigned tries = 1; rc == -MICA_ENOMEM && tries < NOTIFY_TRIES; tries++) {
+        for (unsigned tries = 1; rc == -MICA_ENOMEM && tries < INIT_ENOMEM_TRIES; tries++) {
             mica_yield();
             rc = mica_task_notify((uint64_t)task, (uint64_t)ep, NOTE_BADGE + i);
         }
