@@ -39,6 +39,7 @@ RESTART = re.compile(r"^init: restart", re.M)
 # init could not start the workload (an injected fault in the start itself):
 # reported, and the run ended cleanly.
 CANNOT_START = re.compile(r"^init: cannot start (\S+): (.*)$", re.M)
+WORKLOAD_KILLED = re.compile(r"^init: workload (\S+) was killed", re.M)
 # One line per injected fault: "inject: #ID POINT target=NAME(id) detail".
 INJECTED = re.compile(r"^inject: #(\d+) (\S+)", re.M)
 # tests/user/workload.c
@@ -70,6 +71,13 @@ def classify(log, status):
         start = CANNOT_START.search(text)
         if start:
             return "contained", f"init could not start {start.group(1)}: {start.group(2)[:80]}"
+        # The workload itself was the task the fault hit: killed with the
+        # kernel's report, init counted it and the run ended cleanly.
+        ended = WORKLOAD_KILLED.search(text)
+        report = ended and next((k for k in KILLED.finditer(text)
+                                 if k.group(1) == ended.group(1)), None)
+        if report:
+            return "contained", f"{report.group(1)} ({report.group(2)}) killed: {report.group(3)[:80]}"
         return "hang", "no workload verdict"
     if verdict and verdict.group(1) == "corrupt":
         problem = CLIENT_PROBLEM.search(text)
@@ -124,6 +132,9 @@ def self_test():
          125, "panic"),
         ("timeout", "boot\nworkload: seed=1\n\nrun-qemu: timeout after 60 s\n", 124, "hang"),
         ("no verdict", "boot\ninit: workload workload was killed\n", 1, "hang"),
+        ("workload killed with a report", "inject: #1 fault_msg target=workload(8)\n"
+         "task workload (id 8) killed: #PF write to 0x7fffffdffca0 at rip 0x401cae\n"
+         "init: workload workload was killed: 0 passed, 1 failed\n", 1, "contained"),
         ("workload not started", "inject: #2 kmalloc target=init(1) 6144 bytes refused\n"
          "init: cannot start workload: ENOMEM\ninit: workloads: 0 passed, 0 failed\n", 1,
          "contained"),
