@@ -232,9 +232,15 @@ long init_start(struct init_state *st, const struct bootcfg_line *l, uint64_t ba
             pager_link_drop((uint64_t)pager_ep, badge);
         long rc = pager_link_add((uint64_t)pager_ep, badge, (uint64_t)h, layout.region,
                                  layout.nregions);
-        if (rc < 0)
+        if (rc < 0) {
+            /* A program its pager does not know is answered "not yet" for
+             * ever: it is not started. */
             init_problem(st, l, "cannot introduce the program to its pager:",
                          mica_error_name(rc));
+            mica_handle_close((uint64_t)h);
+            h = rc;
+            pager_ep = -1;
+        }
     }
     if (h >= 0) {
         long rc = mica_task_launch((uint64_t)h, &layout);

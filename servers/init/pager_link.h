@@ -9,10 +9,16 @@
 #include <stdint.h>
 #include <mica/vm.h>
 
+/* How many times pager_link_add asks the pager before it gives up. */
+#define PAGER_LINK_TRIES 3
+
 /* Introduce task handle `task` (needs GRANT and MAP) to the pager behind
  * pager_ep (init's own, badge 0: the control channel) as the client with
  * `badge`, whose address space holds regions[0..nregions) (its loader's
- * layout). Returns 0 or a negative error (IPC's or the pager's). */
+ * layout); a refusal, or a reply naming another badge, is tried again
+ * (PAGER_LINK_TRIES in all). Returns 0 or a negative error (IPC's or the
+ * pager's); then the program must not run, for the pager would never
+ * serve it. */
 long pager_link_add(uint64_t pager_ep, uint64_t badge, uint64_t task,
                     const struct mica_region *regions, unsigned nregions);
 

@@ -88,6 +88,9 @@ void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
             pager_client_drop(c); /* closes xfer, which the client took */
             return;
         } else {
+            /* The badge as recorded, so that init sees a message damaged on
+             * the way in (a client under a wrong badge would wait for ever). */
+            reply->w[1] = req->w[0];
             return; /* the table keeps the handle */
         }
         break;

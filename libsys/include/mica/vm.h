@@ -56,7 +56,7 @@
 #define PAGER_ADD_CLIENT  16 /* control: w0 = client badge, a task handle with
                               * MICA_RIGHT_MAP transferred, data = the client's
                               * regions (struct mica_region[], from its loader)
-                              * -> w0 = 0 or -MICA_E* */
+                              * -> w0 = 0 or -MICA_E*, w1 = the badge recorded */
 #define PAGER_DROP_CLIENT 17 /* control: w0 = client badge -> w0 = 0 or -MICA_E* */
 
 /* One region of a new client's address space, as its loader laid it out
