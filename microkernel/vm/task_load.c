@@ -1,0 +1,105 @@
+/* MICA_SYS_TASK_LOAD: fresh frames for a task being built, filled from the
+ * caller's bytes as they are taken, so that a loader pays one pass over
+ * each page instead of zeroing it (MAP_ANON) and then overwriting it
+ * (TASK_WRITE). Only the part of a frame the bytes do not cover is
+ * zeroed: every byte of a frame is written before the frame is mapped,
+ * so no frame's old contents can reach the task, and a copy that fails
+ * frees the frame unmapped. */
+#include <mica/errno.h>
+
+#include "arch/x86_64/user_access.h"
+#include "lib/string.h"
+#include "mm/phys.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
+#include "object/preempt.h"
+#include "object/sched.h"
+#include "object/task.h"
+#include "vm/remote_paging.h"
+#include "vm/syscalls.h"
+#include "vm/user_mem.h"
+#include "vm/usercopy.h"
+
+/* Fill the frame at kernel address `page`: bytes [lo, hi) of it from user
+ * address src, the rest zeroed. The direct copy cannot block; when it
+ * faults, the copy is made again through the pager retry, which may block
+ * (the frame is nobody's yet, so nothing can see it half-filled). Returns
+ * 0 or -MICA_EFAULT. */
+static int fill_frame(uint8_t *page, size_t lo, size_t hi, uintptr_t src)
+{
+    if (lo)
+        memset(page, 0, lo);
+    if (hi < PAGE_SIZE)
+        memset(page + hi, 0, PAGE_SIZE - hi);
+    if (hi == lo || usercopy_bytes(page + lo, (const void *)src, hi - lo) == 0)
+        return 0;
+    return copy_from_user(page + lo, src, hi - lo);
+}
+
+/* Map npages filled frames at page-aligned va in the unstarted task t:
+ * the bytes src[0..len) start at va + skip. Returns 0 or an error with
+ * nothing left mapped (unless t died: its teardown frees what was). */
+static int load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned prot,
+                      size_t skip, uintptr_t src, size_t len)
+{
+    unsigned vp = task_vm_prot(prot);
+    unsigned budget = PREEMPT_BUDGET;
+    uintptr_t at, end = va + npages * PAGE_SIZE;
+    size_t from = skip, to = skip + len; /* the bytes, as offsets from va */
+    int rc = 0;
+    for (at = va; at < end; at += PAGE_SIZE) {
+        if (preempt_due(&budget, PREEMPT_COST_ZERO) && (rc = preempt_point(t)) < 0)
+            break;
+        size_t off = at - va;
+        size_t lo = from > off ? MIN(from - off, (size_t)PAGE_SIZE) : 0;
+        size_t hi = to > off ? MIN(to - off, (size_t)PAGE_SIZE) : 0;
+        if (hi < lo)
+            hi = lo;
+        paddr_t pa;
+        if ((rc = pmm_alloc_frame(&pa)) < 0)
+            break;
+        rc = fill_frame(phys_to_virt(pa), lo, hi, src + (off + lo - from));
+        /* A blocked copy let other threads run: t may have died since. */
+        if (rc == 0 && t->state != TASK_LIVE)
+            rc = -MICA_EDEAD;
+        if (rc == 0)
+            rc = vmm_map(&t->as, at, pa, vp);
+        if (rc < 0) {
+            pmm_free_frame(pa);
+            break;
+        }
+    }
+    if (rc < 0 && t->state == TASK_LIVE)
+        task_vm_undo(t, va, at);
+    return rc;
+}
+
+/* (task h with MAP, va, npages, prot, src, len) -> 0. The pages are
+ * [va rounded down, + npages pages); the bytes go at va and must end
+ * inside them. Only for a task TASK_CREATE made and nobody started, whose
+ * image is its own memory, uncharged as MAP_ANON leaves it. */
+int64_t sys_task_load(struct trap_frame *tf)
+{
+    struct task *self = sched_current()->task;
+    uintptr_t va = tf->rsi, src = tf->r8;
+    uint64_t npages = tf->rdx, len = tf->r9;
+    uintptr_t base = va & ~(uintptr_t)PAGE_MASK;
+    size_t skip = va & PAGE_MASK;
+    int err = 0;
+
+    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    if (!t)
+        return err;
+    if (t == self || t->nthreads != 0 || (err = task_check_prot(tf->r10)) < 0 ||
+        (err = task_vm_range_check(base, npages)) < 0)
+        return err ? err : -MICA_EINVAL;
+    /* npages fits the user half (checked), so the product cannot wrap. */
+    if (len > npages * PAGE_SIZE - skip)
+        return -MICA_EINVAL;
+    if (!user_range_ok(src, len))
+        return -MICA_EFAULT;
+    task_get(t);
+    err = load_pages(t, base, npages, (unsigned)tf->r10, skip, src, (size_t)len);
+    task_put(t);
+    return err;
+}
