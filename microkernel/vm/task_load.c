@@ -36,38 +36,56 @@ static int fill_frame(uint8_t *page, size_t lo, size_t hi, uintptr_t src)
     return copy_from_user(page + lo, src, hi - lo);
 }
 
+/* Frames filled before they are mapped together (vmm_map_run): at most
+ * this many, and never across a page table. */
+#define RUN_MAX 64
+
 /* Map npages filled frames at page-aligned va in the unstarted task t:
- * the bytes src[0..len) start at va + skip. Returns 0 or an error with
- * nothing left mapped (unless t died: its teardown frees what was). */
+ * the bytes src[0..len) start at va + skip. The frames of each run are
+ * taken and filled first, then mapped with one walk. Returns 0 or an
+ * error with nothing left mapped (unless t died: its teardown frees what
+ * was). */
 static int load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned prot,
                       size_t skip, uintptr_t src, size_t len)
 {
     unsigned vp = task_vm_prot(prot);
     unsigned budget = PREEMPT_BUDGET;
-    uintptr_t at, end = va + npages * PAGE_SIZE;
+    uintptr_t at = va, end = va + npages * PAGE_SIZE;
     size_t from = skip, to = skip + len; /* the bytes, as offsets from va */
+    paddr_t run[RUN_MAX];
     int rc = 0;
-    for (at = va; at < end; at += PAGE_SIZE) {
-        if (preempt_due(&budget, PREEMPT_COST_ZERO) && (rc = preempt_point(t)) < 0)
-            break;
-        size_t off = at - va;
-        size_t lo = from > off ? MIN(from - off, (size_t)PAGE_SIZE) : 0;
-        size_t hi = to > off ? MIN(to - off, (size_t)PAGE_SIZE) : 0;
-        if (hi < lo)
-            hi = lo;
-        paddr_t pa;
-        if ((rc = pmm_alloc_frame(&pa)) < 0)
-            break;
-        rc = fill_frame(phys_to_virt(pa), lo, hi, src + (off + lo - from));
-        /* A blocked copy let other threads run: t may have died since. */
-        if (rc == 0 && t->state != TASK_LIVE)
-            rc = -MICA_EDEAD;
-        if (rc == 0)
-            rc = vmm_map(&t->as, at, pa, vp);
-        if (rc < 0) {
-            pmm_free_frame(pa);
-            break;
+    while (at < end && rc == 0) {
+        uintptr_t table_end = ALIGN_DOWN(at, PAGE_SIZE * 512) + PAGE_SIZE * 512;
+        unsigned n = (unsigned)MIN((MIN(end, table_end) - at) / PAGE_SIZE, (uintptr_t)RUN_MAX);
+        unsigned got = 0, done = 0;
+        for (; got < n; got++) {
+            if (preempt_due(&budget, PREEMPT_COST_ZERO) && (rc = preempt_point(t)) < 0)
+                break;
+            size_t off = at + got * PAGE_SIZE - va;
+            size_t lo = from > off ? MIN(from - off, (size_t)PAGE_SIZE) : 0;
+            size_t hi = to > off ? MIN(to - off, (size_t)PAGE_SIZE) : 0;
+            if (hi < lo)
+                hi = lo;
+            if ((rc = pmm_alloc_frame(&run[got])) < 0)
+                break;
+            rc = fill_frame(phys_to_virt(run[got]), lo, hi, src + (off + lo - from));
+            /* A blocked copy let other threads run: t may have died since. */
+            if (rc == 0 && t->state != TASK_LIVE)
+                rc = -MICA_EDEAD;
+            if (rc < 0) {
+                pmm_free_frame(run[got]);
+                break;
+            }
         }
+        /* After a failure nothing more is mapped: t may be dying. A lone
+         * page goes through vmm_map, which costs less than a run's setup. */
+        if (got == 1 && rc == 0)
+            done = (rc = vmm_map(&t->as, at, run[0], vp)) == 0;
+        else if (got && rc == 0)
+            rc = vmm_map_run(&t->as, at, run, got, vp, &done);
+        for (unsigned i = done; i < got; i++)
+            pmm_free_frame(run[i]);
+        at += (uintptr_t)done * PAGE_SIZE;
     }
     if (rc < 0 && t->state == TASK_LIVE)
         task_vm_undo(t, va, at);
