@@ -1,7 +1,8 @@
 /* MICA_SYS_TASK_LOAD: fresh frames for a task being built, filled from the
  * caller's bytes as they are taken, so that a loader pays one pass over
  * each page instead of zeroing it (MAP_ANON) and then overwriting it
- * (TASK_WRITE). Only the part of a frame the bytes do not cover is
+ * (TASK_WRITE); the kernel's own loader fills init's segments and the
+ * boot modules the same way (task_load.h). Only the part of a frame the bytes do not cover is
  * zeroed: every byte of a frame is written before the frame is mapped,
  * so no frame's old contents can reach the task, and a copy that fails
  * frees the frame unmapped. */
@@ -17,36 +18,43 @@
 #include "object/task.h"
 #include "vm/remote_paging.h"
 #include "vm/syscalls.h"
+#include "vm/task_load.h"
 #include "vm/user_mem.h"
 #include "vm/usercopy.h"
 
-/* Fill the frame at kernel address `page`: bytes [lo, hi) of it from user
- * address src, the rest zeroed. The direct copy cannot block; when it
- * faults, the copy is made again through the pager retry, which may block
- * (the frame is nobody's yet, so nothing can see it half-filled). Returns
- * 0 or -MICA_EFAULT. */
-static int fill_frame(uint8_t *page, size_t lo, size_t hi, uintptr_t src)
+/* image_src's read for the caller's memory at ctx: the direct copy cannot
+ * block; when it faults, the copy is made again through the pager retry,
+ * which may (the frame is nobody's yet, so nothing sees it half-filled). */
+static int user_read(void *ctx, uint64_t off, void *dst, size_t n)
+{
+    uintptr_t src = (uintptr_t)ctx + off;
+    if (usercopy_bytes(dst, (const void *)src, n) == 0)
+        return 0;
+    return copy_from_user(dst, src, n);
+}
+
+/* Fill the frame at kernel address `page`: bytes [lo, hi) of it from
+ * offset off of src, the rest zeroed. Returns 0 or src's read error. */
+static inline int fill_frame(uint8_t *page, size_t lo, size_t hi, const struct image_src *src,
+                      uint64_t off)
 {
     if (lo)
         memset(page, 0, lo);
     if (hi < PAGE_SIZE)
         memset(page + hi, 0, PAGE_SIZE - hi);
-    if (hi == lo || usercopy_bytes(page + lo, (const void *)src, hi - lo) == 0)
-        return 0;
-    return copy_from_user(page + lo, src, hi - lo);
+    return hi > lo ? src->read(src->ctx, off, page + lo, hi - lo) : 0;
 }
 
 /* Frames filled before they are mapped together (vmm_map_run): at most
  * this many, and never across a page table. */
 #define RUN_MAX 64
 
-/* Map npages filled frames at page-aligned va in the unstarted task t:
- * the bytes src[0..len) start at va + skip. The frames of each run are
- * taken and filled first, then mapped with one walk. Returns 0 or an
- * error with nothing left mapped (unless t died: its teardown frees what
- * was). */
-static int load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned prot,
-                      size_t skip, uintptr_t src, size_t len)
+/* task_load_pages, inlined into each caller so that the system call's
+ * known source (user_read) is called directly, not through a pointer, for
+ * every page. */
+static inline __attribute__((always_inline)) int
+load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned prot, size_t skip,
+           const struct image_src *src, uint64_t off, size_t len)
 {
     unsigned vp = task_vm_prot(prot);
     unsigned budget = PREEMPT_BUDGET;
@@ -61,15 +69,15 @@ static int load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned pr
         for (; got < n; got++) {
             if (preempt_due(&budget, PREEMPT_COST_ZERO) && (rc = preempt_point(t)) < 0)
                 break;
-            size_t off = at + got * PAGE_SIZE - va;
-            size_t lo = from > off ? MIN(from - off, (size_t)PAGE_SIZE) : 0;
-            size_t hi = to > off ? MIN(to - off, (size_t)PAGE_SIZE) : 0;
+            size_t pos = at + got * PAGE_SIZE - va;
+            size_t lo = from > pos ? MIN(from - pos, (size_t)PAGE_SIZE) : 0;
+            size_t hi = to > pos ? MIN(to - pos, (size_t)PAGE_SIZE) : 0;
             if (hi < lo)
                 hi = lo;
             if ((rc = pmm_alloc_frame(&run[got])) < 0)
                 break;
-            rc = fill_frame(phys_to_virt(run[got]), lo, hi, src + (off + lo - from));
-            /* A blocked copy let other threads run: t may have died since. */
+            rc = fill_frame(phys_to_virt(run[got]), lo, hi, src, off + (pos + lo - from));
+            /* A read that blocked let other threads run: t may have died. */
             if (rc == 0 && t->state != TASK_LIVE)
                 rc = -MICA_EDEAD;
             if (rc < 0) {
@@ -90,6 +98,12 @@ static int load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned pr
     if (rc < 0 && t->state == TASK_LIVE)
         task_vm_undo(t, va, at);
     return rc;
+}
+
+int task_load_pages(struct task *t, uintptr_t va, uint64_t npages, unsigned prot, size_t skip,
+                    const struct image_src *src, uint64_t off, size_t len)
+{
+    return load_pages(t, va, npages, prot, skip, src, off, len);
 }
 
 /* (task h with MAP, va, npages, prot, src, len) -> 0. The pages are
@@ -116,8 +130,9 @@ int64_t sys_task_load(struct trap_frame *tf)
         return -MICA_EINVAL;
     if (!user_range_ok(src, len))
         return -MICA_EFAULT;
+    struct image_src from = {.read = user_read, .ctx = (void *)src, .len = len};
     task_get(t);
-    err = load_pages(t, base, npages, (unsigned)tf->r10, skip, src, (size_t)len);
+    err = load_pages(t, base, npages, (unsigned)tf->r10, skip, &from, 0, (size_t)len);
     task_put(t);
     return err;
 }
