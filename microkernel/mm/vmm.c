@@ -709,9 +709,9 @@ static inline bool group_absent(const uint64_t *e)
 /* Remove the entries under `table` (at `level`): fn(pa, arg) for each 4 KiB
  * page of a leaf, then the leaf goes; a table emptied goes too. Returns
  * false when *budget ran out first (the table keeps what is left, its
- * count up to date, so a later call carries on). The walk stops at the
- * last present entry, and crosses the entries an earlier call cleared
- * eight at a test. */
+ * count up to date, so a later call carries on). The entries an earlier
+ * call cleared are crossed eight at a test, and the table's count is kept
+ * in a local and written back once, not read and written per entry. */
 static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *arg), void *arg,
                         unsigned page_cost, unsigned *budget)
 {
@@ -721,33 +721,39 @@ static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *a
                                            : (struct span){PT_ENTRIES, PT_ENTRIES};
     if (!spend(budget, PT_LEVELS))
         return false;
-    for (unsigned i = span_first(&s); left && i < PT_ENTRIES; i = span_next(&s, i)) {
+    bool done = true;
+    for (unsigned i = span_first(&s); i < PT_ENTRIES; i = span_next(&s, i)) {
         if (!(e[i] & PTE_P)) {
             if ((i & 7) == 0 && i + 8 <= s.gap_lo && group_absent(&e[i]))
                 i += 7; /* span_next steps over the eighth */
             continue;
         }
+        KASSERT(left > 0, "page table 0x%llx: present count underflows",
+                (unsigned long long)table);
+        unsigned cost = PT_LEVELS;
         if (level > 1 && !(e[i] & PTE_PS)) {
             paddr_t child = pte_addr(e[i]);
-            if (!clear_table(child, level - 1, fn, arg, page_cost, budget))
-                return false;
+            if (!clear_table(child, level - 1, fn, arg, page_cost, budget)) {
+                done = false;
+                break;
+            }
             pt_count_set(child, 0);
             pmm_free_frame(child);
-            pte_set(&e[i], 0);
-            left = pt_count_dec(table);
-            if (!spend(budget, PT_LEVELS))
-                return false;
         } else {
             paddr_t pa = pte_addr(e[i]) & ~(PTE_SPAN(level) - 1);
             for (uint64_t off = 0; off < PTE_SPAN(level); off += PAGE_SIZE)
                 fn(pa + off, arg);
-            pte_set(&e[i], 0);
-            left = pt_count_dec(table);
-            if (!spend(budget, page_cost * (unsigned)(PTE_SPAN(level) / PAGE_SIZE)))
-                return false;
+            cost = page_cost * (unsigned)(PTE_SPAN(level) / PAGE_SIZE);
+        }
+        pte_set(&e[i], 0);
+        left--;
+        if (!spend(budget, cost)) {
+            done = false;
+            break;
         }
     }
-    return true;
+    pt_count_set(table, left);
+    return done;
 }
 
 bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,
