@@ -2,10 +2,10 @@
  * caller's bytes as they are taken, so that a loader pays one pass over
  * each page instead of zeroing it (MAP_ANON) and then overwriting it
  * (TASK_WRITE); the kernel's own loader fills init's segments and the
- * boot modules the same way (task_load.h). Only the part of a frame the bytes do not cover is
- * zeroed: every byte of a frame is written before the frame is mapped,
- * so no frame's old contents can reach the task, and a copy that fails
- * frees the frame unmapped. */
+ * boot modules the same way (task_load.h). Only the part of a frame the
+ * bytes do not cover is zeroed: every byte of a frame is written before
+ * the frame is mapped, so no frame's old contents can reach the task, and
+ * a copy that fails frees the frame unmapped. */
 #include <mica/errno.h>
 
 #include "arch/x86_64/user_access.h"
@@ -36,7 +36,7 @@ static int user_read(void *ctx, uint64_t off, void *dst, size_t n)
 /* Fill the frame at kernel address `page`: bytes [lo, hi) of it from
  * offset off of src, the rest zeroed. Returns 0 or src's read error. */
 static inline int fill_frame(uint8_t *page, size_t lo, size_t hi, const struct image_src *src,
-                      uint64_t off)
+                             uint64_t off)
 {
     if (lo)
         memset(page, 0, lo);
