@@ -1,14 +1,16 @@
 /* mica/spawn.h: the ELF loader of every program but init. The image lies
  * in the caller's memory and is untrusted: the kernel's parser (compiled
  * into libsys from microkernel/lib/elf.c) checks its headers, and the
- * kernel copies its bytes with fault-safe copies (MICA_SYS_TASK_WRITE), so
+ * kernel copies its bytes with fault-safe copies (MICA_SYS_TASK_LOAD), so
  * a bad image costs the caller an error, never the kernel anything.
  *
  * The layout is the one the kernel gives init (docs/syscalls.md §7): each
- * segment's pages mapped with its protection (zeroed, so bss needs no
- * work) and its file bytes written; the top MICA_USER_STACK_MAPPED bytes
- * of the stack; the read-only start-info page. A failure after
- * MICA_SYS_TASK_CREATE closes the task handle, which discards the
+ * segment's pages mapped with its protection, holding its file bytes and
+ * zeros (MICA_SYS_TASK_LOAD fills each fresh frame once); the top
+ * MICA_USER_STACK_MAPPED bytes of the stack; the read-only start-info
+ * page. A task built for a pager that is told its layout leaves the bss
+ * pages beyond the file bytes to that pager (demand-zero). A failure
+ * after MICA_SYS_TASK_CREATE closes the task handle, which discards the
  * half-built task (it never ran) with everything mapped in it. */
 #include <mica/spawn.h>
 
@@ -76,25 +78,28 @@ static void add_region(struct mica_task_layout *l, uint64_t lo, uint64_t hi, uns
         l->region[l->nregions++] = (struct mica_region){lo, hi - lo, prot, kind};
 }
 
-/* Map and fill every segment; record its filled pages and its bss. */
+/* Map and fill every segment, one pass over each page; record its filled
+ * pages and its bss. With bss_on_demand the bss pages beyond those that
+ * hold file bytes stay unmapped: the pager, told of them as anon, maps
+ * zeroed frames where they are first touched. */
 static long load_segments(uint64_t h, const struct mica_spawn_args *a,
-                          const struct elf_image *elf, struct mica_task_layout *l)
+                          const struct elf_image *elf, struct mica_task_layout *l,
+                          bool bss_on_demand)
 {
     for (unsigned i = 0; i < elf->nseg; i++) {
         const struct elf_segment *s = &elf->seg[i];
         uint64_t lo = ALIGN_DOWN(s->vaddr, PAGE_SIZE);
         uint64_t hi = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
         uint64_t filled = s->filesz ? ALIGN_UP(s->vaddr + s->filesz, PAGE_SIZE) : lo;
-        long rc = mica_map_anon(h, lo, (hi - lo) / PAGE_SIZE, s->prot);
+        uint64_t top = bss_on_demand ? filled : hi;
+        long rc = top > lo ? mica_task_load(h, s->vaddr, (top - lo) / PAGE_SIZE, s->prot,
+                                            (const uint8_t *)a->image + s->offset, s->filesz)
+                           : 0;
+        if (rc == -MICA_EFAULT)
+            return rc; /* the caller's own image is unreadable: its error */
         if (rc < 0)
-            return fail(a->name, rc, "mapping segment 0x%llx-0x%llx failed (%s)",
-                        (unsigned long long)lo, (unsigned long long)hi, mica_error_name(rc));
-        if (s->filesz &&
-            (rc = mica_task_write(h, s->vaddr, (const uint8_t *)a->image + s->offset,
-                                  s->filesz)) < 0)
-            return rc == -MICA_EFAULT ? rc
-                                      : fail(a->name, rc, "writing segment 0x%llx failed (%s)",
-                                             (unsigned long long)s->vaddr, mica_error_name(rc));
+            return fail(a->name, rc, "loading segment 0x%llx-0x%llx failed (%s)",
+                        (unsigned long long)lo, (unsigned long long)top, mica_error_name(rc));
         add_region(l, lo, filled, s->prot, MICA_REGION_IMAGE);
         add_region(l, filled, hi, s->prot, MICA_REGION_ANON);
     }
@@ -109,11 +114,8 @@ static long map_stack_and_info(uint64_t h, const struct mica_spawn_args *a, uint
     static struct mica_start_info si; /* 1 KiB: kept off the caller's stack */
     long rc = mica_map_anon(h, STACK_MAPPED_BOTTOM, MICA_USER_STACK_MAPPED / PAGE_SIZE,
                             MICA_PROT_READ | MICA_PROT_WRITE);
-    if (rc == 0)
-        rc = mica_map_anon(h, MICA_USER_START_INFO, 1, MICA_PROT_READ);
     if (rc < 0)
-        return fail(a->name, rc, "mapping the stack or the start info failed (%s)",
-                    mica_error_name(rc));
+        return fail(a->name, rc, "mapping the stack failed (%s)", mica_error_name(rc));
     add_region(l, MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE, MICA_USER_STACK_TOP,
                MICA_PROT_READ | MICA_PROT_WRITE, MICA_REGION_STACK);
 
@@ -128,10 +130,16 @@ static long map_stack_and_info(uint64_t h, const struct mica_spawn_args *a, uint
     si.nhandles = a->nhandles;
     si.nmodules = 0;
     si.modules = NULL;
-    return mica_task_write(h, MICA_USER_START_INFO, &si, sizeof si);
+    rc = mica_task_load(h, MICA_USER_START_INFO, 1, MICA_PROT_READ, &si, sizeof si);
+    if (rc < 0)
+        return fail(a->name, rc, "mapping the start info failed (%s)", mica_error_name(rc));
+    return 0;
 }
 
-long mica_task_build(const struct mica_spawn_args *a, struct mica_task_layout *out)
+/* mica_task_build, with the bss beyond the file bytes left to the pager
+ * when bss_on_demand. */
+static long build(const struct mica_spawn_args *a, struct mica_task_layout *out,
+                  bool bss_on_demand)
 {
     static struct elf_image elf;
     struct mica_task_args ta = {.name = a->name, .nhandles = a->nhandles, .flags = a->flags,
@@ -156,13 +164,20 @@ long mica_task_build(const struct mica_spawn_args *a, struct mica_task_layout *o
                    : h;
     out->entry = elf.entry;
     out->nregions = 0;
-    if ((rc = load_segments((uint64_t)h, a, &elf, out)) == 0)
+    if ((rc = load_segments((uint64_t)h, a, &elf, out, bss_on_demand)) == 0)
         rc = map_stack_and_info((uint64_t)h, a, (uint64_t)mica_task_id((uint64_t)h), out);
     if (rc < 0) {
         mica_handle_close((uint64_t)h); /* discards the task, which never ran */
         return rc;
     }
     return h;
+}
+
+long mica_task_build(const struct mica_spawn_args *a, struct mica_task_layout *out)
+{
+    /* A task given a pager of its own is introduced to it with the layout
+     * before it starts (mica/spawn.h), so the pager knows its bss. */
+    return build(a, out, (a->flags & MICA_SPAWN_PAGER) != 0);
 }
 
 long mica_task_launch(uint64_t h, const struct mica_task_layout *l)
@@ -173,7 +188,7 @@ long mica_task_launch(uint64_t h, const struct mica_task_layout *l)
 long mica_task_spawn(const struct mica_spawn_args *a)
 {
     static struct mica_task_layout layout;
-    long h = mica_task_build(a, &layout);
+    long h = build(a, &layout, false); /* nobody tells a pager of its bss */
     if (h < 0)
         return h;
     long rc = mica_task_launch((uint64_t)h, &layout);

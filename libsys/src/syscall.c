@@ -136,6 +136,14 @@ long mica_task_write(uint64_t h, uint64_t va, const void *src, uint64_t len)
     return sys4(MICA_SYS_TASK_WRITE, h, va, (uint64_t)src, len);
 }
 
+long mica_task_load(uint64_t h, uint64_t va, uint64_t npages, unsigned prot, const void *src,
+                    uint64_t len)
+{
+    /* Six argument registers: the IPC block carries them (it is one). */
+    struct ipc_regs io = {{h, va, npages, prot, (uint64_t)src, len}};
+    return sys_ipc(MICA_SYS_TASK_LOAD, &io);
+}
+
 long mica_task_start(uint64_t h, uint64_t rip, uint64_t rsp, uint64_t rdi)
 {
     return sys4(MICA_SYS_TASK_START, h, rip, rsp, rdi);

@@ -326,13 +326,28 @@ __attribute__((noinline, cold)) static int cache_refill_alloc(struct frame_stack
 {
     uint32_t got = 0;
 
-    /* SMP: take the buddy lock here. */
+    /* SMP: take the buddy lock here. Frame by frame, buddy_alloc(0) takes
+     * the smallest free block and then every piece its split leaves, in
+     * ascending order, before any other block: so a smallest block that
+     * fits in the room left is taken whole, the same frames in the same
+     * order without a split and a list push and pop per frame. */
     while (got < PMM_CPU_CACHE_BATCH) {
-        uint32_t pfn = buddy_alloc(0);
-        if (pfn == PMM_NONE)
+        unsigned o = 0;
+        while (o <= PMM_MAX_ORDER && pmm_state.free_head[o] == PMM_NONE)
+            o++;
+        uint32_t pfn, n = 1;
+        if (o <= PMM_MAX_ORDER && BLOCK(o) <= PMM_CPU_CACHE_BATCH - got) {
+            pfn = pmm_state.free_head[o];
+            list_remove(o, pfn);
+            pmm_state.buddy_free -= BLOCK(o);
+            n = BLOCK(o);
+        } else if ((pfn = buddy_alloc(0)) == PMM_NONE) {
             break;
-        frame(pfn)->state = PMM_STATE_IN_CACHE;
-        c->pfns[got++] = pfn;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            frame(pfn + i)->state = PMM_STATE_IN_CACHE;
+            c->pfns[got++] = pfn + i;
+        }
     }
     if (got == 0)
         return -MICA_ENOMEM;

@@ -216,6 +216,50 @@ int vmm_map(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot)
     return map_at(as, va, pa | pte_leaf_bits(prot), 1);
 }
 
+int vmm_map_run(struct vm_space *as, vaddr_t va, const paddr_t *pa, unsigned n, unsigned prot,
+                unsigned *done)
+{
+    *done = 0;
+    KASSERT(n > 0 && pte_index(va, 1) + n <= PT_ENTRIES,
+            "vmm_map_run: %u pages from 0x%llx leave their page table", n,
+            (unsigned long long)va);
+    /* The first page through vmm_map, which makes any missing table. */
+    uint64_t *slot = leaf_slot(as, va);
+    if (!slot) {
+        int rc = vmm_map(as, va, pa[0], prot);
+        if (rc < 0)
+            return rc;
+        *done = 1;
+        slot = leaf_slot(as, va);
+        KASSERT(slot, "vmm_map_run: no leaf table at 0x%llx after a map",
+                (unsigned long long)va);
+    } else if (check_request(va, prot, PAGE_SIZE) < 0) {
+        return -MICA_EINVAL;
+    }
+    paddr_t table = ALIGN_DOWN(virt_to_phys(slot), PAGE_SIZE);
+    unsigned count = pt_count(table), first = *done;
+    uint64_t bits = pte_leaf_bits(prot);
+    int rc = 0;
+    for (unsigned i = first; i < n; i++) {
+        if (!IS_ALIGNED(pa[i], PAGE_SIZE) || pa[i] >= PTE_PHYS_LIMIT) {
+            rc = -MICA_EINVAL;
+            break;
+        }
+        if (slot[i] & PTE_P) {
+            rc = -MICA_EEXIST;
+            break;
+        }
+        pte_set(&slot[i], pa[i] | bits);
+        *done = i + 1;
+    }
+    /* The entries counted once for the run, not once per page. */
+    KASSERT(count + (*done - first) <= PT_ENTRIES, "page table 0x%llx: present count %u + %u "
+            "overflows", (unsigned long long)table, count, *done - first);
+    pt_count_set(table, count + (*done - first));
+    as->changes++;
+    return rc;
+}
+
 int vmm_map_2m(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot)
 {
     int rc = check_request(va, prot, PTE_SPAN(2));
@@ -649,41 +693,67 @@ int vmm_space_create(struct vm_space *as)
     return 0;
 }
 
+/* Tables with more present entries than this are cleared without
+ * present_span: finding the gap costs a step per present entry, and a
+ * teardown that its budget cuts short comes back to the same table (with
+ * its first entries cleared) every few dozen pages, so for a full table
+ * the gap would be counted again and again. */
+#define SPAN_COUNT_MAX 16
+
+/* True when none of the eight entries from e on is present. */
+static inline bool group_absent(const uint64_t *e)
+{
+    return !((e[0] | e[1] | e[2] | e[3] | e[4] | e[5] | e[6] | e[7]) & PTE_P);
+}
+
 /* Remove the entries under `table` (at `level`): fn(pa, arg) for each 4 KiB
  * page of a leaf, then the leaf goes; a table emptied goes too. Returns
  * false when *budget ran out first (the table keeps what is left, its
- * count up to date, so a later call carries on). */
+ * count up to date, so a later call carries on). The entries an earlier
+ * call cleared are crossed eight at a test, and the table's count is kept
+ * in a local and written back once, not read and written per entry. */
 static bool clear_table(paddr_t table, int level, void (*fn)(paddr_t pa, void *arg), void *arg,
                         unsigned page_cost, unsigned *budget)
 {
     uint64_t *e = table_ptr(table);
-    struct span s = present_span(e, PT_ENTRIES, pt_count(table));
+    unsigned left = pt_count(table);
+    struct span s = left <= SPAN_COUNT_MAX ? present_span(e, PT_ENTRIES, left)
+                                           : (struct span){PT_ENTRIES, PT_ENTRIES};
     if (!spend(budget, PT_LEVELS))
         return false;
+    bool done = true;
     for (unsigned i = span_first(&s); i < PT_ENTRIES; i = span_next(&s, i)) {
-        if (!(e[i] & PTE_P))
+        if (!(e[i] & PTE_P)) {
+            if ((i & 7) == 0 && i + 8 <= s.gap_lo && group_absent(&e[i]))
+                i += 7; /* span_next steps over the eighth */
             continue;
+        }
+        KASSERT(left > 0, "page table 0x%llx: present count underflows",
+                (unsigned long long)table);
+        unsigned cost = PT_LEVELS;
         if (level > 1 && !(e[i] & PTE_PS)) {
             paddr_t child = pte_addr(e[i]);
-            if (!clear_table(child, level - 1, fn, arg, page_cost, budget))
-                return false;
+            if (!clear_table(child, level - 1, fn, arg, page_cost, budget)) {
+                done = false;
+                break;
+            }
             pt_count_set(child, 0);
             pmm_free_frame(child);
-            pte_set(&e[i], 0);
-            pt_count_dec(table);
-            if (!spend(budget, PT_LEVELS))
-                return false;
         } else {
             paddr_t pa = pte_addr(e[i]) & ~(PTE_SPAN(level) - 1);
             for (uint64_t off = 0; off < PTE_SPAN(level); off += PAGE_SIZE)
                 fn(pa + off, arg);
-            pte_set(&e[i], 0);
-            pt_count_dec(table);
-            if (!spend(budget, page_cost * (unsigned)(PTE_SPAN(level) / PAGE_SIZE)))
-                return false;
+            cost = page_cost * (unsigned)(PTE_SPAN(level) / PAGE_SIZE);
+        }
+        pte_set(&e[i], 0);
+        left--;
+        if (!spend(budget, cost)) {
+            done = false;
+            break;
         }
     }
-    return true;
+    pt_count_set(table, left);
+    return done;
 }
 
 bool vmm_clear_user(struct vm_space *as, void (*fn)(paddr_t pa, void *arg), void *arg,

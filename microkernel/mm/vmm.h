@@ -33,6 +33,15 @@ void vmm_space_destroy(struct vm_space *as);
 /* Map the 4 KiB page at `va` to the frame at `pa` with `prot`. */
 int vmm_map(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot);
 
+/* Map the n 4 KiB pages from `va` to the frames pa[0..n) with `prot`, in
+ * order; the pages must lie in one page table (va + n pages does not cross
+ * a 2 MiB boundary), which is walked to once. Sets *done to the pages
+ * mapped; returns 0 (*done == n), or the error vmm_map gives for page
+ * *done (-MICA_EEXIST, -MICA_ENOMEM, -MICA_EINVAL), the pages before it
+ * staying mapped. */
+int vmm_map_run(struct vm_space *as, vaddr_t va, const paddr_t *pa, unsigned n, unsigned prot,
+                unsigned *done);
+
 /* Map a 2 MiB page (va and pa 2 MiB aligned). */
 int vmm_map_2m(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot);
 

@@ -22,6 +22,7 @@
 #include "mm/vmm.h"
 #include "lib/elf.h"
 #include "vm/task_build.h"
+#include "vm/task_load.h"
 #include "vm/user_layout.h"
 #include "object/sched.h"
 #include "object/task.h"
@@ -128,23 +129,22 @@ static int parse_image(struct spawn *sp)
     return 0;
 }
 
-/* Map each segment's whole pages (zeroed, so bss needs no work) and copy
- * its file bytes. elf_parse guarantees the page ranges do not overlap. */
+/* Map each segment's whole pages holding its file bytes and zeros (bss
+ * needs no work), each frame filled once (task_load.h). elf_parse
+ * guarantees the page ranges do not overlap. */
 static int load_segments(struct spawn *sp)
 {
     for (unsigned i = 0; i < sp->elf.nseg; i++) {
         const struct elf_segment *s = &sp->elf.seg[i];
         uint64_t lo = ALIGN_DOWN(s->vaddr, PAGE_SIZE);
         uint64_t hi = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
-        int rc = task_map_anon(sp->task, lo, hi - lo, s->prot);
+        int rc = task_load_pages(sp->task, lo, (hi - lo) / PAGE_SIZE, s->prot, s->vaddr - lo,
+                                 &sp->req->src, s->offset, s->filesz);
         if (rc)
-            return spawn_fail(sp, rc, "mapping segment 0x%llx-0x%llx failed (error %d)",
-                              (unsigned long long)lo, (unsigned long long)hi, rc);
-        rc = image_copy_into_task(sp->task, s->vaddr, &sp->req->src, s->offset, s->filesz);
-        if (rc)
-            return spawn_fail(sp, rc, "reading segment 0x%llx (0x%llx bytes at offset 0x%llx) "
-                              "failed (error %d)", (unsigned long long)s->vaddr,
-                              (unsigned long long)s->filesz, (unsigned long long)s->offset, rc);
+            return spawn_fail(sp, rc, "loading segment 0x%llx-0x%llx (0x%llx bytes at offset "
+                              "0x%llx) failed (error %d)", (unsigned long long)lo,
+                              (unsigned long long)hi, (unsigned long long)s->filesz,
+                              (unsigned long long)s->offset, rc);
     }
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "mm/vmm.h"
 #include "object/task.h"
 #include "vm/elf_load.h"
+#include "vm/task_load.h"
 #include "vm/user_layout.h"
 #include "vm/user_mem.h"
 
@@ -82,12 +83,12 @@ static int map_module(struct modules *sp, size_t i, const struct boot_module *m,
         return 0;
     struct phys_image pi = {.base = m->start};
     struct image_src src = {.read = phys_image_read, .ctx = &pi, .len = mm->len};
-    int rc = task_map_anon(sp->task, mm->addr, size, MICA_PROT_READ);
+    /* Filled as mapped: only the last page's tail is zeroed. */
+    int rc = task_load_pages(sp->task, mm->addr, size / PAGE_SIZE, MICA_PROT_READ, 0, &src, 0,
+                             mm->len);
     if (rc)
-        return modules_fail(sp, rc, "mapping module %zu '%s' (0x%llx bytes) failed (error %d)",
+        return modules_fail(sp, rc, "loading module %zu '%s' (0x%llx bytes) failed (error %d)",
                           i, mm->name, (unsigned long long)mm->len, rc);
-    if ((rc = image_copy_into_task(sp->task, mm->addr, &src, 0, mm->len)) != 0)
-        return modules_fail(sp, rc, "copying module %zu failed (error %d)", i, rc);
     return 0;
 }
 

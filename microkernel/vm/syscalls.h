@@ -13,6 +13,7 @@ int64_t sys_mem_unmap(struct trap_frame *tf);
 int64_t sys_task_create(struct trap_frame *tf);    /* vm/task_build.c */
 int64_t sys_task_write(struct trap_frame *tf);
 int64_t sys_task_start(struct trap_frame *tf);
+int64_t sys_task_load(struct trap_frame *tf);      /* vm/task_load.c */
 int64_t sys_task_wait(struct trap_frame *tf);      /* vm/task_wait.c */
 int64_t sys_task_kill(struct trap_frame *tf);      /* vm/task_kill.c */
 int64_t sys_task_set_pager(struct trap_frame *tf); /* vm/remote_paging.c */

@@ -987,12 +987,72 @@ static void test_clear_user_in_steps(void)
     teardown();
 }
 
+/* vmm_map_run: a run mapped with one walk reads back page by page with
+ * the table's count right; a present page, a bad frame and bad prot stop
+ * it at the page they concern, the pages before staying mapped. Then a
+ * dense space (runs over 600 pages, full tables) cleared in small steps:
+ * every frame reported once, every table freed. */
+static void test_map_run_and_dense_clear(void)
+{
+    setup();
+    struct vm_space as;
+    CHECK_EQ(vmm_space_create(&as), 0);
+    uint64_t base = stub_pmm_used();
+    const unsigned U = VM_USER | VM_WRITE;
+    static paddr_t fr[512];
+    for (unsigned i = 0; i < 512; i++)
+        fr[i] = 0x10000000 + (paddr_t)i * PG;
+    unsigned done = 99;
+    CHECK_EQ(vmm_map_run(&as, 0x400000 + 3 * PG, fr, 5, U, &done), 0);
+    CHECK_EQ(done, 5);
+    for (unsigned i = 0; i < 5; i++) {
+        paddr_t got = 0;
+        CHECK_EQ(vmm_translate(&as, 0x400000 + (3 + i) * PG, &got, NULL), 0);
+        CHECK_EQ(got, fr[i]);
+    }
+    CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
+    /* Pages 3..7 are mapped: a run from page 1 stops at page 3. */
+    CHECK_EQ(vmm_map_run(&as, 0x400000 + PG, fr + 100, 4, U, &done), -MICA_EEXIST);
+    CHECK_EQ(done, 2);
+    paddr_t bad[3] = {fr[200], fr[201] + 8, fr[202]};
+    CHECK_EQ(vmm_map_run(&as, 0x400000 + 20 * PG, bad, 3, U, &done), -MICA_EINVAL);
+    CHECK_EQ(done, 1);
+    CHECK_EQ(vmm_map_run(&as, 0x400000 + 30 * PG, fr, 2, U | 0x20, &done), -MICA_EINVAL);
+    CHECK_EQ(done, 0);
+    CHECK_EQ(vmm_map_run(&as, 0x800000, fr, 2, VM_WRITE, &done), -MICA_EINVAL); /* not user */
+    CHECK_EQ(done, 0);
+    CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
+    CHECK_EQ(vmm_translate(&as, 0x400000 + 21 * PG, NULL, NULL), -MICA_ENOENT);
+    /* A full table and a half one, from a fresh walk each. */
+    CHECK_EQ(vmm_map_run(&as, 0x40000000, fr, 512, U, &done), 0);
+    CHECK_EQ(vmm_map_run(&as, 0x40200000, fr, 100, U, &done), 0);
+    uint64_t mapped = 5 + 2 + 1 + 512 + 100;
+    CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
+    cleared = cleared_sum = 0;
+    unsigned steps = 0;
+    for (;;) {
+        unsigned budget = 20 + rnd() % 100;
+        steps++;
+        if (vmm_clear_user(&as, count_frame, NULL, 12, &budget))
+            break;
+        CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
+    }
+    CHECK(steps > 50);
+    CHECK_EQ(cleared, mapped);
+    CHECK_EQ(vmm_table_pages(&as), 1);
+    CHECK_EQ(stub_pmm_used(), base);
+    vmm_space_destroy(&as);
+    CHECK_EQ(stub_pmm_used(), kernel_tables_at_boot);
+    teardown();
+}
+
 int main(void)
 {
     static const struct tap_test tests[] = {
         TAP(test_map_translate_every_prot),
         TAP(test_no_nx_cpu),
         TAP(test_errors),
+        TAP(test_map_run_and_dense_clear),
         TAP(test_enomem_leaves_nothing),
         TAP(test_spaces_share_kernel_half),
         TAP(test_tlb_invalidation),

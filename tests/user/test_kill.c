@@ -4,8 +4,9 @@
  * Kills inside a system call. The calls that copy user memory through the
  * fault-forwarding copy routines are MICA_SYS_DEBUG_WRITE and the calls a
  * loader builds a task with: MICA_SYS_TASK_CREATE (its argument block and
- * the name) and MICA_SYS_TASK_WRITE (the image, copied into the half-built
- * task); IPC data is only ever copied between pages already mapped. This program
+ * the name), MICA_SYS_TASK_WRITE (the image, copied into the half-built
+ * task) and MICA_SYS_TASK_LOAD (the image, copied into frames not mapped
+ * yet); IPC data is only ever copied between pages already mapped. This program
  * is the child's pager: it answers the kernel's MICA_FAULT_KERNEL faults
  * for the child's buffer by sharing its own pages there, page after page,
  * and at the chosen page (first, middle, last) answers "kill". The call
@@ -62,6 +63,11 @@ MB_SNIPPET(spawn_text_args, "movabsq $" XSTR(ARGS_VA) ", %rdi\n movl $28, %eax\n
                             "movq %rbx, %rdi\n movl $0x400000, %esi\n"
                             "movabsq $" XSTR(IMAGE_VA) ", %rdx\n movl $" XSTR(IMAGE_LEN)
                             ", %r10d\n movl $29, %eax\n syscall\n");
+/* The same with one TASK_LOAD of the three pages, filled from IMAGE_VA. */
+MB_SNIPPET(spawn_load_args, "movabsq $" XSTR(ARGS_VA) ", %rdi\n movl $28, %eax\n syscall\n"
+                            "movq %rax, %rdi\n movl $0x400000, %esi\n movl $3, %edx\n"
+                            "movl $1, %r10d\n movabsq $" XSTR(IMAGE_VA) ", %r8\n"
+                            "movl $" XSTR(IMAGE_LEN) ", %r9d\n movl $48, %eax\n syscall\n");
 MB_SNIPPET(spawn_unmapped_args,
            "movabsq $" XSTR(UNMAPPED_VA) ", %rdi\n movl $28, %eax\n syscall\n");
 MB_SNIPPET(touch_unmapped, "movabsq $" XSTR(UNMAPPED_VA) ", %rax\n movb $1, (%rax)\n");
@@ -228,6 +234,26 @@ static void kill_in_spawn_image_middle_page(void)
 static void kill_in_spawn_image_last_page(void)
 {
     kill_in_spawn_image(2);
+}
+
+/* Killed while TASK_LOAD fills a frame: the frame being filled, those
+ * filled before it (not mapped yet) and the half-built task all go. */
+static void kill_in_task_load(unsigned page)
+{
+    static uint8_t code[TINY_CODE_MAX];
+    size_t n = code_with_args(code, mb_spawn_load_args_start, LEN(spawn_load_args), false);
+    struct copy_case c = {code, n, IMAGE_VA, image, page};
+    expect_clean_kill(&c);
+}
+
+static void kill_in_task_load_first_page(void)
+{
+    kill_in_task_load(0);
+}
+
+static void kill_in_task_load_last_page(void)
+{
+    kill_in_task_load(2);
 }
 
 static void kill_in_spawn_argument_block(void)
@@ -429,6 +455,8 @@ static const struct ktap_case tests[] = {
     {"kill_in_spawn_image_first_page", kill_in_spawn_image_first_page},
     {"kill_in_spawn_image_middle_page", kill_in_spawn_image_middle_page},
     {"kill_in_spawn_image_last_page", kill_in_spawn_image_last_page},
+    {"kill_in_task_load_first_page", kill_in_task_load_first_page},
+    {"kill_in_task_load_last_page", kill_in_task_load_last_page},
     {"kill_spinning_task", kill_spinning_task},
     {"kill_task_blocked_in_receive", kill_task_blocked_in_receive},
     {"kill_task_blocked_in_call", kill_task_blocked_in_call},

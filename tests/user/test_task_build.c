@@ -1,8 +1,10 @@
 /* Building a task by hand through the task-building calls, as libsys's
  * loader does: MICA_SYS_TASK_CREATE (an empty task that does not run),
- * MICA_SYS_MAP_ANON and MICA_SYS_TASK_WRITE (its memory), and
- * MICA_SYS_TASK_START (its thread's rip, rsp and rdi). Then every hostile
- * argument of the three calls, each with its documented error; a task
+ * MICA_SYS_MAP_ANON, MICA_SYS_TASK_WRITE and MICA_SYS_TASK_LOAD (its
+ * memory; a loaded page holds the bytes and zeros, never a frame's old
+ * contents), and MICA_SYS_TASK_START (its thread's rip, rsp and rdi).
+ * Then every hostile argument of the four calls, each with its documented
+ * error; a task
  * dropped before it started leaves nothing behind (no report line, every
  * counter at its baseline); the loader's layout of a built task; and a
  * bad ELF image refused by mica_task_spawn with -MICA_ENOEXEC. */
@@ -162,11 +164,120 @@ static void task_dropped_before_start_leaves_nothing(void)
         KTAP_EXPECT(h >= 0);
         KTAP_EXPECT_EQ(mica_map_anon((uint64_t)h, TEXT_VA, 16, MICA_PROT_READ), 0);
         KTAP_EXPECT_EQ(mica_task_write((uint64_t)h, TEXT_VA, shared_page, PAGE), 0);
+        KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, DATA_VA + 8, 16, MICA_PROT_READ,
+                                      shared_page, PAGE), 0);
         KTAP_EXPECT_EQ(mica_handle_close((uint64_t)h), 0);
         if (round)
             expect_baseline(&base);
     }
     mica_handle_close((uint64_t)ep);
+}
+
+/* Scratch addresses in this program: pages dirtied and given back (so
+ * that the next frames taken held old bytes), and the view of a child's
+ * pages shared back here to read them. */
+#define DIRTY_VA 0x200000000000ull
+#define VIEW_VA  0x200000100000ull
+#define NLOAD    3
+
+/* Give back NLOAD + 1 pages full of 0xAA: the frame caches hand them out
+ * next, so a TASK_LOAD that left any byte unwritten would show 0xAA. */
+static void dirty_frames(void)
+{
+    void *p = (void *)(uintptr_t)DIRTY_VA;
+    if (KTAP_EXPECT_EQ(mica_mem_map(p, (NLOAD + 1) * PAGE, MICA_PROT_READ | MICA_PROT_WRITE),
+                       0)) {
+        memset(p, 0xaa, (NLOAD + 1) * PAGE);
+        mica_mem_unmap(p, (NLOAD + 1) * PAGE);
+    }
+}
+
+/* TASK_LOAD: the bytes land at va (unaligned) and the rest of every page,
+ * before and after them, reads zero, although the frames held 0xAA; the
+ * child runs from a loaded page and reads a loaded word. */
+static void load_fills_and_zeroes(void)
+{
+    static uint8_t bytes[PAGE + 1000];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)(i % 251 + 1);
+    long h = create("loaded");
+    KTAP_REQUIRE(h >= 0);
+    dirty_frames();
+    const uint64_t skip = 0x123;
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, DATA_VA + skip, NLOAD, MICA_PROT_READ, bytes,
+                                  sizeof bytes), 0);
+    KTAP_EXPECT_EQ(mica_map_share(MICA_HANDLE_SELF, VIEW_VA, (uint64_t)h, DATA_VA, NLOAD,
+                                  MICA_PROT_READ), NLOAD);
+    const uint8_t *view = (const uint8_t *)(uintptr_t)VIEW_VA;
+    size_t stale = 0, wrong = 0;
+    for (size_t i = 0; i < NLOAD * PAGE; i++) {
+        bool in = i >= skip && i < skip + sizeof bytes;
+        stale += !in && view[i] != 0;
+        wrong += in && view[i] != bytes[i - skip];
+    }
+    KTAP_EXPECT_EQ(stale, 0);
+    KTAP_EXPECT_EQ(wrong, 0);
+    mica_unmap(MICA_HANDLE_SELF, VIEW_VA, NLOAD);
+    /* Text and a word in one call each, len 0 for a zeroed page. */
+    uint64_t word = EXIT_WORD;
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, TEXT_VA, 1, MICA_PROT_READ | MICA_PROT_EXEC,
+                                  mb_exit_word_start, LEN(exit_word)), 0);
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, DATA_VA + NLOAD * PAGE + 8, 1, MICA_PROT_READ,
+                                  &word, sizeof word), 0);
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, DATA_VA + (NLOAD + 1) * PAGE, 1, MICA_PROT_READ,
+                                  NULL, 0), 0);
+    KTAP_EXPECT_EQ(mica_task_start((uint64_t)h, TEXT_VA, 0, DATA_VA + NLOAD * PAGE + 8), 0);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h), EXIT_WORD);
+    mica_handle_close((uint64_t)h);
+}
+
+/* Every hostile argument of TASK_LOAD with its documented error, and a
+ * refused call leaves nothing mapped (the same range loads afterwards). */
+static void load_rejects_bad_arguments(void)
+{
+    long h = create("loads");
+    KTAP_REQUIRE(h >= 0);
+    long nomap = mica_handle_mint((uint64_t)h, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT, 0);
+    KTAP_EXPECT(nomap >= 0);
+    uint64_t h1 = (uint64_t)h, w = 1;
+    const unsigned r = MICA_PROT_READ;
+    KTAP_EXPECT_EQ(mica_task_load(200, TEXT_VA, 1, r, &w, 8), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)nomap, TEXT_VA, 1, r, &w, 8), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_task_load(MICA_HANDLE_SELF, DIRTY_VA, 1, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 0, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, 0, 1, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, KERNEL_TEXT, 1, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, MICA_USER_END - PAGE, 2, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, ~0ull, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 1, 0, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 1, 8, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 1, MICA_PROT_WRITE | MICA_PROT_EXEC, &w, 8),
+                   -MICA_EINVAL);
+    /* The bytes must end inside the pages: at va + PAGE - 4, 8 do not. */
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA + PAGE - 4, 1, r, &w, 8), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 1, r, &w, ~0ull), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 1, r, (const void *)KERNEL_TEXT, 8),
+                   -MICA_EFAULT);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 2, r, (const void *)(MICA_USER_END - 4), 8),
+                   -MICA_EFAULT);
+    /* Unreadable source on the second page: the first is unmapped again
+     * (the load of TEXT_VA below finds it free). */
+    void *one = (void *)(uintptr_t)DIRTY_VA;
+    KTAP_EXPECT_EQ(mica_mem_map(one, PAGE, MICA_PROT_READ | MICA_PROT_WRITE), 0);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 2, r, one, 2 * PAGE), -MICA_EFAULT);
+    mica_mem_unmap(one, PAGE);
+    static uint8_t src[2 * PAGE] __attribute__((aligned(4096)));
+    /* A page already mapped (the second): nothing of the call stays. */
+    KTAP_EXPECT_EQ(mica_map_anon(h1, TEXT_VA + PAGE, 1, r), 0);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 2, r, src, sizeof src), -MICA_EEXIST);
+    KTAP_EXPECT_EQ(mica_task_load(h1, TEXT_VA, 1, r, src, PAGE), 0);
+    /* Started tasks are no longer built: MAP_ANON and MAP_COW serve them. */
+    KTAP_EXPECT_EQ(mica_task_start(h1, TEXT_VA, 0, 0), 0);
+    long late = mica_task_load(h1, DATA_VA, 1, r, &w, 8);
+    KTAP_EXPECT(late == -MICA_EINVAL || late == -MICA_EDEAD);
+    KTAP_EXPECT_EQ(mica_task_wait(h1), MICA_EXIT_KILLED); /* it ran zeros: a fault */
+    mica_handle_close((uint64_t)nomap);
+    mica_handle_close(h1);
 }
 
 /* What the loader lays out for a tiny image: the text (filled), the data
@@ -222,6 +333,8 @@ static const struct ktap_case tests[] = {
     {"write_rejects_bad_arguments", write_rejects_bad_arguments},
     {"start_rejects_bad_arguments", start_rejects_bad_arguments},
     {"task_dropped_before_start_leaves_nothing", task_dropped_before_start_leaves_nothing},
+    {"load_fills_and_zeroes", load_fills_and_zeroes},
+    {"load_rejects_bad_arguments", load_rejects_bad_arguments},
     {"loader_reports_the_layout", loader_reports_the_layout},
     {"bad_elf_gives_enoexec", bad_elf_gives_enoexec},
 };

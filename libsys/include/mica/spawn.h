@@ -1,7 +1,7 @@
 /* libsys's ELF loader (libsys/src/spawn.c): every program but init is built
  * by its parent in ring 3, from an ELF64 executable in the parent's memory,
- * through the task-building calls (MICA_SYS_TASK_CREATE, MICA_SYS_MAP_ANON,
- * MICA_SYS_TASK_WRITE, MICA_SYS_TASK_START). mica_task_spawn (mica/sys.h)
+ * through the task-building calls (MICA_SYS_TASK_CREATE, MICA_SYS_TASK_LOAD,
+ * MICA_SYS_MAP_ANON, MICA_SYS_TASK_START). mica_task_spawn (mica/sys.h)
  * does it in one call; the two steps here let the parent do something
  * between building the task and starting it, such as introducing it to its
  * pager with the layout (init does: servers/init/pager_link.c). */
@@ -24,7 +24,10 @@ struct mica_task_layout {
 
 /* Build the task *a describes (as mica_task_spawn) without starting it:
  * its segments, the top of its stack and its start-info page mapped and
- * filled, its handles given. Returns a task handle with every task right
+ * filled, its handles given. With MICA_SPAWN_PAGER in a->flags the bss
+ * pages beyond those holding file bytes are left unmapped: the caller
+ * must introduce the task to that pager with *out (where they are anon)
+ * before mica_task_launch, or the task dies on its first touch of them. Returns a task handle with every task right
  * (MICA_RIGHT_WAIT | GRANT | MAP | KILL) and fills *out, or the errors of
  * mica_task_spawn. Closing the handle before mica_task_launch discards the
  * task without a trace. */

@@ -115,6 +115,17 @@ long mica_task_create(const struct mica_task_args *a);
  * -MICA_EFAULT (src unreadable), handle errors. */
 long mica_task_write(uint64_t h, uint64_t va, const void *src, uint64_t len);
 
+/* MICA_SYS_TASK_LOAD: map npages fresh frames in task h (MICA_RIGHT_MAP;
+ * created, not started, not the caller) from va rounded down to a page,
+ * with prot, holding the len bytes at src from va on and zeros elsewhere
+ * (no frame is zeroed and then overwritten). The bytes must end inside
+ * the pages. Returns 0, or -MICA_EINVAL (range, prot, bytes past the
+ * pages, a started task or the caller's own), -MICA_EEXIST (a page is
+ * mapped), -MICA_EFAULT (src unreadable), -MICA_ENOMEM, -MICA_EDEAD, handle
+ * errors; nothing is left mapped on failure. */
+long mica_task_load(uint64_t h, uint64_t va, uint64_t npages, unsigned prot, const void *src,
+                    uint64_t len);
+
 /* MICA_SYS_TASK_START: give task h (MICA_RIGHT_MAP), built with
  * mica_task_create, its one thread at rip with rsp and rdi. Returns 0, or
  * -MICA_EINVAL (running already, or rip/rsp outside the user half),

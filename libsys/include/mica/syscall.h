@@ -75,7 +75,10 @@
 #define MICA_SYS_TASK_INFO       43 /* (task h, struct mica_task_info *out) -> 0 */
 #define MICA_SYS_ENDPOINT_SERVER 44 /* (endpoint h) -> id of the task of a thread waiting to
                                      *  receive on it now, or -MICA_ENOENT */
-#define MICA_SYS_COUNT           45
+/* 45..47 unassigned (-MICA_ENOSYS). Building a task in one pass: */
+#define MICA_SYS_TASK_LOAD       48 /* (task h MAP, va, npages, prot, const void *src, len) -> 0:
+                                     *  fresh frames filled from src, the rest zeroed */
+#define MICA_SYS_COUNT           49
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu
