@@ -208,6 +208,14 @@ void sched_switch_from_syscall(struct thread *cur, struct thread *t)
     arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf, t->wake_result);
 }
 
+void sched_switch_ipc(struct thread *cur, struct thread *t, uint64_t badge, uint64_t label)
+{
+    enter(this_cpu(), t);
+    struct trap_frame *tf = cur->utf;
+    arch_save_at_syscall_end(&cur->ctx, tf);
+    arch_ipc_fast_exit(badge, label, tf->rdx, tf->r10, tf->r8, tf->r9);
+}
+
 int64_t sched_syscall_resume(void)
 {
     struct cpu *c = this_cpu();
