@@ -325,7 +325,7 @@ static inline __attribute__((always_inline)) int64_t call_fast(struct trap_frame
     cur->callee = r;
     cur->state = THREAD_BLOCKED_REPLY;
     if (likely(sched_saved_at_syscall_end(r)))
-        sched_switch_ipc(cur, r, h->badge, label);
+        sched_switch_ipc(h->badge, label, cur, r);
     fast_deliver(r, h->badge, tf, label);
     sched_switch_from_syscall(cur, r);
 }
@@ -405,7 +405,7 @@ static inline __attribute__((always_inline)) int64_t reply_recv_fast(struct trap
             c->callee = NULL;
             ep_queue_receiver(ep, cur);
             if (likely(sched_saved_at_syscall_end(c)))
-                sched_switch_ipc(cur, c, 0, label);
+                sched_switch_ipc(0, label, cur, c);
             fast_deliver(c, 0, tf, label);
             sched_switch_from_syscall(cur, c);
         }

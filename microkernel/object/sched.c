@@ -88,8 +88,8 @@ static inline void reap_parked(void)
 }
 
 /* Make `next` CPU c's running thread: its kernel stack for entries from
- * ring 3, its address space, a fresh time slice. arch_switch follows. */
-static inline __attribute__((always_inline)) void enter(struct cpu *c, struct thread *next)
+ * ring 3, a fresh time slice. Its address space is the caller's business. */
+static inline __attribute__((always_inline)) void enter_stack(struct cpu *c, struct thread *next)
 {
     struct runqueue *rq = c->rq; /* one load, not an index into runqueues */
     uintptr_t top = thread_kstack_top(next);
@@ -97,9 +97,23 @@ static inline __attribute__((always_inline)) void enter(struct cpu *c, struct th
     rq->slice = SCHED_SLICE_TICKS;
     *rq->rsp0 = top;     /* interrupts and exceptions from ring 3 */
     c->kernel_rsp = top; /* the syscall entry */
+    c->current = next;
+}
+
+/* enter_stack for a user thread, whose task's address space is loaded. */
+static inline __attribute__((always_inline)) void enter_user(struct cpu *c, struct thread *next)
+{
+    enter_stack(c, next);
+    arch_load_address_space(next->task->as.pml4);
+}
+
+/* enter_stack for any thread: the idle thread (no task) keeps whatever
+ * address space is loaded. arch_switch follows. */
+static inline __attribute__((always_inline)) void enter(struct cpu *c, struct thread *next)
+{
+    enter_stack(c, next);
     if (next->task)
         arch_load_address_space(next->task->as.pml4);
-    c->current = next;
 }
 
 /* Run `next` in place of `prev` (NULL: the boot context) on CPU c. Returns
@@ -208,9 +222,9 @@ void sched_switch_from_syscall(struct thread *cur, struct thread *t)
     arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf, t->wake_result);
 }
 
-void sched_switch_ipc(struct thread *cur, struct thread *t, uint64_t badge, uint64_t label)
+void sched_switch_ipc(uint64_t badge, uint64_t label, struct thread *cur, struct thread *t)
 {
-    enter(this_cpu(), t);
+    enter_user(this_cpu(), t); /* an IPC partner is a user thread */
     struct trap_frame *tf = cur->utf;
     arch_save_at_syscall_end(&cur->ctx, tf);
     arch_ipc_fast_exit(badge, label, tf->rdx, tf->r10, tf->r8, tf->r9);

@@ -47,9 +47,9 @@ static inline bool sched_saved_at_syscall_end(const struct thread *t)
  * sched_switch_from_syscall, but t's system call returns 0 with the message
  * (badge, label and the four words of cur's trap_frame: rdx, r10, r8, r9)
  * put straight into its registers; t's trap_frame is not written. Does not
- * return. */
-__noreturn void sched_switch_ipc(struct thread *cur, struct thread *t, uint64_t badge,
-                                 uint64_t label);
+ * return. Badge and label come first, in the registers where they leave. */
+__noreturn void sched_switch_ipc(uint64_t badge, uint64_t label, struct thread *cur,
+                                 struct thread *t);
 
 
 /* Take a ready thread off the run queue (task teardown). */

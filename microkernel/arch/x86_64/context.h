@@ -102,7 +102,9 @@ void arch_user_protection_init(void);
 static inline void arch_load_address_space(paddr_t pml4)
 {
     /* pml4 is a frame address by construction (vmm.c): not re-checked on
-     * the hottest path of the kernel. */
-    if ((read_cr3() & CR3_PML4_MASK) != pml4)
+     * the hottest path of the kernel. CR3 is compared whole: the kernel
+     * never sets its flag bits (no PCID, no PCD/PWT), and if it did the
+     * only cost would be a reload. */
+    if (read_cr3() != pml4)
         write_cr3(pml4);
 }
