@@ -216,10 +216,10 @@ void sched_switch_to(struct thread *t)
 void sched_switch_from_syscall(struct thread *cur, struct thread *t)
 {
     /* No state checks: the IPC fast path, the only caller, has just set
-     * cur's state and took t from an endpoint queue or a pending call. */
-    struct cpu *c = this_cpu();
-    enter(c, t);
-    arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf, t->wake_result);
+     * cur's state and took t, a user thread, from an endpoint queue or a
+     * pending call. */
+    enter_user(this_cpu(), t);
+    arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf);
 }
 
 void sched_switch_ipc(uint64_t badge, uint64_t label, struct thread *cur, struct thread *t)

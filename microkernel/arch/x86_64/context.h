@@ -36,10 +36,11 @@ void arch_switch(struct arch_context *from, const struct arch_context *to);
 /* Like arch_switch, for a thread at the very end of a system call with
  * nothing live on its kernel stack but its trap_frame from_frame: the call
  * chain is dropped, and when *from is resumed the system call returns
- * sched_syscall_resume()'s value. If *to was saved the same way, its system
- * call returns to_result at once (switch.asm). Does not return. */
+ * sched_syscall_resume()'s value. *to must not have been saved that way
+ * (arch_saved_at_syscall_end: such a thread leaves by arch_ipc_fast_exit).
+ * Does not return. */
 __noreturn void arch_switch_from_syscall(struct arch_context *from, const struct arch_context *to,
-                                         struct trap_frame *from_frame, int64_t to_result);
+                                         struct trap_frame *from_frame);
 
 /* switch.asm: where a thread saved by arch_switch_from_syscall or
  * arch_save_at_syscall_end resumes. */
