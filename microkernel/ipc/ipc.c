@@ -29,6 +29,7 @@
 #include "ipc/syscalls.h"
 #include "lib/assert.h"
 #include "object/sched.h"
+#include "object/sched_ipc.h"
 #include "object/task.h"
 #include "object/preempt.h"
 #include "arch/x86_64/timer.h"

@@ -25,15 +25,7 @@
 #include "object/preempt.h"
 #include "object/console_input.h"
 #include "object/task.h"
-
-#define SCHED_SLICE_TICKS 2 /* ticks a ring-3 thread runs before others get a turn */
-
-struct runqueue {
-    struct thread *head, *tail; /* ready threads, linked through qnext */
-    unsigned slice;             /* ticks left for the current thread */
-    struct thread *dead;        /* exited, its stack not yet free */
-    gdt_rsp0_t *rsp0;           /* this CPU's TSS.RSP0, once looked up */
-};
+#include "object/sched_ipc.h"
 
 /* One run queue per CPU, indexed by this_cpu()->id. */
 static struct runqueue runqueues[MAX_CPUS];
@@ -87,31 +79,11 @@ static inline void reap_parked(void)
         sched_reap();
 }
 
-/* Make `next` CPU c's running thread: its kernel stack for entries from
- * ring 3, a fresh time slice. Its address space is the caller's business. */
-static inline __attribute__((always_inline)) void enter_stack(struct cpu *c, struct thread *next)
-{
-    struct runqueue *rq = c->rq; /* one load, not an index into runqueues */
-    uintptr_t top = thread_kstack_top(next);
-    next->state = THREAD_RUNNING;
-    rq->slice = SCHED_SLICE_TICKS;
-    *rq->rsp0 = top;     /* interrupts and exceptions from ring 3 */
-    c->kernel_rsp = top; /* the syscall entry */
-    c->current = next;
-}
-
-/* enter_stack for a user thread, whose task's address space is loaded. */
-static inline __attribute__((always_inline)) void enter_user(struct cpu *c, struct thread *next)
-{
-    enter_stack(c, next);
-    arch_load_address_space(next->task->as.pml4);
-}
-
-/* enter_stack for any thread: the idle thread (no task) keeps whatever
- * address space is loaded. arch_switch follows. */
+/* sched_enter_stack (sched_ipc.h) for any thread: the idle thread (no
+ * task) keeps whatever address space is loaded. arch_switch follows. */
 static inline __attribute__((always_inline)) void enter(struct cpu *c, struct thread *next)
 {
-    enter_stack(c, next);
+    sched_enter_stack(c, next);
     if (next->task)
         arch_load_address_space(next->task->as.pml4);
 }
@@ -218,16 +190,8 @@ void sched_switch_from_syscall(struct thread *cur, struct thread *t)
     /* No state checks: the IPC fast path, the only caller, has just set
      * cur's state and took t, a user thread, from an endpoint queue or a
      * pending call. */
-    enter_user(this_cpu(), t);
+    sched_enter_user(this_cpu(), t);
     arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf);
-}
-
-void sched_switch_ipc(uint64_t badge, uint64_t label, struct thread *cur, struct thread *t)
-{
-    enter_user(this_cpu(), t); /* an IPC partner is a user thread */
-    struct trap_frame *tf = cur->utf;
-    arch_save_at_syscall_end(&cur->ctx, tf);
-    arch_ipc_fast_exit(badge, label, tf->rdx, tf->r10, tf->r8, tf->r9);
 }
 
 int64_t sched_syscall_resume(void)

@@ -33,24 +33,8 @@ void sched_switch_to(struct thread *t);
  * caller has at hand), whose kernel call chain is dropped. It
  * returns from the system call with its wake_result when switched back to
  * (by any path). t is a user thread, not sched_saved_at_syscall_end (that
- * one is run by sched_switch_ipc). Does not return. */
+ * one is run by sched_switch_ipc, object/sched_ipc.h). Does not return. */
 __noreturn void sched_switch_from_syscall(struct thread *cur, struct thread *t);
-
-/* t blocked at the very end of a system call (the IPC fast paths): nothing
- * but its trap_frame is live on its kernel stack, so sched_switch_ipc can
- * run it. */
-static inline bool sched_saved_at_syscall_end(const struct thread *t)
-{
-    return arch_saved_at_syscall_end(&t->ctx);
-}
-
-/* The IPC fast path's switch when sched_saved_at_syscall_end(t): as
- * sched_switch_from_syscall, but t's system call returns 0 with the message
- * (badge, label and the four words of cur's trap_frame: rdx, r10, r8, r9)
- * put straight into its registers; t's trap_frame is not written. Does not
- * return. Badge and label come first, in the registers where they leave. */
-__noreturn void sched_switch_ipc(uint64_t badge, uint64_t label, struct thread *cur,
-                                 struct thread *t);
 
 
 /* Take a ready thread off the run queue (task teardown). */

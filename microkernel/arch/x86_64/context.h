@@ -73,7 +73,7 @@ static inline bool arch_saved_at_syscall_end(const struct arch_context *ctx)
  * message in its registers: rdi = badge, rsi = label, rdx, r10, r8, r9 =
  * w0..w3. Every other register comes from its trap_frame, so nothing of
  * the kernel or of another thread reaches it. The message never passes
- * through memory (switch.asm). */
+ * through memory (syscall_entry.asm). */
 __noreturn void arch_ipc_fast_exit(uint64_t badge, uint64_t label, uint64_t w0, uint64_t w1,
                                    uint64_t w2, uint64_t w3);
 
