@@ -29,6 +29,7 @@
 #include "ipc/syscalls.h"
 #include "lib/assert.h"
 #include "object/sched.h"
+#include "object/sched_ipc.h"
 #include "object/task.h"
 #include "object/preempt.h"
 #include "arch/x86_64/timer.h"
@@ -318,12 +319,15 @@ static inline __attribute__((always_inline)) int64_t call_fast(struct trap_frame
         return do_send(tf, true);
 
     /* Fast path: the data bytes, if any, are in the receiver's buffer; hand
-     * it the words, wait for its reply, and run it now. */
+     * it the words, wait for its reply, and run it now. A receiver that
+     * blocked on a fast path takes the words in its registers. */
     ep_take_receiver(ep);
-    fast_deliver(r, h->badge, tf, label);
     r->caller = cur;
     cur->callee = r;
     cur->state = THREAD_BLOCKED_REPLY;
+    if (likely(sched_saved_at_syscall_end(r)))
+        sched_switch_ipc(h->badge, label, cur, r);
+    fast_deliver(r, h->badge, tf, label);
     sched_switch_from_syscall(cur, r);
 }
 
@@ -398,10 +402,12 @@ static inline __attribute__((always_inline)) int64_t reply_recv_fast(struct trap
              * and run the caller now. */
             KASSERT(c->callee == cur && c->state == THREAD_BLOCKED_REPLY,
                     "thread %u: caller %u is not waiting for its reply", cur->id, c->id);
-            fast_deliver(c, 0, tf, label);
             cur->caller = NULL;
             c->callee = NULL;
             ep_queue_receiver(ep, cur);
+            if (likely(sched_saved_at_syscall_end(c)))
+                sched_switch_ipc(0, label, cur, c);
+            fast_deliver(c, 0, tf, label);
             sched_switch_from_syscall(cur, c);
         }
     }

@@ -25,8 +25,22 @@
  * small size a few dozen instructions. QUICK still marks the block free for
  * double-free detection. Quick lists are flushed into the coalescing lists
  * (each block freed properly) when an allocation finds no fitting free
- * block, before a new arena is taken, and when they hold more than
- * QUICK_LIMIT bytes, so cached blocks cannot pin much memory.
+ * block, before a new arena is taken, and when one list would hold more
+ * than QUICK_CLASS_LIMIT bytes, so cached blocks cannot pin much memory.
+ *
+ * Quick slots. The lists live in heap.quick, one 32-byte slot per block
+ * size in 16-byte steps up to the largest class, so both ends find a slot
+ * from a block size without computing a class: the slot of a block of s
+ * bytes is at byte offset 2*s. Only the seven class sizes are used. Each
+ * slot holds the expected canary and header of its cached blocks, so the
+ * checks are a load and an xor each; the slot of a size that is no class
+ * expects a canary no block of that size has (bit 0 flipped), so kfree's
+ * canary test also sends every block that cannot be cached to the slow
+ * path. A slot's counter word holds, in its low 16 bits, how many more
+ * blocks the list may take (kfree decrements it and flushes below zero)
+ * and above them how many blocks kmalloc took off the list: one add in
+ * kmalloc, one decrement in kfree, and allocs and frees derived from them
+ * (a block pushed was taken again, is still listed, or was flushed).
  *
  * Arenas. The heap grows by 2^order frames from pmm_alloc_pages (64 KiB
  * normally, falling back to smaller blocks when memory is fragmented, up
@@ -60,7 +74,9 @@
 #define NQUICK         7u           /* small classes 32..2048 */
 #define NLISTS         8u
 #define MAX_REQUEST    (1ULL << 30) /* larger requests are refused */
-#define QUICK_LIMIT    (128 * KiB)  /* bytes held on quick lists at most */
+#define QUICK_CLASS_LIMIT (16 * KiB) /* bytes held on one quick list at most */
+#define QUICK_MAX_BLOCK 2064u       /* block size of the largest small class */
+#define QUICK_SLOTS    (QUICK_MAX_BLOCK / 16 + 1)
 #define ARENA_MIN_ORDER 4u          /* 64 KiB */
 #define START_FENCE    16u
 #define END_FENCE      48u          /* header + struct kheap_arena */
@@ -90,10 +106,27 @@ struct kheap_arena {
 };
 STATIC_ASSERT(sizeof(struct kheap_arena) == END_FENCE - HDR_SIZE, "arena descriptor fills the end fence");
 
+/* The counter word of a quick slot: room in the low 16 bits (signed: -1
+ * for the instant between the push that overflows and the flush), blocks
+ * taken above them. */
+union quick_count {
+    uint64_t word;
+    int16_t room;
+};
+#define QUICK_TAKEN (1ULL << 16) /* one more block taken off the list */
+#define QUICK_POP   (QUICK_TAKEN + 1) /* ... and one more of room */
+
+struct quick_slot {
+    struct kblock *head;
+    union quick_count count;
+    uint64_t tag; /* KHEAP_MAGIC ^ size (^ 1 for a size that is no class) */
+    uint64_t sf;  /* size | IN_USE | QUICK: a cached block's header, PREV_IN_USE aside */
+};
+STATIC_ASSERT(sizeof(struct quick_slot) == 32, "quick slot of a block of s bytes at offset 2*s");
+
 static struct {
-    struct kblock *quick[NQUICK];
-    uint64_t quick_bytes;         /* block bytes on quick lists */
-    uint64_t allocs, frees, failures;
+    struct quick_slot quick[QUICK_SLOTS];
+    uint64_t allocs, frees, failures; /* quick-list pops and pushes are in the slots */
     struct kblock *lists[NLISTS];
     uint32_t nonempty;            /* bit k: lists[k] != NULL */
     uint64_t list_bytes;          /* block bytes on the free lists */
@@ -105,6 +138,62 @@ static struct {
 
 /* Block size of each small class, indexed by quick list. */
 static const uint64_t quick_size[NQUICK] = {48, 80, 144, 272, 528, 1040, 2064};
+
+/* Offset in heap.quick of the slot for a request of 16i+1..16i+16 bytes
+ * (twice its class's block size). */
+static const uint16_t quick_offset_of[SMALL_MAX / 16] = {
+    [0 ... 1] = 2 * 48,     [2 ... 3] = 2 * 80,     [4 ... 7] = 2 * 144,
+    [8 ... 15] = 2 * 272,   [16 ... 31] = 2 * 528,  [32 ... 63] = 2 * 1040,
+    [64 ... 127] = 2 * 2064,
+};
+
+static inline struct quick_slot *quick_at(uint64_t offset)
+{
+    return (struct quick_slot *)((char *)heap.quick + offset);
+}
+
+/* The quick slot of blocks of `bsize` bytes (bsize <= QUICK_MAX_BLOCK). */
+static inline struct quick_slot *quick_slot(uint64_t bsize)
+{
+    return quick_at(2 * bsize);
+}
+
+/* One block more on q's list: true when it has no room left for it. One
+ * decrement of memory whose sign is tested (compilers load, subtract,
+ * store and test a 16-bit field otherwise). */
+static inline bool quick_room_taken(struct quick_slot *q)
+{
+    bool below_zero;
+    __asm__("subw $1, %0" : "+m"(q->count.room), "=@ccs"(below_zero));
+    return below_zero;
+}
+
+/* Most blocks quick list k may hold. */
+static inline int16_t quick_limit(unsigned k)
+{
+    return (int16_t)(QUICK_CLASS_LIMIT / quick_size[k]);
+}
+
+/* Blocks on quick list k now. */
+static inline uint64_t quick_listed(unsigned k)
+{
+    return (uint64_t)(quick_limit(k) - quick_slot(quick_size[k])->count.room);
+}
+
+/* Blocks ever taken off quick list k by kmalloc. */
+static inline uint64_t quick_taken(unsigned k)
+{
+    return quick_slot(quick_size[k])->count.word >> 16;
+}
+
+/* Bytes of the blocks on all quick lists. */
+static uint64_t quick_bytes(void)
+{
+    uint64_t bytes = 0;
+    for (unsigned k = 0; k < NQUICK; k++)
+        bytes += quick_listed(k) * quick_size[k];
+    return bytes;
+}
 
 /* ------------------------------------------------------------ block tags -- */
 
@@ -381,19 +470,29 @@ static struct kblock *take_fit(uint64_t bsize)
     return NULL;
 }
 
-/* Free every block cached on the quick lists, merging as usual. */
+/* Free every block cached on the quick lists, merging as usual. A block on
+ * the slot of a size that is no class got there with a forged canary. */
 static __attribute__((noinline)) void quick_flush(void)
 {
+    for (unsigned s = 0; s < QUICK_SLOTS; s++)
+        if (heap.quick[s].head && (heap.quick[s].tag ^ KHEAP_MAGIC) != s * 16)
+            bad_header(heap.quick[s].head);
     for (unsigned k = 0; k < NQUICK; k++) {
-        while (heap.quick[k]) {
-            struct kblock *b = heap.quick[k];
+        struct quick_slot *q = quick_slot(quick_size[k]);
+        uint64_t n = 0;
+        while (q->head) {
+            struct kblock *b = q->head;
             if (!tag_ok(b) || blk_size(b) != quick_size[k])
                 bad_header(b);
-            heap.quick[k] = b->next;
+            q->head = b->next;
             b->size_flags &= ~F_QUICK;
-            heap.quick_bytes -= quick_size[k];
             release_block(b);
+            n++;
         }
+        KASSERT(n == quick_listed(k), "kheap: quick list %u held %lu blocks, its counter says %lu",
+                k, (unsigned long)n, (unsigned long)quick_listed(k));
+        heap.frees += n; /* they were counted as listed; now as flushed */
+        q->count.room = quick_limit(k);
     }
 }
 
@@ -402,6 +501,14 @@ static __attribute__((noinline)) void quick_flush(void)
 void kheap_init(void)
 {
     memset(&heap, 0, sizeof(heap));
+    for (unsigned s = 0; s < QUICK_SLOTS; s++)
+        heap.quick[s].tag = KHEAP_MAGIC ^ (s * 16) ^ 1; /* no class: no canary matches */
+    for (unsigned k = 0; k < NQUICK; k++) {
+        struct quick_slot *q = quick_slot(quick_size[k]);
+        q->tag = KHEAP_MAGIC ^ quick_size[k];
+        q->sf = quick_size[k] | F_IN_USE | F_QUICK;
+        q->count.room = quick_limit(k);
+    }
 }
 
 static __attribute__((noinline)) void *kmalloc_slow(size_t size)
@@ -414,7 +521,7 @@ static __attribute__((noinline)) void *kmalloc_slow(size_t size)
     }
     uint64_t bsize = request_block_size(size);
     struct kblock *b = take_fit(bsize);
-    if (!b && heap.quick_bytes) {
+    if (!b && quick_bytes()) {
         quick_flush();
         b = take_fit(bsize);
     }
@@ -429,10 +536,10 @@ static __attribute__((noinline)) void *kmalloc_slow(size_t size)
     return payload(b);
 }
 
-static __noreturn __attribute__((noinline)) void quick_corrupt(struct kblock *b, unsigned k)
+static __noreturn __attribute__((noinline)) void quick_corrupt(struct kblock *b)
 {
-    panic("kheap: quick list %u holds a bad block %p (size_flags %#lx, canary %#lx)", k,
-          (void *)b, (unsigned long)b->size_flags, (unsigned long)b->canary);
+    panic("kheap: quick list holds a bad block %p (size_flags %#lx, canary %#lx)", (void *)b,
+          (unsigned long)b->size_flags, (unsigned long)b->canary);
 }
 
 /* The kmalloc point (inject.h), out of the fast path. */
@@ -450,20 +557,18 @@ void *kmalloc(size_t size)
     if (INJECT_ANY(INJECT_BIT(INJECT_KMALLOC)))
         return kmalloc_injected(size);
     if (likely(size - 1 < SMALL_MAX)) {
-        unsigned k = (unsigned)(63 - __builtin_clzll((size - 1) | 31)) - 4;
-        struct kblock *b = heap.quick[k];
+        struct quick_slot *q = quick_at(quick_offset_of[(size - 1) >> 4]);
+        struct kblock *b = q->head;
         if (likely(b != NULL)) {
-            uint64_t bsize = quick_size[k];
             /* One test for canary and flags: a single cold call keeps
              * the compilers from setting up a frame on the fast path. */
-            uint64_t bad = (b->canary ^ tag_of(b, bsize)) |
-                           ((b->size_flags ^ (bsize | F_IN_USE | F_QUICK)) & ~F_PREV_IN_USE);
+            uint64_t bad = (b->canary ^ (uintptr_t)b ^ q->tag) |
+                           ((b->size_flags ^ q->sf) & ~F_PREV_IN_USE);
             if (unlikely(bad != 0))
-                quick_corrupt(b, k);
-            heap.quick[k] = b->next;
+                quick_corrupt(b);
+            q->head = b->next;
             b->size_flags &= ~F_QUICK;
-            heap.quick_bytes -= bsize;
-            heap.allocs++;
+            q->count.word += QUICK_POP;
             return payload(b);
         }
     }
@@ -506,22 +611,20 @@ void kfree(void *p)
     uint64_t sf = b->size_flags;
     uint64_t bsize = sf & ~F_MASK;
     /* Separate tests (not ||) keep the compilers from materialising flags. */
-    if (unlikely(b->canary != tag_of(b, bsize)))
+    if (unlikely(bsize > QUICK_MAX_BLOCK))
         goto slow;
-    if (unlikely((sf & (F_IN_USE | F_QUICK | F_FENCE)) != F_IN_USE))
+    struct quick_slot *q = quick_slot(bsize);
+    /* The canary, against the slot's: fails too for a size that is no class. */
+    if (unlikely((b->canary ^ (uintptr_t)b) != q->tag))
         goto slow;
-    uint64_t usable = bsize - HDR_SIZE; /* quick only if exactly a class size */
-    if (unlikely(usable > SMALL_MAX))
+    /* Flags IN_USE and maybe PREV_IN_USE, nothing else: only then does
+     * subtracting 1 leave IN_USE, QUICK and FENCE all clear. */
+    if (unlikely(((sf - 1) & (F_IN_USE | F_QUICK | F_FENCE)) != 0))
         goto slow;
-    if (unlikely((usable & (usable - 1)) != 0))
-        goto slow;
-    unsigned k = (unsigned)__builtin_ctzll(usable) - 5;
     b->size_flags = sf | F_QUICK;
-    b->next = heap.quick[k];
-    heap.quick[k] = b;
-    heap.frees++;
-    heap.quick_bytes += bsize;
-    if (unlikely(heap.quick_bytes > QUICK_LIMIT))
+    b->next = q->head;
+    q->head = b;
+    if (unlikely(quick_room_taken(q)))
         quick_flush();
     return;
 slow:
@@ -604,7 +707,7 @@ size_t kmalloc_usable_size(const void *p)
 
 uint64_t kheap_reclaim(void)
 {
-    if (heap.quick_bytes)
+    if (quick_bytes())
         quick_flush(); /* cached blocks may be all that keeps an arena */
     struct kheap_arena *a = heap.empty_arena;
     if (!a)
@@ -616,14 +719,33 @@ uint64_t kheap_reclaim(void)
     return frames;
 }
 
+/* Successful kmalloc and kfree calls: the slow paths' counts plus each quick
+ * list's pops, and its pushes (taken again, still listed, or flushed, the
+ * last counted in heap.frees). */
+static uint64_t heap_allocs(void)
+{
+    uint64_t n = heap.allocs;
+    for (unsigned k = 0; k < NQUICK; k++)
+        n += quick_taken(k);
+    return n;
+}
+
+static uint64_t heap_frees(void)
+{
+    uint64_t n = heap.frees;
+    for (unsigned k = 0; k < NQUICK; k++)
+        n += quick_taken(k) + quick_listed(k);
+    return n;
+}
+
 void kheap_get_stats(struct kheap_stats *s)
 {
-    s->bytes_free = heap.list_bytes + heap.quick_bytes;
+    s->bytes_free = heap.list_bytes + quick_bytes();
     s->bytes_arena = heap.arena_bytes;
+    s->allocs = heap_allocs();
+    s->frees = heap_frees();
     s->bytes_in_use = heap.arena_bytes - heap.narenas * ARENA_OVERHEAD - s->bytes_free -
-                      (heap.allocs - heap.frees) * HDR_SIZE;
-    s->allocs = heap.allocs;
-    s->frees = heap.frees;
+                      (s->allocs - s->frees) * HDR_SIZE;
     s->failures = heap.failures;
 }
 
@@ -711,19 +833,28 @@ static void check_lists(const struct walk_totals *t)
             (unsigned long)n, (unsigned long)bytes, (unsigned long)t->free_blocks,
             (unsigned long)t->free_bytes, (unsigned long)heap.list_bytes);
     n = bytes = 0;
+    for (unsigned s = 0; s < QUICK_SLOTS; s++)
+        KASSERT(heap.quick[s].head == NULL || (heap.quick[s].tag ^ KHEAP_MAGIC) == s * 16,
+                "kheap: quick slot of %u-byte blocks, no class, holds %p", s * 16,
+                (void *)heap.quick[s].head);
     for (unsigned k = 0; k < NQUICK; k++) {
-        for (struct kblock *b = heap.quick[k]; b; b = b->next) {
+        uint64_t listed = 0;
+        for (struct kblock *b = quick_slot(quick_size[k])->head; b; b = b->next) {
             KASSERT(++n <= t->quick_blocks, "kheap: quick lists hold more blocks than the arenas");
             KASSERT(in_some_arena(b) && tag_ok(b) && blk_size(b) == quick_size[k] &&
                         (b->size_flags & (F_IN_USE | F_QUICK)) == (F_IN_USE | F_QUICK),
                     "kheap: quick list %u holds a bad block %p", k, (void *)b);
             bytes += blk_size(b);
+            listed++;
         }
+        KASSERT(listed == quick_listed(k) && quick_listed(k) <= (uint64_t)quick_limit(k),
+                "kheap: quick list %u holds %lu blocks, its counter says %lu", k,
+                (unsigned long)listed, (unsigned long)quick_listed(k));
     }
-    KASSERT(n == t->quick_blocks && bytes == heap.quick_bytes,
+    KASSERT(n == t->quick_blocks && bytes == quick_bytes(),
             "kheap: quick lists hold %lu blocks/%lu bytes, arenas %lu, counter %lu",
             (unsigned long)n, (unsigned long)bytes, (unsigned long)t->quick_blocks,
-            (unsigned long)heap.quick_bytes);
+            (unsigned long)quick_bytes());
 }
 
 void kheap_check(void)
@@ -743,9 +874,9 @@ void kheap_check(void)
     KASSERT(heap.empty_arena == NULL || heap.empty_arena->magic == ARENA_MAGIC,
             "kheap: cached empty arena %p is not an arena", (void *)heap.empty_arena);
     check_lists(&t);
-    KASSERT(t.used_blocks == heap.allocs - heap.frees,
+    KASSERT(t.used_blocks == heap_allocs() - heap_frees(),
             "kheap: %lu blocks in use but allocs - frees = %lu", (unsigned long)t.used_blocks,
-            (unsigned long)(heap.allocs - heap.frees));
+            (unsigned long)(heap_allocs() - heap_frees()));
     struct kheap_stats s;
     kheap_get_stats(&s);
     KASSERT(s.bytes_in_use == t.used_payload, "kheap: %lu payload bytes in use, stats say %lu",

@@ -25,15 +25,7 @@
 #include "object/preempt.h"
 #include "object/console_input.h"
 #include "object/task.h"
-
-#define SCHED_SLICE_TICKS 2 /* ticks a ring-3 thread runs before others get a turn */
-
-struct runqueue {
-    struct thread *head, *tail; /* ready threads, linked through qnext */
-    unsigned slice;             /* ticks left for the current thread */
-    struct thread *dead;        /* exited, its stack not yet free */
-    gdt_rsp0_t *rsp0;           /* this CPU's TSS.RSP0, once looked up */
-};
+#include "object/sched_ipc.h"
 
 /* One run queue per CPU, indexed by this_cpu()->id. */
 static struct runqueue runqueues[MAX_CPUS];
@@ -87,19 +79,13 @@ static inline void reap_parked(void)
         sched_reap();
 }
 
-/* Make `next` CPU c's running thread: its kernel stack for entries from
- * ring 3, its address space, a fresh time slice. arch_switch follows. */
+/* sched_enter_stack (sched_ipc.h) for any thread: the idle thread (no
+ * task) keeps whatever address space is loaded. arch_switch follows. */
 static inline __attribute__((always_inline)) void enter(struct cpu *c, struct thread *next)
 {
-    struct runqueue *rq = c->rq; /* one load, not an index into runqueues */
-    uintptr_t top = thread_kstack_top(next);
-    next->state = THREAD_RUNNING;
-    rq->slice = SCHED_SLICE_TICKS;
-    *rq->rsp0 = top;     /* interrupts and exceptions from ring 3 */
-    c->kernel_rsp = top; /* the syscall entry */
+    sched_enter_stack(c, next);
     if (next->task)
         arch_load_address_space(next->task->as.pml4);
-    c->current = next;
 }
 
 /* Run `next` in place of `prev` (NULL: the boot context) on CPU c. Returns
@@ -202,10 +188,10 @@ void sched_switch_to(struct thread *t)
 void sched_switch_from_syscall(struct thread *cur, struct thread *t)
 {
     /* No state checks: the IPC fast path, the only caller, has just set
-     * cur's state and took t from an endpoint queue or a pending call. */
-    struct cpu *c = this_cpu();
-    enter(c, t);
-    arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf, t->wake_result);
+     * cur's state and took t, a user thread, from an endpoint queue or a
+     * pending call. */
+    sched_enter_user(this_cpu(), t);
+    arch_switch_from_syscall(&cur->ctx, &t->ctx, cur->utf);
 }
 
 int64_t sched_syscall_resume(void)

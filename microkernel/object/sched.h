@@ -32,7 +32,8 @@ void sched_switch_to(struct thread *t);
  * the very end of its system call (cur: the running thread, which the
  * caller has at hand), whose kernel call chain is dropped. It
  * returns from the system call with its wake_result when switched back to
- * (by any path). Does not return. */
+ * (by any path). t is a user thread, not sched_saved_at_syscall_end (that
+ * one is run by sched_switch_ipc, object/sched_ipc.h). Does not return. */
 __noreturn void sched_switch_from_syscall(struct thread *cur, struct thread *t);
 
 

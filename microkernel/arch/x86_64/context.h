@@ -36,10 +36,46 @@ void arch_switch(struct arch_context *from, const struct arch_context *to);
 /* Like arch_switch, for a thread at the very end of a system call with
  * nothing live on its kernel stack but its trap_frame from_frame: the call
  * chain is dropped, and when *from is resumed the system call returns
- * sched_syscall_resume()'s value. If *to was saved the same way, its system
- * call returns to_result at once (switch.asm). Does not return. */
+ * sched_syscall_resume()'s value. *to must not have been saved that way
+ * (arch_saved_at_syscall_end: such a thread leaves by arch_ipc_fast_exit).
+ * Does not return. */
 __noreturn void arch_switch_from_syscall(struct arch_context *from, const struct arch_context *to,
-                                         struct trap_frame *from_frame, int64_t to_result);
+                                         struct trap_frame *from_frame);
+
+/* switch.asm: where a thread saved by arch_switch_from_syscall or
+ * arch_save_at_syscall_end resumes. */
+extern void arch_syscall_resume(void);
+
+/* Save the current thread, at the very end of a system call with nothing
+ * live on its kernel stack but its trap_frame `frame`, as
+ * arch_switch_from_syscall does: when *from is resumed, its system call
+ * returns sched_syscall_resume()'s value. The words below `frame` (the
+ * current call chain's return address among them) are overwritten: the
+ * caller must not return, only leave through arch_ipc_fast_exit. */
+static inline void arch_save_at_syscall_end(struct arch_context *from, struct trap_frame *frame)
+{
+    struct switch_frame *sf = (struct switch_frame *)frame - 1;
+    sf->rip = (uintptr_t)arch_syscall_resume;
+    from->rsp = (uintptr_t)sf;
+}
+
+/* *ctx was saved at the very end of a system call (arch_switch_from_syscall
+ * or arch_save_at_syscall_end): nothing on its kernel stack is live but its
+ * trap_frame, so it may leave the kernel from that frame at once. */
+static inline bool arch_saved_at_syscall_end(const struct arch_context *ctx)
+{
+    return ((const struct switch_frame *)ctx->rsp)->rip == (uintptr_t)arch_syscall_resume;
+}
+
+/* Return to ring 3 in the current thread, which was saved at the very end
+ * of a system call (arch_saved_at_syscall_end) and whose kernel stack this
+ * CPU's syscall entry now uses, with its system call's result 0 and a
+ * message in its registers: rdi = badge, rsi = label, rdx, r10, r8, r9 =
+ * w0..w3. Every other register comes from its trap_frame, so nothing of
+ * the kernel or of another thread reaches it. The message never passes
+ * through memory (syscall_entry.asm). */
+__noreturn void arch_ipc_fast_exit(uint64_t badge, uint64_t label, uint64_t w0, uint64_t w1,
+                                   uint64_t w2, uint64_t w3);
 
 /* Prepare a new thread whose kernel stack is [kstack, kstack_top): places a
  * zeroed trap_frame at the top (returned; the caller fills rip, rsp, rdi...
@@ -67,7 +103,9 @@ void arch_user_protection_init(void);
 static inline void arch_load_address_space(paddr_t pml4)
 {
     /* pml4 is a frame address by construction (vmm.c): not re-checked on
-     * the hottest path of the kernel. */
-    if ((read_cr3() & CR3_PML4_MASK) != pml4)
+     * the hottest path of the kernel. CR3 is compared whole: the kernel
+     * never sets its flag bits (no PCID, no PCD/PWT), and if it did the
+     * only cost would be a reload. */
+    if (read_cr3() != pml4)
         write_cr3(pml4);
 }

@@ -60,18 +60,14 @@ arch_switch:
     ret
 
 ;void arch_switch_from_syscall(struct arch_context *from, const struct arch_context *to,
-;                              struct trap_frame *from_frame, int64_t to_result)
+;                              struct trap_frame *from_frame)
 ; Abandons the caller's kernel call chain (the words just below from_frame
 ; are overwritten: the switch frame goes there) and resumes `to`. When
 ; `from` is switched back to, its system call returns through
-; arch_syscall_resume.
-;
-; If `to` was saved the same way (the return address in its switch frame is
-; arch_syscall_resume), nothing on its stack is live either: its system
-; call is finished right here with rax = to_result, without popping six
-; meaningless registers and calling back into C. No dead thread can be
-; parked at this point (every resume point frees it), so skipping
-; sched_syscall_resume loses nothing.
+; arch_syscall_resume. `to` was saved anywhere but at the end of a system
+; call: one saved there leaves through arch_ipc_fast_exit instead
+; (syscall_entry.asm), so here its callee-saved registers are popped and
+; its kernel code resumed.
 align 16
 arch_switch_from_syscall:
     lea rax, [rel arch_syscall_resume]
@@ -79,12 +75,6 @@ arch_switch_from_syscall:
     sub rdx, SWITCH_FRAME
     mov [rdi], rdx
     mov rsp, [rsi]
-    cmp [rsp + SF_RIP], rax
-    jne .restore
-    add rsp, SWITCH_FRAME           ; to's trap_frame
-    mov [rsp + TF_RAX], rcx
-    jmp syscall_exit
-.restore:
     pop r15
     pop r14
     pop r13

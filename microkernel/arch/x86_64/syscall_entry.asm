@@ -36,6 +36,7 @@ extern trap_exit
 extern task_exit_if_killed
 global syscall_entry
 global syscall_exit
+global arch_ipc_fast_exit
 
 section .text
 
@@ -96,6 +97,51 @@ syscall_exit:
     o64 sysret
 
 .iret:
+    jmp trap_exit
+
+;__noreturn void arch_ipc_fast_exit(uint64_t badge, uint64_t label, uint64_t w0,
+;                                   uint64_t w1, uint64_t w2, uint64_t w3)
+; The IPC fast path's exit (context.h): the current thread was saved at the
+; end of a system call, so its trap_frame sits at the top of the kernel
+; stack that the syscall entry uses (PERCPU_KERNEL_RSP, set by the switch).
+; The message arrives in the argument registers and leaves in the ones of
+; the IPC ABI (rdi, rsi, rdx, r10, r8, r9; only w1 moves), rax is 0, and
+; the callee-saved registers, rip, rflags and rsp come from the frame: the
+; same exit as syscall_exit without storing and reloading the message.
+align 16
+arch_ipc_fast_exit:
+    mov rsp, [gs:PERCPU_KERNEL_RSP]
+    sub rsp, TF_SIZE
+    mov r10, rcx
+    mov rcx, [rsp + TF_RIP]
+    mov r11, SYSRET_RIP_LIMIT
+    cmp rcx, r11
+    jae .iret                       ; unsigned: also every non-canonical rip
+    cmp qword [rsp + TF_CS], GDT_USER_CS
+    jne .iret
+    cmp qword [rsp + TF_SS], GDT_USER_DS
+    jne .iret
+    mov r11, [rsp + TF_RFLAGS]
+    and r11, USER_RFLAGS_MASK
+    or r11, USER_RFLAGS_SET
+    mov r15, [rsp + TF_R15]
+    mov r14, [rsp + TF_R14]
+    mov r13, [rsp + TF_R13]
+    mov r12, [rsp + TF_R12]
+    mov rbp, [rsp + TF_RBP]
+    mov rbx, [rsp + TF_RBX]
+    xor eax, eax
+    mov rsp, [rsp + TF_RSP]
+    swapgs
+    o64 sysret
+.iret:                              ; the frame takes the message: trap_exit reloads it
+    mov [rsp + TF_RDI], rdi
+    mov [rsp + TF_RSI], rsi
+    mov [rsp + TF_RDX], rdx
+    mov [rsp + TF_R10], r10
+    mov [rsp + TF_R8], r8
+    mov [rsp + TF_R9], r9
+    mov qword [rsp + TF_RAX], 0
     jmp trap_exit
 
 ; Their fast paths never come back here; the slow paths and errors do, and
