@@ -197,20 +197,25 @@ int64_t sys_map_share(struct trap_frame *tf)
     return rc;
 }
 
-/* (task h MAP, va, prot) -> 1 copied, 0 taken over. */
-int64_t sys_map_cow(struct trap_frame *tf)
+int64_t paging_map_cow(uint64_t task, uint64_t va, uint64_t prot)
 {
     int err = 0;
-    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    struct task *t = task_lookup_handle(task, MICA_RIGHT_MAP, &err);
     if (!t)
         return err;
-    if (tf->rdx != (unsigned)tf->rdx)
+    if (prot != (unsigned)prot)
         return -MICA_EINVAL;
     if (INJECT(INJECT_PAGER_MAP, t)) {
         inject_report(INJECT_PAGER_MAP, "copy-on-write map at 0x%lx refused (-ENOMEM)",
-                      (unsigned long)tf->rsi);
+                      (unsigned long)va);
         return -MICA_ENOMEM;
     }
     /* A copy is charged to the calling pager. */
-    return task_map_cow_for(t, sched_current()->task, tf->rsi, (unsigned)tf->rdx);
+    return task_map_cow_for(t, sched_current()->task, va, (unsigned)prot);
+}
+
+/* (task h MAP, va, prot) -> 1 copied, 0 taken over. */
+int64_t sys_map_cow(struct trap_frame *tf)
+{
+    return paging_map_cow(tf->rdi, tf->rsi, tf->rdx);
 }
