@@ -153,7 +153,8 @@ int64_t paging_map_anon(uint64_t task, uint64_t va, uint64_t npages, uint64_t pr
      * started yet is being built by a loader (TASK_CREATE), and its image
      * is its own memory, uncharged like the kernel's loader's. */
     struct task *payer = t->nthreads ? sched_current()->task : NULL;
-    err = task_map_anon_for(t, payer, va, npages * PAGE_SIZE, (unsigned)prot);
+    err = npages == 1 ? task_map_anon_page(t, payer, va, (unsigned)prot)
+                      : task_map_anon_for(t, payer, va, npages * PAGE_SIZE, (unsigned)prot);
     task_put(t);
     return err;
 }

@@ -59,6 +59,9 @@ static struct pager_fused fused;
 /* Returns true when the answer is fused's map and the empty reply. */
 static bool on_fault(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
+    if (c && pager_fault_fused(c, req->w[0], (unsigned)req->w[1], req->w[3], &fused))
+        return true;
+    *reply = (struct mica_msg){0};
     if (!c) {
         reply->label = MICA_FAULT_KILL;
         reply->w[0] = MICA_FAULT_REASON_UNKNOWN;
@@ -66,8 +69,6 @@ static bool on_fault(struct pager_client *c, const struct mica_msg *req, struct 
                       (unsigned long long)req->w[0]);
         return false;
     }
-    if (pager_fault_fused(c, req->w[0], (unsigned)req->w[1], req->w[3], &fused))
-        return true;
     fault_answer(c, fused.result, reply);
     return false;
 }
@@ -76,15 +77,18 @@ static bool on_fault(struct pager_client *c, const struct mica_msg *req, struct 
  * map in `fused` followed by an empty reply. */
 static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
 {
-    *reply = (struct mica_msg){0};
     /* A handle only has a use in PAGER_ADD_CLIENT; close any other. */
     long xfer = (req->label & MICA_MSG_XFER_HANDLE) ? (long)pager_buffer.handle : -1;
     uint32_t label = (uint32_t)MICA_MSG_LABEL(req->label);
     struct pager_client *c = pager_client_find(pager_clients, req->badge);
-    bool map = false;
     if (label == MICA_LABEL_FAULT) {
-        map = on_fault(c, req, reply);
-    } else if (label == MICA_LOG_LABEL) {
+        bool map = on_fault(c, req, reply); /* writes *reply unless it answers with a map */
+        if (xfer >= 0)
+            mica_handle_close((uint64_t)xfer);
+        return map;
+    }
+    *reply = (struct mica_msg){0};
+    if (label == MICA_LOG_LABEL) {
         mica_log_answer(req->w[0], &reply->w[0]); /* from anyone: it only sets verbosity */
     } else if (label == PAGER_VM_FAULTS) {
         on_faults(req, reply); /* from anyone: the console asks before it is a client */
@@ -112,7 +116,7 @@ static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
     }
     if (xfer >= 0)
         mica_handle_close((uint64_t)xfer);
-    return map;
+    return false;
 }
 
 /* The fused call failed with rc: true when its map was refused (nothing
@@ -169,6 +173,7 @@ int main(const struct mica_start_info *si)
                                      fused.plan.prot, fused.op, &req);
             if (rc >= 0 || !map_refused(rc))
                 continue;
+            reply = (struct mica_msg){0};
             fault_answer(fused.client, pager_fault_failed(&fused), &reply);
         } else if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT) {
             /* What a request changed is in the checkpoint before it is
