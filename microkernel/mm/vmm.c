@@ -335,6 +335,15 @@ bool vmm_is_cow(const struct vm_space *as, vaddr_t va)
     return find_leaf(as, va, &slot) == 0 && (*slot & PTE_COW);
 }
 
+bool vmm_cow_frame(const struct vm_space *as, vaddr_t va, paddr_t *pa)
+{
+    uint64_t *slot;
+    if (find_leaf(as, va, &slot) < 0 || !(*slot & PTE_COW))
+        return false;
+    *pa = pte_addr(*slot);
+    return true;
+}
+
 int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_t *old_pa)
 {
     int rc = check_request(va, prot, PAGE_SIZE);

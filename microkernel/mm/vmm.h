@@ -55,6 +55,10 @@ int vmm_mark_cow(struct vm_space *as, vaddr_t va);
 /* True when a 4 KiB page is mapped at `va` and carries the mark. */
 bool vmm_is_cow(const struct vm_space *as, vaddr_t va);
 
+/* vmm_is_cow that also gives the marked page's frame in *pa (one walk for
+ * both): true when the 4 KiB page at va is present with the COW mark. */
+bool vmm_cow_frame(const struct vm_space *as, vaddr_t va, paddr_t *pa);
+
 /* Point the mapped 4 KiB page at `va` to frame `pa` with `prot` (the mark
  * cleared; pa may be the frame already mapped), storing the previous frame
  * in *old_pa; invalidates the TLB entry like vmm_protect. The frames'

@@ -155,11 +155,10 @@ int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned 
 {
     if (task_vm_range_check(va, 1) < 0 || task_check_prot(prot) < 0 || !(prot & MICA_PROT_WRITE))
         return -MICA_EINVAL;
-    if (!vmm_is_cow(&t->as, va))
-        return -MICA_EINVAL;
     paddr_t pa, old;
-    int rc = vmm_translate(&t->as, va, &pa, NULL);
-    KASSERT(rc == 0, "marked page 0x%lx of task %u does not translate", (unsigned long)va, t->id);
+    if (!vmm_cow_frame(&t->as, va, &pa))
+        return -MICA_EINVAL;
+    int rc;
     uint32_t refs = pmm_refcount(pa);
     KASSERT(refs > 0, "marked page 0x%lx of task %u maps a reserved frame", (unsigned long)va,
             t->id);
