@@ -19,13 +19,10 @@ static unsigned map_error(long rc, unsigned otherwise)
     return otherwise;
 }
 
-/* Map [va, va+n pages); on failure of a cluster, only the faulting page. */
-unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, uint64_t page,
-                           bool again)
+/* What handle_zero_fault does once its first map call returned rc. */
+static unsigned zero_fault_after(struct pager_client *c, const struct pager_plan *p,
+                                 uint64_t page, bool again, long rc)
 {
-    long rc = mica_map_anon(c->task, p->va, p->npages, p->prot);
-    if (rc == 0 && p->kind == PLAN_ZERO)
-        c->last_page = p->va + (p->npages - 1) * PAGER_PAGE; /* the walk goes on above */
     if (rc < 0 && p->npages > 1 && (rc == -MICA_EEXIST || rc == -MICA_ENOMEM))
         rc = mica_map_anon(c->task, page, 1, p->prot);
     if (rc == 0)
@@ -35,9 +32,19 @@ unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, u
     return map_error(rc, MICA_FAULT_REASON_ACCESS);
 }
 
-unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bool again)
+/* Map [va, va+n pages); on failure of a cluster, only the faulting page. */
+unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, uint64_t page,
+                           bool again)
 {
-    long rc = mica_map_cow(c->task, p->va, p->prot);
+    long rc = mica_map_anon(c->task, p->va, p->npages, p->prot);
+    if (rc == 0 && p->kind == PLAN_ZERO)
+        c->last_page = p->va + (p->npages - 1) * PAGER_PAGE; /* the walk goes on above */
+    return zero_fault_after(c, p, page, again, rc);
+}
+
+/* What handle_cow_fault does once its map call returned rc. */
+static unsigned cow_fault_after(const struct pager_plan *p, bool again, long rc)
+{
     if (rc >= 0)
         return FAULT_RESUME;
     /* No copy-on-write share there any more: the fault was resolved
@@ -45,6 +52,11 @@ unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bo
     if (rc == -MICA_EINVAL && p->region && !again)
         return FAULT_RESUME;
     return map_error(rc, p->region ? MICA_FAULT_REASON_ACCESS : MICA_FAULT_REASON_NO_REGION);
+}
+
+unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bool again)
+{
+    return cow_fault_after(p, again, mica_map_cow(c->task, p->va, p->prot));
 }
 
 static const char *access_name(unsigned access)
@@ -222,14 +234,23 @@ bool pager_fault_fused(struct pager_client *c, uint64_t addr, unsigned access, u
     return true;
 }
 
-unsigned pager_fault_failed(struct pager_fused *f)
+unsigned pager_fault_failed(struct pager_fused *f, long rc)
 {
     struct pager_client *c = f->client;
-    c->last_page = f->addr & ~(PAGER_PAGE - 1);
-    /* Nothing was mapped (a map call changes nothing when it fails), so
-     * the separate calls do exactly what they did before the fused call,
-     * including the fallback from a cluster to one page. */
-    unsigned r = resolve(c, f->addr, &f->plan, f->again);
+    uint64_t page = f->addr & ~(PAGER_PAGE - 1);
+    c->last_page = page;
+    unsigned r;
+    if (rc == -MICA_EDEAD) {
+        /* The client's task is gone (the map's answer), or the map was
+         * done and the reply went out but the receive found the endpoint
+         * dead: the separate calls tell which (a map done is -EEXIST). */
+        r = resolve(c, f->addr, &f->plan, f->again);
+    } else if (f->plan.kind == PLAN_COW) {
+        r = cow_fault_after(&f->plan, f->again, rc);
+    } else {
+        /* Nothing was mapped: as if the separate map call had said rc. */
+        r = zero_fault_after(c, &f->plan, page, f->again, rc);
+    }
     f->decision->result = (uint8_t)r;
     print(c, f->decision);
     return r;

@@ -60,7 +60,9 @@ struct pager_fused {
 bool pager_fault_fused(struct pager_client *c, uint64_t addr, unsigned access, uint64_t thread,
                        struct pager_fused *f);
 
-/* The fused map of f failed (nothing was mapped, nothing replied): resolve
- * the fault with the separate calls, correct its record, print it if it
- * ends in a kill. Returns as pager_fault. */
-unsigned pager_fault_failed(struct pager_fused *f);
+/* The fused map of f failed with rc (nothing was mapped, nothing replied):
+ * finish the fault as the separate calls would have after that answer
+ * from their map (a cluster falls back to one page; -MICA_ENOMEM of one
+ * page is a kill), correct its record, print it if it ends in a kill.
+ * Returns as pager_fault. */
+unsigned pager_fault_failed(struct pager_fused *f, long rc);

@@ -165,16 +165,15 @@ int main(const struct mica_start_info *si)
         }
         if (dispatch(&req, &reply)) {
             /* A fault answered by a map: map, reply and receive in one
-             * kernel entry. A refused map falls back to the separate calls
-             * (which also cover an -MICA_EDEAD of the receive: the map is
-             * then found done and the fault resumes, with nobody left
-             * waiting). */
+             * kernel entry. A refused map is finished as the separate
+             * calls would have finished it (pager_fault_failed, which
+             * also sorts out an -MICA_EDEAD of the receive). */
             rc = mica_map_reply_recv(pager_ep, fused.task, fused.plan.va, fused.npages,
                                      fused.plan.prot, fused.op, &req);
             if (rc >= 0 || !map_refused(rc))
                 continue;
             reply = (struct mica_msg){0};
-            fault_answer(fused.client, pager_fault_failed(&fused), &reply);
+            fault_answer(fused.client, pager_fault_failed(&fused, rc), &reply);
         } else if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT) {
             /* What a request changed is in the checkpoint before it is
              * answered; faults change only the clustering hints. */
