@@ -2,6 +2,7 @@
  * `syscall`, and hand back rax (and, for IPC, the message registers). */
 #include <mica/stdio.h>
 #include <mica/sys.h>
+#include <mica/vm.h>
 
 #include "sys_ipc.h"
 
@@ -99,6 +100,16 @@ long mica_ipc_reply_recv(uint64_t h, const struct mica_msg *reply, struct mica_m
                          unsigned flags)
 {
     return ipc_reply_recv(h, reply, out, flags);
+}
+
+long mica_map_reply_recv(uint64_t ep, uint64_t task, uint64_t va, uint64_t npages,
+                         unsigned prot, unsigned op, struct mica_msg *out)
+{
+    struct ipc_regs io = { { ep, task, va, npages, prot, op } };
+    long rc = sys_ipc(MICA_SYS_MAP_REPLY_RECV, &io);
+    if (rc >= 0)
+        msg_from_regs(out, &io);
+    return rc;
 }
 
 long mica_endpoint_create(void)

@@ -71,6 +71,7 @@ static const syscall_fn syscall_table[MICA_SYS_COUNT] = {
     [MICA_SYS_TASK_LIST] = sys_task_list,
     [MICA_SYS_TASK_INFO] = sys_task_info,
     [MICA_SYS_ENDPOINT_SERVER] = sys_endpoint_server,
+    [MICA_SYS_MAP_REPLY_RECV] = sys_map_reply_recv,
     [MICA_SYS_TASK_LOAD] = sys_task_load,
 };
 

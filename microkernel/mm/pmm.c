@@ -468,7 +468,14 @@ void pmm_free_frame(paddr_t pa)
     }
     struct pmm_frame *f = frame(pfn);
     if (unlikely(f->state != PMM_STATE_SINGLE || unit_state(pfn) != UNIT_WRITTEN)) {
-        free_frame_slow(pa); /* a lazy record may hold anything, even SINGLE */
+        /* One of several references to a frame (a copy-on-write share
+         * dropped): the count goes down, as in free_frame_slow. A lazy
+         * record may hold anything, even SINGLE: that is the slow path's. */
+        if (f->refcount > 1 && unit_state(pfn) == UNIT_WRITTEN) {
+            f->refcount--;
+            return;
+        }
+        free_frame_slow(pa);
         return;
     }
     struct frame_stack *c = &this_cpu()->pmm;

@@ -379,6 +379,34 @@ bool vmm_is_cow(const struct vm_space *as, vaddr_t va)
     return find_leaf(as, va, &slot) == 0 && (*slot & PTE_COW);
 }
 
+bool vmm_cow_frame(const struct vm_space *as, vaddr_t va, paddr_t *pa, struct vmm_leaf *leaf)
+{
+    uint64_t *slot;
+    if (find_leaf(as, va, &slot) < 0 || !(*slot & PTE_COW))
+        return false;
+    *pa = pte_addr(*slot);
+    *leaf = (struct vmm_leaf){.slot = slot, .changes = as->changes};
+    return true;
+}
+
+paddr_t vmm_leaf_remap(struct vm_space *as, vaddr_t va, struct vmm_leaf leaf, paddr_t pa,
+                       unsigned prot)
+{
+    KASSERT(leaf.changes == as->changes && (prot & VM_USER) && !(prot & ~VM_PROT_MASK) &&
+                IS_ALIGNED(pa, PAGE_SIZE) && pa < PTE_PHYS_LIMIT,
+            "remap of 0x%lx: stale leaf (%lu changes since) or bad request (pa 0x%lx, prot 0x%x)",
+            (unsigned long)va, (unsigned long)(as->changes - leaf.changes), (unsigned long)pa,
+            prot);
+    uint64_t old = *leaf.slot;
+    /* A new frame starts clean; the same frame keeps its A/D history. */
+    uint64_t keep = pte_addr(old) == pa ? (old & (PTE_A | PTE_D)) : 0;
+    pte_set(leaf.slot, pa | keep | pte_leaf_bits(prot));
+    as->changes++;
+    if (is_current(as))
+        tlb_flush_page(va);
+    return pte_addr(old);
+}
+
 int vmm_remap(struct vm_space *as, vaddr_t va, paddr_t pa, unsigned prot, paddr_t *old_pa)
 {
     int rc = check_request(va, prot, PAGE_SIZE);

@@ -64,6 +64,25 @@ int vmm_mark_cow(struct vm_space *as, vaddr_t va);
 /* True when a 4 KiB page is mapped at `va` and carries the mark. */
 bool vmm_is_cow(const struct vm_space *as, vaddr_t va);
 
+/* A present 4 KiB user leaf found by vmm_cow_frame, for vmm_leaf_remap: valid
+ * while `as` does not change (vm_space.changes, checked). */
+struct vmm_leaf {
+    uint64_t *slot;
+    uint64_t changes;
+};
+
+/* vmm_is_cow that also gives the marked page's frame in *pa and its leaf
+ * in *leaf (one walk for the look-up and the remap that resolves it): true
+ * when the 4 KiB page at va is present with the COW mark. */
+bool vmm_cow_frame(const struct vm_space *as, vaddr_t va, paddr_t *pa, struct vmm_leaf *leaf);
+
+/* vmm_remap through a leaf from vmm_cow_frame, with no change to `as` in
+ * between (asserted, as are a user `prot` and a page-aligned frame `pa`):
+ * points va at pa with prot, the mark cleared, invalidates the TLB entry
+ * if `as` is current. Returns the frame mapped before. */
+paddr_t vmm_leaf_remap(struct vm_space *as, vaddr_t va, struct vmm_leaf leaf, paddr_t pa,
+                       unsigned prot);
+
 /* Point the mapped 4 KiB page at `va` to frame `pa` with `prot` (the mark
  * cleared; pa may be the frame already mapped), storing the previous frame
  * in *old_pa; invalidates the TLB entry like vmm_protect. The frames'

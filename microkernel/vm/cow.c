@@ -155,27 +155,28 @@ int task_map_cow_for(struct task *t, struct task *payer, uintptr_t va, unsigned 
 {
     if (task_vm_range_check(va, 1) < 0 || task_check_prot(prot) < 0 || !(prot & MICA_PROT_WRITE))
         return -MICA_EINVAL;
-    if (!vmm_is_cow(&t->as, va))
-        return -MICA_EINVAL;
     paddr_t pa, old;
-    int rc = vmm_translate(&t->as, va, &pa, NULL);
-    KASSERT(rc == 0, "marked page 0x%lx of task %u does not translate", (unsigned long)va, t->id);
+    struct vmm_leaf leaf;
+    if (!vmm_cow_frame(&t->as, va, &pa, &leaf))
+        return -MICA_EINVAL;
     uint32_t refs = pmm_refcount(pa);
     KASSERT(refs > 0, "marked page 0x%lx of task %u maps a reserved frame", (unsigned long)va,
             t->id);
     unsigned vp = task_vm_prot(prot);
+    /* Nothing below changes t's tables before the remap (no preemption
+     * point, no allocation of page tables), so the leaf found stays good. */
     if (refs == 1) {
         /* The last mapping: the frame is this task's alone now. */
-        rc = vmm_remap(&t->as, va, pa, vp, NULL);
-        KASSERT(rc == 0, "taking over page 0x%lx failed: %d", (unsigned long)va, rc);
+        vmm_leaf_remap(&t->as, va, leaf, pa, vp);
         return 0;
     }
     paddr_t copy;
     if (task_frame_reserve(payer, 1) < 0 || pmm_alloc_frame(&copy) < 0)
         return -MICA_ENOMEM;
     frame_copy(copy, pa);
-    rc = vmm_remap(&t->as, va, copy, vp, &old);
-    KASSERT(rc == 0 && old == pa, "replacing page 0x%lx failed: %d", (unsigned long)va, rc);
+    old = vmm_leaf_remap(&t->as, va, leaf, copy, vp);
+    KASSERT(old == pa, "replacing page 0x%lx: frame 0x%lx became 0x%lx", (unsigned long)va,
+            (unsigned long)pa, (unsigned long)old);
     task_frame_charge(payer, copy);
     frame_release(old); /* this mapping's reference; others keep the frame */
     return 1;
@@ -197,20 +198,25 @@ int64_t sys_map_share(struct trap_frame *tf)
     return rc;
 }
 
-/* (task h MAP, va, prot) -> 1 copied, 0 taken over. */
-int64_t sys_map_cow(struct trap_frame *tf)
+int64_t paging_map_cow(uint64_t task, uint64_t va, uint64_t prot)
 {
     int err = 0;
-    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, &err);
+    struct task *t = task_lookup_handle(task, MICA_RIGHT_MAP, &err);
     if (!t)
         return err;
-    if (tf->rdx != (unsigned)tf->rdx)
+    if (prot != (unsigned)prot)
         return -MICA_EINVAL;
     if (INJECT(INJECT_PAGER_MAP, t)) {
         inject_report(INJECT_PAGER_MAP, "copy-on-write map at 0x%lx refused (-ENOMEM)",
-                      (unsigned long)tf->rsi);
+                      (unsigned long)va);
         return -MICA_ENOMEM;
     }
     /* A copy is charged to the calling pager. */
-    return task_map_cow_for(t, sched_current()->task, tf->rsi, (unsigned)tf->rdx);
+    return task_map_cow_for(t, sched_current()->task, va, (unsigned)prot);
+}
+
+/* (task h MAP, va, prot) -> 1 copied, 0 taken over. */
+int64_t sys_map_cow(struct trap_frame *tf)
+{
+    return paging_map_cow(tf->rdi, tf->rsi, tf->rdx);
 }

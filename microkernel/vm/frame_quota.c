@@ -51,8 +51,10 @@ int task_frame_reserve(struct task *payer, uint64_t n)
         reported = true;
         return -MICA_ENOMEM;
     }
+    if (!payer->frame_quota)
+        return 0; /* no limit: the count need not be read */
     uint64_t c = frame_account_charged(a);
-    if (payer->frame_quota && (n > payer->frame_quota || c > payer->frame_quota - n))
+    if (n > payer->frame_quota || c > payer->frame_quota - n)
         return -MICA_ENOMEM;
     return 0;
 }

@@ -111,17 +111,18 @@ int64_t sys_task_set_pager(struct trap_frame *tf)
 }
 
 /* The arguments every remote paging call shares: the target task (handle
- * rdi with MICA_RIGHT_MAP), the range (rsi, rdx pages) and, when
- * `with_prot`, the protection (r10). Returns the target with a reference
- * the caller drops (task_put), valid across the call's preemption points;
+ * `task` with MICA_RIGHT_MAP), the range (va, npages pages) and, when
+ * `with_prot`, the protection. Returns the target with a reference the
+ * caller drops (task_put), valid across the call's preemption points;
  * NULL with *err. */
-static struct task *paging_target(const struct trap_frame *tf, bool with_prot, int *err)
+static struct task *paging_target(uint64_t task, uint64_t va, uint64_t npages, uint64_t prot,
+                                  bool with_prot, int *err)
 {
-    struct task *t = task_lookup_handle(tf->rdi, MICA_RIGHT_MAP, err);
+    struct task *t = task_lookup_handle(task, MICA_RIGHT_MAP, err);
     if (!t)
         return NULL;
-    if ((with_prot && (*err = task_check_prot(tf->r10)) < 0) ||
-        (*err = task_vm_range_check(tf->rsi, tf->rdx)) < 0)
+    if ((with_prot && (*err = task_check_prot(prot)) < 0) ||
+        (*err = task_vm_range_check(va, npages)) < 0)
         return NULL;
     task_get(t);
     return t;
@@ -136,19 +137,15 @@ int paging_task_pair(const struct trap_frame *tf, struct task **dst, struct task
     return tf->r9 == (unsigned)tf->r9 ? 0 : -MICA_EINVAL;
 }
 
-/* (task h, va, npages, prot) -> 0, -MICA_EINVAL (unaligned, kernel half,
- * bad prot), -MICA_EEXIST (a page is mapped; nothing is left mapped),
- * -MICA_ENOMEM (out of frames, or over the caller's frame quota; nothing
- * was allocated), handle errors. */
-int64_t sys_map_anon(struct trap_frame *tf)
+int64_t paging_map_anon(uint64_t task, uint64_t va, uint64_t npages, uint64_t prot)
 {
     int err = 0;
-    struct task *t = paging_target(tf, true, &err);
+    struct task *t = paging_target(task, va, npages, prot, true, &err);
     if (!t)
         return err;
     if (INJECT(INJECT_PAGER_MAP, t)) {
         inject_report(INJECT_PAGER_MAP, "map of %lu page(s) at 0x%lx refused (-ENOMEM)",
-                      (unsigned long)tf->rdx, (unsigned long)tf->rsi);
+                      (unsigned long)npages, (unsigned long)va);
         task_put(t);
         return -MICA_ENOMEM;
     }
@@ -156,16 +153,26 @@ int64_t sys_map_anon(struct trap_frame *tf)
      * started yet is being built by a loader (TASK_CREATE), and its image
      * is its own memory, uncharged like the kernel's loader's. */
     struct task *payer = t->nthreads ? sched_current()->task : NULL;
-    err = task_map_anon_for(t, payer, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);
+    err = npages == 1 ? task_map_anon_page(t, payer, va, (unsigned)prot)
+                      : task_map_anon_for(t, payer, va, npages * PAGE_SIZE, (unsigned)prot);
     task_put(t);
     return err;
+}
+
+/* (task h, va, npages, prot) -> 0, -MICA_EINVAL (unaligned, kernel half,
+ * bad prot), -MICA_EEXIST (a page is mapped; nothing is left mapped),
+ * -MICA_ENOMEM (out of frames, or over the caller's frame quota; nothing
+ * was allocated), handle errors. */
+int64_t sys_map_anon(struct trap_frame *tf)
+{
+    return paging_map_anon(tf->rdi, tf->rsi, tf->rdx, tf->r10);
 }
 
 /* (task h, va, npages) -> 0; holes are skipped. */
 int64_t sys_unmap(struct trap_frame *tf)
 {
     int err = 0;
-    struct task *t = paging_target(tf, false, &err);
+    struct task *t = paging_target(tf->rdi, tf->rsi, tf->rdx, 0, false, &err);
     if (!t)
         return err;
     err = task_unmap(t, tf->rsi, tf->rdx * PAGE_SIZE);
@@ -177,7 +184,7 @@ int64_t sys_unmap(struct trap_frame *tf)
 int64_t sys_protect(struct trap_frame *tf)
 {
     int err = 0;
-    struct task *t = paging_target(tf, true, &err);
+    struct task *t = paging_target(tf->rdi, tf->rsi, tf->rdx, tf->r10, true, &err);
     if (!t)
         return err;
     err = task_protect(t, tf->rsi, tf->rdx * PAGE_SIZE, (unsigned)tf->r10);

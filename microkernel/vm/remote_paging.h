@@ -25,6 +25,15 @@ struct trap_frame;
  * Returns 0, a handle error, or -MICA_EINVAL. Takes no references. */
 int paging_task_pair(const struct trap_frame *tf, struct task **dst, struct task **src);
 
+/* MICA_SYS_MAP_ANON's work, from its arguments (task handle, va, npages,
+ * prot): the checks, the pager_map injection point, the frames charged to
+ * the caller. 0 or the call's error (docs/syscalls.md). */
+int64_t paging_map_anon(uint64_t task, uint64_t va, uint64_t npages, uint64_t prot);
+
+/* MICA_SYS_MAP_COW's work, from its arguments (task handle, va, prot), as
+ * paging_map_anon: 1 copied, 0 taken over, or the call's error. */
+int64_t paging_map_cow(uint64_t task, uint64_t va, uint64_t prot);
+
 /* VM_* protection (user page) for MICA_PROT_* `prot`. */
 unsigned task_vm_prot(unsigned prot);
 

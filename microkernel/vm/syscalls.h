@@ -25,3 +25,4 @@ int64_t sys_map_cow(struct trap_frame *tf);
 int64_t sys_task_fork(struct trap_frame *tf);      /* vm/fork.c */
 int64_t sys_set_frame_quota(struct trap_frame *tf); /* vm/frame_quota.c */
 int64_t sys_map_alias(struct trap_frame *tf);      /* vm/alias.c */
+int64_t sys_map_reply_recv(struct trap_frame *tf); /* vm/fault_reply.c */

@@ -124,6 +124,25 @@ int task_map_anon_for(struct task *t, struct task *payer, uintptr_t va, size_t l
     return rc;
 }
 
+int task_map_anon_page(struct task *t, struct task *payer, uintptr_t va, unsigned prot)
+{
+    /* One page is bounded work: no preemption point, so no re-reservation
+     * (task_map_anon_for's loop needs both for long ranges). */
+    int rc = task_frame_reserve(payer, 1);
+    if (rc < 0)
+        return rc;
+    paddr_t pa;
+    if ((rc = pmm_alloc_frame(&pa)) < 0)
+        return rc;
+    page_zero(phys_to_virt(pa)); /* rep stosq: see mm/page_zero.h */
+    if ((rc = vmm_map(&t->as, va, pa, task_vm_prot(prot))) < 0) {
+        pmm_free_frame(pa);
+        return rc;
+    }
+    task_frame_charge(payer, pa);
+    return 0;
+}
+
 int task_unmap(struct task *t, uintptr_t va, size_t len)
 {
     int rc = check_len(va, len);

@@ -40,3 +40,10 @@ int task_unmap(struct task *t, uintptr_t va, size_t len);
  * would exceed payer's quota. */
 int task_map_anon_for(struct task *t, struct task *payer, uintptr_t va, size_t len,
                       unsigned prot);
+
+/* task_map_anon_for of the one page at va, whose address and MICA_PROT_*
+ * protection the caller has checked (task_vm_range_check, task_check_prot):
+ * the single fault's path, without the range loop. 0, -MICA_EEXIST,
+ * -MICA_ENOMEM (no frame or page table, or over payer's quota); nothing is
+ * left mapped on failure. */
+int task_map_anon_page(struct task *t, struct task *payer, uintptr_t va, unsigned prot);

@@ -19,13 +19,10 @@ static unsigned map_error(long rc, unsigned otherwise)
     return otherwise;
 }
 
-/* Map [va, va+n pages); on failure of a cluster, only the faulting page. */
-unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, uint64_t page,
-                           bool again)
+/* What handle_zero_fault does once its first map call returned rc. */
+static unsigned zero_fault_after(struct pager_client *c, const struct pager_plan *p,
+                                 uint64_t page, bool again, long rc)
 {
-    long rc = mica_map_anon(c->task, p->va, p->npages, p->prot);
-    if (rc == 0 && p->kind == PLAN_ZERO)
-        c->last_page = p->va + (p->npages - 1) * PAGER_PAGE; /* the walk goes on above */
     if (rc < 0 && p->npages > 1 && (rc == -MICA_EEXIST || rc == -MICA_ENOMEM))
         rc = mica_map_anon(c->task, page, 1, p->prot);
     if (rc == 0)
@@ -35,9 +32,19 @@ unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, u
     return map_error(rc, MICA_FAULT_REASON_ACCESS);
 }
 
-unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bool again)
+/* Map [va, va+n pages); on failure of a cluster, only the faulting page. */
+unsigned handle_zero_fault(struct pager_client *c, const struct pager_plan *p, uint64_t page,
+                           bool again)
 {
-    long rc = mica_map_cow(c->task, p->va, p->prot);
+    long rc = mica_map_anon(c->task, p->va, p->npages, p->prot);
+    if (rc == 0 && p->kind == PLAN_ZERO)
+        c->last_page = p->va + (p->npages - 1) * PAGER_PAGE; /* the walk goes on above */
+    return zero_fault_after(c, p, page, again, rc);
+}
+
+/* What handle_cow_fault does once its map call returned rc. */
+static unsigned cow_fault_after(const struct pager_plan *p, bool again, long rc)
+{
     if (rc >= 0)
         return FAULT_RESUME;
     /* No copy-on-write share there any more: the fault was resolved
@@ -45,6 +52,11 @@ unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bo
     if (rc == -MICA_EINVAL && p->region && !again)
         return FAULT_RESUME;
     return map_error(rc, p->region ? MICA_FAULT_REASON_ACCESS : MICA_FAULT_REASON_NO_REGION);
+}
+
+unsigned handle_cow_fault(struct pager_client *c, const struct pager_plan *p, bool again)
+{
+    return cow_fault_after(p, again, mica_map_cow(c->task, p->va, p->prot));
 }
 
 static const char *access_name(unsigned access)
@@ -118,10 +130,9 @@ void pager_decision_format(const struct pager_decision *d, char *line, size_t si
              (unsigned long long)d->addr, region, what);
 }
 
-/* Record the decision (the console's `faults`) and print it: kills at
- * level warn, the decisions of verbose clients at info, others at debug. */
-static void report(const struct pager_client *c, uint64_t addr, unsigned access,
-                   const struct pager_plan *p, unsigned r)
+/* Record the decision (the console's `faults`); returns the record. */
+static struct pager_decision *record(const struct pager_client *c, uint64_t addr,
+                                     unsigned access, const struct pager_plan *p, unsigned r)
 {
     struct pager_decision *d = pager_history_next();
     d->badge = c->badge;
@@ -136,9 +147,19 @@ static void report(const struct pager_client *c, uint64_t addr, unsigned access,
         d->region = *p->region;
     else
         d->region.len = 0;
-    enum mica_log_level level = r != FAULT_RESUME ? MICA_LOG_WARN
-                                : c->verbose       ? MICA_LOG_INFO
-                                                   : MICA_LOG_DEBUG;
+    return d;
+}
+
+/* The level a decision is printed at: kills at warn, the decisions of
+ * verbose clients at info, others at debug. */
+static enum mica_log_level level_of(const struct pager_client *c, unsigned r)
+{
+    return r != FAULT_RESUME ? MICA_LOG_WARN : c->verbose ? MICA_LOG_INFO : MICA_LOG_DEBUG;
+}
+
+static void print(const struct pager_client *c, const struct pager_decision *d)
+{
+    enum mica_log_level level = level_of(c, d->result);
     if (!mica_log_enabled(level))
         return;
     char line[256];
@@ -146,33 +167,91 @@ static void report(const struct pager_client *c, uint64_t addr, unsigned access,
     mica_log(level, "%s", line);
 }
 
-unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uint64_t thread)
+/* The first steps of every fault: the plan, and whether this thread
+ * faulted on this very page the last two times (see pager_fault). */
+static bool plan_and_count(struct pager_client *c, uint64_t addr, unsigned access,
+                           uint64_t thread, struct pager_plan *p)
 {
     uint64_t page = addr & ~(PAGER_PAGE - 1);
-    struct pager_plan p;
-    pager_plan_fault(c, addr, access, &p);
+    pager_plan_fault(c, addr, access, p);
     /* A thread faulting again on a page that is mapped by now loops (a
      * child that inherited c's badge), unless it happens once: a fault may
      * come twice, late (a spurious fault, as fault_spurious injects;
      * docs/fault-injection.md). The third time is a loop. */
     bool same = page == c->last_page && thread == c->last_thread;
     c->repeats = same ? c->repeats + 1 : 0;
-    bool again = c->repeats >= 2;
     c->last_page = page;
     c->last_thread = thread;
-    unsigned r;
-    switch (p.kind) {
+    return c->repeats >= 2;
+}
+
+/* Carry out plan p with the separate calls (MAP_ANON or MAP_COW; the
+ * reply follows). */
+static unsigned resolve(struct pager_client *c, uint64_t addr, const struct pager_plan *p,
+                        bool again)
+{
+    switch (p->kind) {
     case PLAN_ZERO:
     case PLAN_STACK:
-        r = handle_zero_fault(c, &p, page, again);
-        break;
+        return handle_zero_fault(c, p, addr & ~(PAGER_PAGE - 1), again);
     case PLAN_COW:
-        r = handle_cow_fault(c, &p, again);
-        break;
+        return handle_cow_fault(c, p, again);
     default:
-        r = p.reason;
-        break;
+        return p->reason;
     }
-    report(c, addr, access, &p, r);
+}
+
+unsigned pager_fault(struct pager_client *c, uint64_t addr, unsigned access, uint64_t thread)
+{
+    struct pager_plan p;
+    bool again = plan_and_count(c, addr, access, thread, &p);
+    unsigned r = resolve(c, addr, &p, again);
+    print(c, record(c, addr, access, &p, r));
+    return r;
+}
+
+bool pager_fault_fused(struct pager_client *c, uint64_t addr, unsigned access, uint64_t thread,
+                       struct pager_fused *f)
+{
+    struct pager_plan *p = &f->plan;
+    f->again = plan_and_count(c, addr, access, thread, p);
+    f->client = c;
+    f->addr = addr;
+    if (p->kind == PLAN_KILL || mica_log_enabled(level_of(c, FAULT_RESUME))) {
+        /* A kill, or a decision printed now, in order with the client's
+         * own output: the separate calls. */
+        f->result = resolve(c, addr, p, f->again);
+        print(c, record(c, addr, access, p, f->result));
+        return false;
+    }
+    /* Recorded as resolved; pager_fault_failed corrects the record. */
+    f->decision = record(c, addr, access, p, FAULT_RESUME);
+    if (p->kind == PLAN_ZERO)
+        c->last_page = p->va + (p->npages - 1) * PAGER_PAGE; /* the walk goes on above */
+    f->task = c->task;
+    f->npages = p->kind == PLAN_COW ? 1 : p->npages;
+    f->op = p->kind == PLAN_COW ? MICA_MAP_REPLY_COW : MICA_MAP_REPLY_ANON;
+    return true;
+}
+
+unsigned pager_fault_failed(struct pager_fused *f, long rc)
+{
+    struct pager_client *c = f->client;
+    uint64_t page = f->addr & ~(PAGER_PAGE - 1);
+    c->last_page = page;
+    unsigned r;
+    if (rc == -MICA_EDEAD) {
+        /* The client's task is gone (the map's answer), or the map was
+         * done and the reply went out but the receive found the endpoint
+         * dead: the separate calls tell which (a map done is -EEXIST). */
+        r = resolve(c, f->addr, &f->plan, f->again);
+    } else if (f->plan.kind == PLAN_COW) {
+        r = cow_fault_after(&f->plan, f->again, rc);
+    } else {
+        /* Nothing was mapped: as if the separate map call had said rc. */
+        r = zero_fault_after(c, &f->plan, page, f->again, rc);
+    }
+    f->decision->result = (uint8_t)r;
+    print(c, f->decision);
     return r;
 }

@@ -42,16 +42,9 @@ void pager_reply_handle(struct mica_msg *reply, uint64_t h)
     sent_handle = (long)h;
 }
 
-static void on_fault(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
+/* The reply to a fault resolved with result r (FAULT_RESUME or a reason). */
+static void fault_answer(struct pager_client *c, unsigned r, struct mica_msg *reply)
 {
-    if (!c) {
-        reply->label = MICA_FAULT_KILL;
-        reply->w[0] = MICA_FAULT_REASON_UNKNOWN;
-        mica_log_warn("unknown client %llu: fault at 0x%llx: kill", (unsigned long long)req->badge,
-                      (unsigned long long)req->w[0]);
-        return;
-    }
-    unsigned r = pager_fault(c, req->w[0], (unsigned)req->w[1], req->w[3]);
     if (r == MICA_FAULT_REASON_UNKNOWN)
         pager_client_drop(c); /* its task is gone: nobody waits for the reply */
     if (r != FAULT_RESUME) {
@@ -60,23 +53,48 @@ static void on_fault(struct pager_client *c, const struct mica_msg *req, struct 
     }
 }
 
-/* Answer one request into *reply. */
-static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
+/* A fault answered by a map: what main's loop hands to mica_map_reply_recv. */
+static struct pager_fused fused;
+
+/* Returns true when the answer is fused's map and the empty reply. */
+static bool on_fault(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
 {
+    if (c && pager_fault_fused(c, req->w[0], (unsigned)req->w[1], req->w[3], &fused))
+        return true;
     *reply = (struct mica_msg){0};
+    if (!c) {
+        reply->label = MICA_FAULT_KILL;
+        reply->w[0] = MICA_FAULT_REASON_UNKNOWN;
+        mica_log_warn("unknown client %llu: fault at 0x%llx: kill", (unsigned long long)req->badge,
+                      (unsigned long long)req->w[0]);
+        return false;
+    }
+    fault_answer(c, fused.result, reply);
+    return false;
+}
+
+/* Answer one request into *reply; true when the answer is instead the
+ * map in `fused` followed by an empty reply. */
+static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
+{
     /* A handle only has a use in PAGER_ADD_CLIENT; close any other. */
     long xfer = (req->label & MICA_MSG_XFER_HANDLE) ? (long)pager_buffer.handle : -1;
     uint32_t label = (uint32_t)MICA_MSG_LABEL(req->label);
     struct pager_client *c = pager_client_find(pager_clients, req->badge);
     if (label == MICA_LABEL_FAULT) {
-        on_fault(c, req, reply);
-    } else if (label == MICA_LOG_LABEL) {
+        bool map = on_fault(c, req, reply); /* writes *reply unless it answers with a map */
+        if (xfer >= 0)
+            mica_handle_close((uint64_t)xfer);
+        return map;
+    }
+    *reply = (struct mica_msg){0};
+    if (label == MICA_LOG_LABEL) {
         mica_log_answer(req->w[0], &reply->w[0]); /* from anyone: it only sets verbosity */
     } else if (label == PAGER_VM_FAULTS) {
         on_faults(req, reply); /* from anyone: the console asks before it is a client */
     } else if (req->badge == 0) {
         on_control(req, reply, xfer);
-        return;
+        return false;
     } else if (!c) {
         reply->w[0] = (uint64_t)-MICA_EAGAIN; /* not introduced (yet): try again */
     } else {
@@ -98,6 +116,15 @@ static void dispatch(const struct mica_msg *req, struct mica_msg *reply)
     }
     if (xfer >= 0)
         mica_handle_close((uint64_t)xfer);
+    return false;
+}
+
+/* The fused call failed with rc: true when its map was refused (nothing
+ * mapped, nothing replied), false when the reply went out and only the
+ * receive failed (it cannot take the next message whole). */
+static bool map_refused(long rc)
+{
+    return rc != -MICA_EFAULT && rc != -MICA_ENOSPC;
 }
 
 uint64_t pager_ep;
@@ -136,11 +163,22 @@ int main(const struct mica_start_info *si)
             rc = mica_ipc_recv(pager_ep, &req, MICA_IPC_BLOCK);
             continue;
         }
-        dispatch(&req, &reply);
-        /* What a request changed is in the checkpoint before it is
-         * answered; faults change only the clustering hints. */
-        if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT)
+        if (dispatch(&req, &reply)) {
+            /* A fault answered by a map: map, reply and receive in one
+             * kernel entry. A refused map is finished as the separate
+             * calls would have finished it (pager_fault_failed, which
+             * also sorts out an -MICA_EDEAD of the receive). */
+            rc = mica_map_reply_recv(pager_ep, fused.task, fused.plan.va, fused.npages,
+                                     fused.plan.prot, fused.op, &req);
+            if (rc >= 0 || !map_refused(rc))
+                continue;
+            reply = (struct mica_msg){0};
+            fault_answer(fused.client, pager_fault_failed(&fused, rc), &reply);
+        } else if (MICA_MSG_LABEL(req.label) != MICA_LABEL_FAULT) {
+            /* What a request changed is in the checkpoint before it is
+             * answered; faults change only the clustering hints. */
             checkpoint_sync(pager_fork_badge);
+        }
         rc = mica_ipc_reply_recv(pager_ep, &reply, &req, MICA_IPC_BLOCK);
     }
 }

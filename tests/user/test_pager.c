@@ -12,6 +12,7 @@
 #include <mica/sys.h>
 #include <mica/vm.h>
 
+#include "raw_syscall.h"
 #include "tiny_elf.h"
 
 #define PAGE      4096u
@@ -141,6 +142,103 @@ static void fault_message_and_resume(void)
     mica_handle_close((uint64_t)ep);
 }
 
+/* MICA_SYS_MAP_REPLY_RECV with the NONBLOCK flag: the map, the empty
+ * reply, then -MICA_EAGAIN when nothing waits to be received. */
+static int64_t map_reply_nonblock(uint64_t ep, uint64_t task, uint64_t va, uint64_t npages,
+                                  uint64_t prot, uint64_t op)
+{
+    return raw_syscall(MICA_SYS_MAP_REPLY_RECV | MICA_SYS_FLAG_NONBLOCK, ep, task, va, npages,
+                       prot, op);
+}
+
+/* This program is the child's pager and answers with the fused call. Every
+ * hostile argument is refused with nothing mapped, nothing charged and the
+ * fault still held; then a good call maps, resumes the child and receives. */
+static void map_reply_recv_answers_a_fault(void)
+{
+    const unsigned rw = MICA_PROT_READ | MICA_PROT_WRITE;
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long send = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND, 0x78);
+    KTAP_REQUIRE(send >= 0);
+    long child = spawn_child(pc_write_far_start, pc_write_far_end, "pf-fused",
+                             MICA_SPAWN_PAGER, (uint64_t)send);
+    KTAP_REQUIRE(child >= 0);
+    long waiter = mica_handle_mint((uint64_t)child, MICA_RIGHT_WAIT, 0);
+    KTAP_REQUIRE(waiter >= 0);
+    struct mica_msg m;
+    KTAP_EXPECT_EQ(recv_fault((uint64_t)ep, &m), 0);
+    KTAP_EXPECT_EQ(m.w[0], FAR_ADDR);
+    const uint64_t e = (uint64_t)ep, t = (uint64_t)child;
+    int64_t charged0 = mica_info(MICA_INFO_FRAMES_CHARGED);
+    struct mica_msg next;
+    /* Handles: the receive side first, then the task. */
+    KTAP_EXPECT_EQ(mica_map_reply_recv(200, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON, &next),
+                   -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_map_reply_recv((uint64_t)send, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON,
+                                       &next), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_map_reply_recv(t, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON, &next),
+                   -MICA_EBADH); /* a task handle is no endpoint */
+    KTAP_EXPECT_EQ(mica_map_reply_recv(e, 200, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON, &next),
+                   -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_map_reply_recv(e, (uint64_t)waiter, FAR_ADDR, 1, rw,
+                                       MICA_MAP_REPLY_ANON, &next), -MICA_EPERM);
+    KTAP_EXPECT_EQ(mica_map_reply_recv(e, e, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON, &next),
+                   -MICA_EBADH); /* an endpoint is no task */
+    /* Ranges, protections and ops, as MAP_ANON and MAP_COW check them. */
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR + 1, 1, rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, 0, 1, rw, MICA_MAP_REPLY_ANON), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, 0xffff800000000000ull, 1, rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, MICA_USER_END - PAGE, 2, rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 0, rw, MICA_MAP_REPLY_ANON), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, ~0ull, rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, MICA_PROT_WRITE | MICA_PROT_EXEC,
+                                      MICA_MAP_REPLY_ANON), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, 0, MICA_MAP_REPLY_ANON), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, (1ull << 32) | rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, rw, 2), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, rw, ~0ull), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 2, rw, MICA_MAP_REPLY_COW), -MICA_EINVAL);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_COW),
+                   -MICA_EINVAL); /* no copy-on-write share there */
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, TINY_TEXT_VA, 1, rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EEXIST); /* the child's text is mapped */
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_FRAMES_CHARGED), charged0); /* nothing was mapped */
+    /* The fault is still held: the good call maps, resumes the child and
+     * finds nothing more to receive. */
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON), -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(wait_close(child), 42); /* the store happened, then the load */
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_FRAMES_CHARGED), charged0); /* its frame came back */
+    KTAP_EXPECT_EQ(mica_ipc_reply(&(struct mica_msg){.label = 0}), -MICA_ENOENT); /* answered */
+    mica_handle_close((uint64_t)waiter);
+    mica_handle_close((uint64_t)send);
+    mica_handle_close((uint64_t)ep);
+}
+
+/* Without a call held the fused call maps and receives, like
+ * IPC_REPLY_RECV: here into this program itself. */
+static void map_reply_recv_without_a_caller(void)
+{
+    const uint64_t va = FAR_ADDR + 32 * PAGE;
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    KTAP_EXPECT_EQ(map_reply_nonblock((uint64_t)ep, MICA_HANDLE_SELF, va, 2,
+                                      MICA_PROT_READ | MICA_PROT_WRITE, MICA_MAP_REPLY_ANON),
+                   -MICA_EAGAIN);
+    volatile uint64_t *p = (volatile uint64_t *)va;
+    KTAP_EXPECT_EQ(p[0], 0);
+    KTAP_EXPECT_EQ(p[PAGE / 8 * 2 - 1], 0); /* both pages, zeroed */
+    p[0] = 5;
+    KTAP_EXPECT_EQ(p[0], 5);
+    KTAP_EXPECT_EQ(mica_unmap(MICA_HANDLE_SELF, va, 2), 0);
+    mica_handle_close((uint64_t)ep);
+}
+
 /* A kill reply ends the child and only the child. */
 static void fault_kill_reply_kills_the_child(void)
 {
@@ -261,6 +359,8 @@ static const struct ktap_case tests[] = {
     {"seed_demand_page_fault", seed_demand_page_fault},
     {"vm_alloc_rejects_bad_arguments", vm_alloc_rejects_bad_arguments},
     {"fault_message_and_resume", fault_message_and_resume},
+    {"map_reply_recv_answers_a_fault", map_reply_recv_answers_a_fault},
+    {"map_reply_recv_without_a_caller", map_reply_recv_without_a_caller},
     {"fault_kill_reply_kills_the_child", fault_kill_reply_kills_the_child},
     {"fault_outside_region_kills_only_the_child", fault_outside_region_kills_only_the_child},
     {"dead_pager_kills_the_task", dead_pager_kills_the_task},

@@ -75,10 +75,18 @@
 #define MICA_SYS_TASK_INFO       43 /* (task h, struct mica_task_info *out) -> 0 */
 #define MICA_SYS_ENDPOINT_SERVER 44 /* (endpoint h) -> id of the task of a thread waiting to
                                      *  receive on it now, or -MICA_ENOENT */
-/* 45..47 unassigned (-MICA_ENOSYS). Building a task in one pass: */
+#define MICA_SYS_MAP_REPLY_RECV  45 /* (endpoint h RECV, task h MAP, va, npages, prot, op):
+                                     *  MAP_ANON or MAP_COW (op) into the task, then an empty
+                                     *  reply to the held call and a receive on h, in one entry
+                                     *  -> 0 + next message in registers */
+/* 46..47 unassigned (-MICA_ENOSYS). Building a task in one pass: */
 #define MICA_SYS_TASK_LOAD       48 /* (task h MAP, va, npages, prot, const void *src, len) -> 0:
                                      *  fresh frames filled from src, the rest zeroed */
 #define MICA_SYS_COUNT           49
+
+/* MICA_SYS_MAP_REPLY_RECV's op (r9). */
+#define MICA_MAP_REPLY_ANON 0 /* MAP_ANON of npages fresh zeroed pages */
+#define MICA_MAP_REPLY_COW  1 /* MAP_COW of the one page at va (npages must be 1) */
 
 /* Flags or'ed into rax with the number. */
 #define MICA_SYS_NUMBER_MASK   0xffffu

@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <mica/syscall.h>
 
+struct mica_msg; /* mica/sys.h */
+
 /* The name of the grant vm_* use as the pager (mica/grant.h). */
 #define MICA_VM_PAGER_GRANT "pager"
 
@@ -188,6 +190,17 @@ long mica_map_alias(uint64_t dst, uint64_t dst_va, uint64_t src, uint64_t src_va
  * or the shared frame itself when no other mapping is left). Returns 1
  * (copied), 0 (taken over) or -MICA_E*. */
 long mica_map_cow(uint64_t task, uint64_t va, unsigned prot);
+
+/* MICA_SYS_MAP_REPLY_RECV, a pager's answer to a fault in one kernel entry:
+ * mica_map_anon(task, va, npages, prot) (op MICA_MAP_REPLY_ANON) or
+ * mica_map_cow(task, va, prot) (op MICA_MAP_REPLY_COW, npages 1), then
+ * mica_ipc_reply_recv(ep) with an empty reply (label 0: resume). Returns 0
+ * with the next message in *out; the map's error with nothing replied (the
+ * call stays held); the receive's errors as mica_ipc_reply_recv;
+ * -MICA_EBADH/-MICA_EPERM for ep before anything is done; -MICA_EINVAL for
+ * a bad op. */
+long mica_map_reply_recv(uint64_t ep, uint64_t task, uint64_t va, uint64_t npages,
+                         unsigned prot, unsigned op, struct mica_msg *out);
 
 /* MICA_SYS_TASK_FORK: clone the task behind handle task (MICA_RIGHT_MAP)
  * with pager endpoint handle pager (SEND); see mica/syscall.h. Returns the
