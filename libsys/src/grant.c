@@ -39,7 +39,9 @@ const char *grant_take(const char *args, const char *task_name)
 
 long mica_grant_find(const char *name)
 {
-    for (unsigned i = 0; i < nnames; i++)
+    /* The last of equal names wins: libsys's loader appends the child's
+     * own "pager" after any the caller passed (mica/spawn.h). */
+    for (unsigned i = nnames; i-- > 0;)
         if (names[i][0] && strcmp(names[i], name) == 0)
             return (long)i; /* init passes the handles in the order of the names */
     return -MICA_ENOENT;

@@ -16,6 +16,7 @@
 
 #include <stdarg.h>
 #include <mica/errno.h>
+#include <mica/grant.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
@@ -185,9 +186,94 @@ long mica_task_launch(uint64_t h, const struct mica_task_layout *l)
     return mica_task_start(h, l->entry, MICA_USER_STACK_TOP, MICA_USER_START_INFO);
 }
 
+/* The child's argument string: the caller's, with the grant name "pager"
+ * for handle n, the child's own pager handle (mica/grant.h: the I-th name
+ * is handle I; a later name hides an earlier one). Returns 0 or
+ * -MICA_E2BIG, -MICA_EINVAL (the caller named more handles than it
+ * passes). */
+static long pager_args(char *dst, const char *args, unsigned n)
+{
+    size_t len = 0, size = MICA_ARGS_MAX;
+    const char *rest = args ? args : "";
+    unsigned named = 0;
+    dst[len++] = MICA_GRANTS_MARK;
+    if (rest[0] == MICA_GRANTS_MARK) { /* names of the caller's: keep them */
+        const char *end = strchr(rest + 1, MICA_GRANTS_MARK);
+        size_t l = end ? (size_t)(end - rest - 1) : strlen(rest + 1);
+        if (l + 2 > size)
+            return -MICA_E2BIG;
+        memcpy(dst + len, rest + 1, l);
+        len += l;
+        named = 1;
+        for (size_t i = 0; i < l; i++)
+            named += rest[1 + i] == ',';
+        rest = end ? end + 1 : rest + 1 + l;
+    }
+    if (named > n)
+        return -MICA_EINVAL;
+    for (; named <= n; named++) { /* unnamed handles keep their places */
+        if (len + 8 > size)
+            return -MICA_E2BIG;
+        if (named || len > 1)
+            dst[len++] = ',';
+    }
+    size_t rl = strlen(rest);
+    if (len + 6 + rl + 1 > size)
+        return -MICA_E2BIG;
+    memcpy(dst + len, "pager", 5);
+    len += 5;
+    dst[len++] = MICA_GRANTS_MARK;
+    memcpy(dst + len, rest, rl + 1);
+    return 0;
+}
+
+/* mica_task_spawn for a caller with a pager: the child becomes a client of
+ * its own (mica/vm.h, vm_spawn_prep and vm_spawn_introduce), with a pager
+ * handle of its own as its last grant, called "pager"; its bss beyond the
+ * file bytes is the pager's demand-zero memory. */
+static long spawn_paged(const struct mica_spawn_args *a, struct mica_task_layout *l)
+{
+    static struct mica_spawn_args b;
+    static char args[MICA_ARGS_MAX];
+    if (a->nhandles > MICA_SPAWN_MAX_HANDLES)
+        return -MICA_EINVAL;
+    if (a->nhandles == MICA_SPAWN_MAX_HANDLES)
+        return fail(a->name, -MICA_ENOSPC, "no handle left for its pager handle (%u passed; "
+                    "MICA_SPAWN_NO_PAGER spawns it without a pager)", MICA_SPAWN_MAX_HANDLES);
+    if (a->args && strnlen(a->args, MICA_ARGS_MAX) == MICA_ARGS_MAX)
+        return -MICA_E2BIG;
+    long rc = pager_args(args, a->args, (unsigned)a->nhandles);
+    if (rc < 0)
+        return rc;
+    uint64_t ph;
+    long badge = vm_spawn_prep(&ph);
+    if (badge < 0)
+        return fail(a->name, badge, "no badge from the pager (%s)", mica_error_name(badge));
+    b = *a;
+    b.args = args;
+    b.handles[b.nhandles++] = ph;
+    long h = build(&b, l, true);
+    mica_handle_close(ph); /* the child holds its copy */
+    if (h < 0)
+        return h;
+    rc = vm_spawn_introduce((uint64_t)h, (uint64_t)badge, l->region, l->nregions);
+    if (rc < 0) {
+        mica_handle_close((uint64_t)h);
+        return fail(a->name, rc, "its pager refused it (%s)", mica_error_name(rc));
+    }
+    if ((rc = mica_task_launch((uint64_t)h, l)) < 0) {
+        vm_spawn_forget((uint64_t)badge); /* the pager's handle would keep it */
+        mica_handle_close((uint64_t)h);
+        return rc;
+    }
+    return h;
+}
+
 long mica_task_spawn(const struct mica_spawn_args *a)
 {
     static struct mica_task_layout layout;
+    if (a->flags == 0 && vm_has_pager())
+        return spawn_paged(a, &layout);
     long h = build(a, &layout, false); /* nobody tells a pager of its bss */
     if (h < 0)
         return h;

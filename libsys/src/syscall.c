@@ -206,6 +206,11 @@ int64_t mica_task_id(uint64_t h)
     return sys3(MICA_SYS_INFO, MICA_INFO_TASK_ID, h, 0);
 }
 
+int64_t mica_task_threads(uint64_t h)
+{
+    return sys3(MICA_SYS_INFO, MICA_INFO_TASK_THREADS, h, 0);
+}
+
 int64_t mica_info(unsigned what)
 {
     return sys3(MICA_SYS_INFO, what, 0, 0);

@@ -2,6 +2,7 @@
  * stubs for paging (MICA_SYS_TASK_SET_PAGER, MAP_ANON, UNMAP, PROTECT,
  * MAP_SHARE, MAP_COW, TASK_FORK). */
 #include <mica/grant.h>
+#include <mica/string.h>
 #include <mica/sys.h>
 #include <mica/vm.h>
 
@@ -215,6 +216,60 @@ long vm_fork(void)
     children[slot].handle = ipc_buf->handle;
     children[slot].badge = r.w[1];
     return (long)children[slot].handle;
+}
+
+/* The pager handle, looked up once; -MICA_ENOENT when there is none. A
+ * silent lookup: a program without a pager spawns without one. */
+static long pager(void)
+{
+    if (pager_handle == UNSET) {
+        long h = mica_grant_find(MICA_VM_PAGER_GRANT);
+        if (h < 0)
+            return h;
+        pager_handle = (uint64_t)h;
+    }
+    return (long)pager_handle;
+}
+
+bool vm_has_pager(void)
+{
+    return pager() >= 0;
+}
+
+long vm_spawn_prep(uint64_t *handle)
+{
+    if (pager() < 0)
+        return -MICA_ENOENT;
+    struct mica_ipc_buffer *b = ipc_buf ? ipc_buf : mica_ipc_buffer();
+    if (!b)
+        return -MICA_EFAULT;
+    struct mica_msg r;
+    long rc = call(PAGER_VM_FORK_PREP, 0, 0, 0, &r);
+    if (rc < 0)
+        return rc;
+    *handle = b->handle;
+    return (long)r.w[1];
+}
+
+long vm_spawn_introduce(uint64_t task, uint64_t badge, const struct mica_region *regions,
+                        unsigned n)
+{
+    size_t len = n * sizeof *regions;
+    if (len > MICA_IPC_BUF_MAX)
+        return -MICA_E2BIG;
+    struct mica_ipc_buffer *b = ipc_buf ? ipc_buf : mica_ipc_buffer();
+    if (!b)
+        return -MICA_EFAULT;
+    memcpy(b->data, regions, len);
+    b->handle = task;
+    struct mica_msg r;
+    return call(MICA_MSG_MAKE(PAGER_VM_SPAWN, len) | MICA_MSG_XFER_HANDLE, badge, 0, 0, &r);
+}
+
+long vm_spawn_forget(uint64_t badge)
+{
+    struct mica_msg r;
+    return call(PAGER_VM_RELEASE, badge, 0, 0, &r);
 }
 
 long vm_release(uint64_t child)

@@ -214,6 +214,11 @@ int64_t sys_info(struct trap_frame *tf)
         struct task *t = task_lookup_handle(tf->rsi, 0, &err);
         return t ? (int64_t)t->id : err;
     }
+    case MICA_INFO_TASK_THREADS: {
+        int err = 0;
+        struct task *t = task_lookup_handle(tf->rsi, 0, &err);
+        return t ? (int64_t)t->nthreads : err;
+    }
     case MICA_INFO_INJECTED:
         return (int64_t)inject_total();
     case MICA_INFO_TOTAL_FRAMES: {

@@ -67,18 +67,20 @@ int task_give_handles(struct task *child, struct handle_table *from, const uint6
     return 0;
 }
 
-/* The new task's pager from the flags: the caller's own (flags 0), the
- * endpoint handle a->pager (MICA_SPAWN_PAGER, needs SEND) or none. */
+/* The new task's pager from the flags: the endpoint handle a->pager
+ * (MICA_SPAWN_PAGER, needs SEND) or none (flags 0 or MICA_SPAWN_NO_PAGER).
+ * Never the caller's own: its badge names the caller to the pager, and a
+ * child faulting under it would be served in the caller's address space. A
+ * pager for the child is set before TASK_START (TASK_SET_PAGER), as a
+ * pager does when the caller introduces the child to it. */
 static int pager_of(struct task *self, const struct mica_task_args *a, struct endpoint **ep,
                     uint64_t *badge)
 {
-    *ep = self->pager;
-    *badge = self->pager_badge;
+    *ep = NULL;
+    *badge = 0;
     if (a->flags & ~(uint64_t)(MICA_SPAWN_PAGER | MICA_SPAWN_NO_PAGER) ||
         (a->flags & MICA_SPAWN_PAGER && a->flags & MICA_SPAWN_NO_PAGER))
         return -MICA_EINVAL;
-    if (a->flags & MICA_SPAWN_NO_PAGER)
-        *ep = NULL;
     if (a->flags & MICA_SPAWN_PAGER) {
         int err = 0;
         struct handle *e = handle_lookup(&self->handles, a->pager, HANDLE_ENDPOINT,

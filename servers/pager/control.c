@@ -11,6 +11,19 @@
 _Static_assert(PAGER_ANON == MICA_REGION_ANON && PAGER_STACK == MICA_REGION_STACK &&
                PAGER_IMAGE == MICA_REGION_IMAGE, "the pager's kinds are the loader's");
 
+/* Whether the client's task has died: the cheapest call naming it fails
+ * with -MICA_EDEAD before it looks at its (invalid) protection. */
+bool pager_client_dead(const struct pager_client *c)
+{
+    return mica_protect(c->task, 0, 1, 0) == -MICA_EDEAD;
+}
+
+/* Whether task handle t names a task that never started (no thread). */
+static bool unstarted(uint64_t t)
+{
+    return mica_task_threads(t) == 0;
+}
+
 void pager_client_drop(struct pager_client *c)
 {
     if (c->badge >= PAGER_FORK_BADGE_BASE)
@@ -20,13 +33,13 @@ void pager_client_drop(struct pager_client *c)
         mica_handle_close((uint64_t)c->fork_handle);
     c->used = false;
     pager_touch(c);
-}
-
-/* Whether the client's task has died: the cheapest call naming it fails
- * with -MICA_EDEAD before it looks at its (invalid) protection. */
-static bool dead(const struct pager_client *c)
-{
-    return mica_protect(c->task, 0, 1, 0) == -MICA_EDEAD;
+    /* A child it introduced and never started cannot start now (its
+     * parent is gone): our handle alone would keep it. */
+    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
+        struct pager_client *k = &pager_clients[i];
+        if (k->used && k->parent == c->badge && k->task && unstarted(k->task))
+            pager_client_drop(k);
+    }
 }
 
 struct pager_client *pager_client_new(uint64_t badge, uint64_t task)
@@ -34,7 +47,8 @@ struct pager_client *pager_client_new(uint64_t badge, uint64_t task)
     struct pager_client *c = pager_client_add(pager_clients, badge, task);
     if (!c) {
         for (unsigned i = 0; i < PAGER_CLIENTS; i++)
-            if (pager_clients[i].used && pager_clients[i].task && dead(&pager_clients[i]))
+            if (pager_clients[i].used && pager_clients[i].task &&
+                pager_client_dead(&pager_clients[i]))
                 pager_client_drop(&pager_clients[i]);
         c = pager_client_add(pager_clients, badge, task);
     }
@@ -43,22 +57,27 @@ struct pager_client *pager_client_new(uint64_t badge, uint64_t task)
     return c;
 }
 
-/* A region from a loader: page-aligned, in the user half, a known kind and
- * a protection a region may have. */
+/* A region from a loader: page-aligned, a known kind and a protection a
+ * region may have, never write and exec together; where a loader puts
+ * things: below MICA_USER_MODULES (so clear of the range vm_alloc hands
+ * out, from PAGER_VA_BASE), but for the stack, which must be the one of
+ * the user layout (mica/syscall.h). One check for init's clients and for
+ * the children clients introduce. */
 static bool region_ok(const struct mica_region *r)
 {
     unsigned all = MICA_PROT_READ | MICA_PROT_WRITE | MICA_PROT_EXEC;
-    return r->len && !(r->va & (PAGER_PAGE - 1)) && !(r->len & (PAGER_PAGE - 1)) &&
-           r->va < MICA_USER_END && r->len <= MICA_USER_END - r->va && r->prot &&
-           !(r->prot & ~all) &&
+    bool placed = r->kind == MICA_REGION_STACK
+                      ? r->va == MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE &&
+                            r->len == MICA_USER_STACK_SIZE
+                      : r->va < MICA_USER_MODULES && r->len <= MICA_USER_MODULES - r->va;
+    return r->len && !(r->va & (PAGER_PAGE - 1)) && !(r->len & (PAGER_PAGE - 1)) && placed &&
+           r->va >= PAGER_PAGE && r->prot && !(r->prot & ~all) &&
+           !((r->prot & MICA_PROT_WRITE) && (r->prot & MICA_PROT_EXEC)) &&
            (r->kind == MICA_REGION_ANON || r->kind == MICA_REGION_STACK ||
             r->kind == MICA_REGION_IMAGE);
 }
 
-/* Record the regions that came in the message's len data bytes for the
- * new client c. Returns 0, or -MICA_EINVAL (a malformed region, or
- * overlapping ones), -MICA_ENOSPC (more than its table holds). */
-static long add_regions(struct pager_client *c, uint64_t len)
+long pager_add_regions(struct pager_client *c, uint64_t len)
 {
     const struct mica_region *r = (const struct mica_region *)pager_buffer.data;
     if (len % sizeof *r)
@@ -84,7 +103,7 @@ void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer)
             reply->w[0] = (uint64_t)-MICA_EEXIST;
         else if (!(c = pager_client_new(req->w[0], (uint64_t)xfer)))
             reply->w[0] = (uint64_t)-MICA_ENOSPC;
-        else if ((reply->w[0] = (uint64_t)add_regions(c, MICA_MSG_LEN(req->label))) != 0) {
+        else if ((reply->w[0] = (uint64_t)pager_add_regions(c, MICA_MSG_LEN(req->label))) != 0) {
             pager_client_drop(c); /* closes xfer, which the client took */
             return;
         } else {

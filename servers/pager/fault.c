@@ -175,7 +175,7 @@ static bool plan_and_count(struct pager_client *c, uint64_t addr, unsigned acces
     uint64_t page = addr & ~(PAGER_PAGE - 1);
     pager_plan_fault(c, addr, access, p);
     /* A thread faulting again on a page that is mapped by now loops (a
-     * child that inherited c's badge), unless it happens once: a fault may
+     * task faulting under a badge that is not its own), unless it happens once: a fault may
      * come twice, late (a spurious fault, as fault_spurious injects;
      * docs/fault-injection.md). The third time is a loop. */
     bool same = page == c->last_page && thread == c->last_thread;

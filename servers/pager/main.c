@@ -7,7 +7,8 @@
  *     (image, bss, stack: its loader's layout), PAGER_DROP_CLIENT
  *     (control.c);
  *   - from clients (their badge): the PAGER_VM_* requests of mica/vm.h
- *     (requests.c, fork.c);
+ *     (requests.c, fork.c, spawn.c: a child introduced by its parent);
+ *   - from the kernel, the death notes of spawned children (their badge);
  *   - from the kernel, as calls made by a client's faulting thread:
  *     MICA_LABEL_FAULT (mica/syscall.h), decided by plan.c and carried out
  *     by fault.c: demand-zero pages, stack growth, copy-on-write, or a
@@ -88,7 +89,9 @@ static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
         return map;
     }
     *reply = (struct mica_msg){0};
-    if (label == MICA_LOG_LABEL) {
+    if (label == MICA_LABEL_DEATH) {
+        on_death(c); /* a note, not a call: nobody waits for a reply */
+    } else if (label == MICA_LOG_LABEL) {
         mica_log_answer(req->w[0], &reply->w[0]); /* from anyone: it only sets verbosity */
     } else if (label == PAGER_VM_FAULTS) {
         on_faults(req, reply); /* from anyone: the console asks before it is a client */
@@ -106,6 +109,7 @@ static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
         case PAGER_VM_SHARE_COW: on_share_cow(c, req, reply); break;
         case PAGER_VM_FORK_PREP: on_fork_prep(c, req, reply); break;
         case PAGER_VM_FORK: on_fork(c, req, reply); break;
+        case PAGER_VM_SPAWN: on_spawn(c, req, reply, &xfer); break;
         case PAGER_VM_RELEASE: on_release(c, req, reply); break;
         case PAGER_VM_VERBOSE: c->verbose = req->w[0] != 0; break;
         default:

@@ -83,6 +83,24 @@ void on_release(struct pager_client *c, const struct mica_msg *req, struct mica_
 void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
 void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply);
 
+/* PAGER_VM_SPAWN (spawn.c): c introduces its child; *xfer is the child's
+ * task handle, set to -1 when the client table keeps it. */
+void on_spawn(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply,
+              long *xfer);
+/* A death note (MICA_LABEL_DEATH) with client c's badge, or c NULL: the
+ * client is forgotten if its task has really ended. No reply. */
+void on_death(struct pager_client *c);
+
+/* Whether client c's task has ended. */
+bool pager_client_dead(const struct pager_client *c);
+
+/* Record for the new client c the regions that came in the request's len
+ * data bytes (struct mica_region[], a loader's layout). Returns 0, or
+ * -MICA_EINVAL (a malformed region: unaligned, empty, write and exec, at
+ * or above MICA_USER_MODULES but for the stack at its place; or
+ * overlapping ones), -MICA_ENOSPC (more than its table holds). */
+long pager_add_regions(struct pager_client *c, uint64_t len);
+
 /* Control messages from init (badge 0); xfer is the handle that came with
  * the message, or -1. Takes or closes xfer. */
 void on_control(const struct mica_msg *req, struct mica_msg *reply, long xfer);

@@ -91,7 +91,8 @@ static void report(const char *name, void (*op)(void), unsigned warm, unsigned i
 }
 
 /* A program with 1 MiB of text (exit(0) and then zeros) and 1 MiB of bss:
- * the loader copies 1 MiB and zeroes 1 MiB. */
+ * the loader copies 1 MiB; the bss is the pager's demand-zero memory,
+ * which the child never touches (as after Linux's execve). */
 #define BIG (1024u * 1024u)
 static uint8_t big_img[TINY_CODE_OFF + BIG] __attribute__((aligned(4096)));
 
@@ -139,11 +140,15 @@ int main(const struct mica_start_info *si)
     spawn_image = &spawn_img;
     spawn_len = tiny_elf_build(&spawn_img, mb_exit0_start, (size_t)(mb_exit0_end - mb_exit0_start));
     report("task_spawn_exit", op_task_spawn_exit, 16, 500,
-           "mica_task_spawn of a 2-segment ELF (4.1 KiB, 2 pages + stack) that exits at once, "
-           "mica_task_wait, closing the task handle");
+           "mica_task_spawn of a 2-segment ELF (4.1 KiB text, 4 KiB bss) that exits at once, "
+           "by a program with a pager: the child introduced to the pager as its own client "
+           "(PAGER_VM_FORK_PREP, PAGER_VM_SPAWN, the deposit with init), its text page and "
+           "stack top mapped, its bss left demand-zero (never touched); mica_task_wait, "
+           "closing the task handle, the pager forgetting it at its death note");
     spawn_image = big_img;
     spawn_len = big_image_build();
     report("task_spawn_exit_1m", op_task_spawn_exit, 2, 10,
-           "as task_spawn_exit with 1 MiB of text copied from the caller and 1 MiB of bss");
+           "as task_spawn_exit with 1 MiB of text copied from the caller and 1 MiB of bss, "
+           "demand-zero and never touched (nothing mapped for it)");
     return 0;
 }

@@ -256,8 +256,9 @@ static void fault_kill_reply_kills_the_child(void)
     mica_handle_close((uint64_t)ep);
 }
 
-/* The child inherits this program's pager (servers/pager), which has no
- * region at FAR_ADDR: the child is killed, this program goes on. */
+/* The child is spawned as a client of this program's pager
+ * (servers/pager) of its own, with no region at FAR_ADDR: the child is
+ * killed, this program goes on. */
 static void fault_outside_region_kills_only_the_child(void)
 {
     long child = spawn_child(pc_read_far_start, pc_read_far_end, "pf-outside", 0, 0);

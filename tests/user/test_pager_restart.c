@@ -6,7 +6,8 @@
  * is served by the restarted pager, which took its clients back from the
  * checkpoint; the run goes on and every byte written before and after the
  * kill reads back (checksums), in this program and in forked children,
- * one of them forked before the kill and writing its copies after it.
+ * one of them forked before the kill and writing its copies after it,
+ * and a spawned child introduced before the kill allocating after it.
  * Free frames, slab objects, heap bytes and
  * live tasks end at their baseline. The guest instructions from the kill
  * to the first fault served by the new instance are printed (exact under
@@ -19,6 +20,7 @@
 #include <mica/vm.h>
 
 #include "forked.h"
+#include "spawned.h"
 #include "usage.h"
 
 #define PAGE   4096u
@@ -89,6 +91,18 @@ static int64_t survivor_child(void *arg)
     return holds(0, NPAGES, 50) ? 0 : FORKED_BAD_DATA;
 }
 
+/* A child that allocates through its own pager handle and writes; the
+ * address, or its exit status. */
+static int64_t run_alloc_child(void)
+{
+    long child = spawned_start(mb_alloc_touch_start, mb_alloc_touch_end, "spawned", 0, 0);
+    if (child < 0)
+        return child;
+    int64_t va = mica_task_wait((uint64_t)child);
+    mica_handle_close((uint64_t)child);
+    return va;
+}
+
 /* Before the kill: every page written, a fork and its copies, every page
  * written again (the frames taken over), then the baseline. */
 static void the_pager_serves_before_the_kill(void)
@@ -100,11 +114,15 @@ static void the_pager_serves_before_the_kill(void)
     KTAP_EXPECT(holds(0, NPAGES, 1));
     fill(0, NPAGES, 2);
     KTAP_EXPECT(holds(0, NPAGES, 2));
+    /* A spawned child, its own client (the loader's buffers in our bss
+     * touched before the baseline). */
+    KTAP_EXPECT(run_alloc_child() >= 0x300000000000ll);
     base = usage_now();
 }
 
 static long survivor = -1;
 static long go = -1;
+static long spawned = -1, spawned_go = -1;
 
 /* The kill, half-way through a run of copy-on-write faults (the survivor
  * shares every page): the next fault waits for the new instance. */
@@ -116,6 +134,12 @@ static void a_run_of_faults_goes_on_across_the_kill(void)
     KTAP_REQUIRE(survivor > 0);
     struct mica_msg ready;
     KTAP_EXPECT_EQ(forked_recv((uint64_t)go, &ready), 0);
+    /* A spawned child, its own client, waits across the kill too. */
+    spawned_go = mica_endpoint_create();
+    KTAP_REQUIRE(spawned_go >= 0);
+    uint64_t h = (uint64_t)spawned_go;
+    spawned = spawned_start(mb_recv_alloc_touch_start, mb_recv_alloc_touch_end, "spawned", &h, 1);
+    KTAP_REQUIRE(spawned >= 0);
     fill(0, NPAGES / 2, 3);
     uint64_t t0 = rdtsc();
     KTAP_EXPECT_EQ(mica_task_kill((uint64_t)pager_task), 0);
@@ -142,7 +166,26 @@ static void a_child_forked_before_the_kill_goes_on(void)
     mica_handle_close((uint64_t)go);
 }
 
-/* After the restart: forks, copies, new regions, all served. */
+/* So was the child spawned before the kill (deposited with init when it
+ * was introduced): its allocation and its faults are served after it. */
+static void a_child_spawned_before_the_kill_goes_on(void)
+{
+    KTAP_REQUIRE(spawned >= 0 && spawned_go >= 0);
+    struct mica_msg m = {.label = 1}, r;
+    long rc = -MICA_EAGAIN;
+    for (unsigned i = 0; i < FORKED_TRIES && rc == -MICA_EAGAIN; i++) {
+        rc = mica_ipc_call((uint64_t)spawned_go, &m, &r, MICA_IPC_NONBLOCK);
+        if (rc == -MICA_EAGAIN)
+            mica_yield();
+    }
+    KTAP_EXPECT_EQ(rc, 0);
+    KTAP_EXPECT_EQ(r.w[0], 42);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)spawned), 0);
+    mica_handle_close((uint64_t)spawned);
+    mica_handle_close((uint64_t)spawned_go);
+}
+
+/* After the restart: forks, copies, new regions, spawns, all served. */
 static void the_restarted_pager_serves_forks_and_new_regions(void)
 {
     KTAP_EXPECT_EQ(forked_run(cow_child, (void *)3), 0);
@@ -158,6 +201,7 @@ static void the_restarted_pager_serves_forks_and_new_regions(void)
         sum += more[i * WORDS];
     KTAP_EXPECT_EQ(sum, 16 * 17 / 2);
     KTAP_EXPECT_EQ(vm_free((void *)more, 16 * PAGE), 0);
+    KTAP_EXPECT(run_alloc_child() >= 0x300000000000ll); /* spawns too */
 }
 
 /* The new pager holds what the old one held, and nothing else is left:
@@ -172,6 +216,7 @@ static const struct ktap_case tests[] = {
     {"the_pager_serves_before_the_kill", the_pager_serves_before_the_kill},
     {"a_run_of_faults_goes_on_across_the_kill", a_run_of_faults_goes_on_across_the_kill},
     {"a_child_forked_before_the_kill_goes_on", a_child_forked_before_the_kill_goes_on},
+    {"a_child_spawned_before_the_kill_goes_on", a_child_spawned_before_the_kill_goes_on},
     {"the_restarted_pager_serves_forks_and_new_regions",
      the_restarted_pager_serves_forks_and_new_regions},
     {"counts_are_back_at_the_baseline", counts_are_back_at_the_baseline},

@@ -11,7 +11,9 @@
  *     MICA_GRANTS_MARK "pager,echo" MICA_GRANTS_MARK "the arguments"
  * the I-th name naming handle I; libsys' crt0 takes them off before main
  * runs, so si->args holds only the arguments. A program started without
- * the mark (spawned by a test, say) has no named grants. */
+ * the mark (spawned by a test, say) has no named grants, but for "pager"
+ * when its parent had a pager (mica_task_spawn adds it). Of two equal
+ * names the later one counts. */
 #pragma once
 
 #include <stddef.h>

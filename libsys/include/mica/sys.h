@@ -101,6 +101,11 @@ long mica_task_spawn(const struct mica_spawn_args *a);
  * (the task has ended). */
 int64_t mica_task_id(uint64_t h);
 
+/* The number of threads of the task behind task handle h (any rights;
+ * MICA_HANDLE_SELF: the caller), MICA_INFO_TASK_THREADS: 0 for a task
+ * built and not started. Returns it, or -MICA_EBADH, -MICA_EDEAD. */
+int64_t mica_task_threads(uint64_t h);
+
 /* MICA_SYS_TASK_CREATE: an empty task, not running, with the handles, name
  * and pager of *a. Returns a task handle with
  * every task right, or -MICA_EFAULT, -MICA_EINVAL, -MICA_E2BIG (name),

@@ -213,18 +213,23 @@ struct mica_spawn_args {
     const char *args;        /* argument string, NUL-terminated, may be NULL */
     uint64_t handles[MICA_SPAWN_MAX_HANDLES]; /* caller's handles to copy */
     uint64_t nhandles;       /* the child gets them as handles 0..nhandles-1 */
-    uint64_t flags;          /* MICA_SPAWN_*; 0: the child inherits the caller's pager */
+    uint64_t flags;          /* MICA_SPAWN_*; 0: the child becomes a client of its own of
+                              * the caller's pager, if it has one (mica/spawn.h) */
     uint64_t pager;          /* with MICA_SPAWN_PAGER: endpoint handle (SEND) of its pager */
 };
 #define MICA_SPAWN_PAGER    (1u << 0) /* register `pager` as the child's pager */
 #define MICA_SPAWN_NO_PAGER (1u << 1) /* the child has no pager (faults kill it) */
+/* A child never inherits its parent's pager: the pager names clients by
+ * the badge the kernel sends with each fault, and a child sending its
+ * parent's badge would be served in the parent's address space. */
 
 /* MICA_SYS_TASK_CREATE's argument block. */
 struct mica_task_args {
     const char *name;        /* task name (for reports), NUL-terminated */
     uint64_t handles[MICA_SPAWN_MAX_HANDLES]; /* caller's handles to copy */
     uint64_t nhandles;       /* the task gets them as handles 0..nhandles-1 */
-    uint64_t flags;          /* MICA_SPAWN_*; 0: the task gets the caller's pager */
+    uint64_t flags;          /* MICA_SPAWN_*; 0 or NO_PAGER: no pager until one is set
+                              * with MICA_SYS_TASK_SET_PAGER (before TASK_START) */
     uint64_t pager;          /* with MICA_SPAWN_PAGER: endpoint handle (SEND) of its pager */
 };
 
@@ -271,6 +276,9 @@ struct mica_start_info {
 #define MICA_INFO_PREEMPT_POINTS   12 /* preemption points passed by long calls since boot */
 #define MICA_INFO_TASK_ID          23 /* rsi = a task handle (any rights) or MICA_HANDLE_SELF:
                                        * the task's id (a loader writes it in the start info) */
+#define MICA_INFO_TASK_THREADS     28 /* rsi = a task handle (any rights) or MICA_HANDLE_SELF:
+                                       * its threads, 0 for a task built and not started
+                                       * yet; -MICA_EBADH, -MICA_EDEAD (ended) */
 #define MICA_INFO_SELFTEST         25 /* rdtsc ticks the kernel spent in its own test and
                                        * benchmark runs before starting init (0 without the
                                        * test and bench options) */

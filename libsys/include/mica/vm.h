@@ -55,6 +55,12 @@ struct mica_msg; /* mica/sys.h */
 #define PAGER_VM_FAULTS    9 /* w0 = i -> w0 = 0, w1 = decisions since boot, data = the
                               * report line of the i-th most recent (0: newest) of the
                               * last 16; -MICA_ENOENT past them. From any sender */
+#define PAGER_VM_SPAWN    10 /* w0 = the badge PAGER_VM_FORK_PREP gave, a task handle
+                              * (MAP, WAIT) of a child not started yet transferred,
+                              * data = its regions (struct mica_region[], from its
+                              * loader) -> w0, w1 = the child's badge: the child
+                              * becomes a client of its own, its pager set to the
+                              * prepared handle (see vm_spawn_introduce) */
 #define PAGER_ADD_CLIENT  16 /* control: w0 = client badge, a task handle with
                               * MICA_RIGHT_MAP transferred, data = the client's
                               * regions (struct mica_region[], from its loader)
@@ -134,6 +140,35 @@ long vm_share_cow(void *va, size_t len, uint64_t child);
  * buffer the program registered must be written to once before it
  * receives data or a handle (receiving needs a writable page). */
 long vm_fork(void);
+
+/* Introducing a child built with mica_task_build (flags 0) to the pager
+ * as a client of its own, which mica_task_spawn does for a caller with a
+ * pager. First vm_spawn_prep: a send handle on the pager with a fresh
+ * badge, stored in *handle, to pass to the child (it names the child to
+ * the pager; the caller closes its copy once the child holds one). Returns
+ * the badge, or -MICA_E* (-MICA_ENOENT: no pager handle; IPC errors). */
+long vm_spawn_prep(uint64_t *handle);
+
+/* Then, before the child's first instruction: give the pager the child's
+ * task handle (MICA_RIGHT_MAP and WAIT; a copy is transferred) and its
+ * layout (n regions, the loader's: image, bss, stack). The pager checks
+ * the regions (page-aligned, below MICA_USER_MODULES but for the stack at
+ * its fixed place, not overlapping, at most 32), records the child under
+ * `badge` and registers itself as the child's pager with that badge. The
+ * pager forgets the child when its task ends. Returns 0, or -MICA_EINVAL
+ * (no badge prepared, a bad or overlapping region, a task that started),
+ * -MICA_EEXIST (a task the pager serves already), -MICA_ENOSPC (client or
+ * region table full), -MICA_E2BIG, handle errors of the transfer and
+ * MICA_SYS_TASK_NOTIFY, IPC errors. */
+long vm_spawn_introduce(uint64_t task, uint64_t badge, const struct mica_region *r,
+                        unsigned n);
+
+/* Tell the pager to forget the child introduced under `badge` (one that
+ * could not be started). Returns 0, -MICA_ENOENT or an IPC error. */
+long vm_spawn_forget(uint64_t badge);
+
+/* Whether vm_* have a pager to talk to (a grant "pager" or vm_use_pager). */
+bool vm_has_pager(void);
 
 /* Tell the pager to forget `child` (a handle vm_fork returned, after its
  * mica_task_wait) and close the handle. Returns 0, or -MICA_ENOENT (not a
