@@ -11,22 +11,31 @@
 _Static_assert(PAGER_ANON == MICA_REGION_ANON && PAGER_STACK == MICA_REGION_STACK &&
                PAGER_IMAGE == MICA_REGION_IMAGE, "the pager's kinds are the loader's");
 
-void pager_client_drop(struct pager_client *c)
-{
-    if (c->badge >= PAGER_FORK_BADGE_BASE)
-        checkpoint_withdraw(c->badge); /* init holds its handle for a restart */
-    mica_handle_close(c->task);
-    if (c->fork_handle >= 0)
-        mica_handle_close((uint64_t)c->fork_handle);
-    c->used = false;
-    pager_touch(c);
-}
-
 /* Whether the client's task has died: the cheapest call naming it fails
  * with -MICA_EDEAD before it looks at its (invalid) protection. */
 static bool dead(const struct pager_client *c)
 {
     return mica_protect(c->task, 0, 1, 0) == -MICA_EDEAD;
+}
+
+void pager_client_drop(struct pager_client *c)
+{
+    uint64_t badge = c->badge;
+    if (badge >= PAGER_FORK_BADGE_BASE)
+        checkpoint_withdraw(badge); /* init holds its handle for a restart */
+    mica_handle_close(c->task);
+    if (c->fork_handle >= 0)
+        mica_handle_close((uint64_t)c->fork_handle);
+    c->used = false;
+    pager_touch(c);
+    /* Its children that have ended: only their parent could release them,
+     * and it is gone, so our handle (and init's deposit) would keep each
+     * dead task for the rest of the boot. Live ones go when found dead. */
+    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
+        struct pager_client *k = &pager_clients[i];
+        if (k->used && k->parent == badge && k->task && dead(k))
+            pager_client_drop(k);
+    }
 }
 
 struct pager_client *pager_client_new(uint64_t badge, uint64_t task)

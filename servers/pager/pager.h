@@ -33,7 +33,9 @@ extern struct mica_ipc_buffer pager_buffer;
 /* Send handle h with the coming reply, then close it (a minted copy). */
 void pager_reply_handle(struct mica_msg *reply, uint64_t h);
 
-/* Forget client c: close its task handle and any prepared fork handle. */
+/* Forget client c: close its task handle and any prepared fork handle,
+ * withdraw its deposit; then forget its children that have ended (nobody
+ * is left to release them). */
 void pager_client_drop(struct pager_client *c);
 
 /* A client's name for report lines, written into buf[size]: "NAME (id N)"
