@@ -18,23 +18,38 @@ static bool dead(const struct pager_client *c)
     return mica_protect(c->task, 0, 1, 0) == -MICA_EDEAD;
 }
 
+bool pager_orphans_due;
+
 void pager_client_drop(struct pager_client *c)
 {
-    uint64_t badge = c->badge;
-    if (badge >= PAGER_FORK_BADGE_BASE)
-        checkpoint_withdraw(badge); /* init holds its handle for a restart */
+    if (c->badge >= PAGER_FORK_BADGE_BASE)
+        checkpoint_withdraw(c->badge); /* init holds its handle for a restart */
     mica_handle_close(c->task);
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);
     c->used = false;
     pager_touch(c);
-    /* Its children that have ended: only their parent could release them,
-     * and it is gone, so our handle (and init's deposit) would keep each
-     * dead task for the rest of the boot. Live ones go when found dead. */
-    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        struct pager_client *k = &pager_clients[i];
-        if (k->used && k->parent == badge && k->task && dead(k))
-            pager_client_drop(k);
+    pager_orphans_due = true; /* its children, if any, have nobody to release them */
+}
+
+void pager_sweep_orphans(void)
+{
+    /* A forked child that has ended and whose parent is forgotten: only
+     * the parent could release it, so our handle (and init's deposit)
+     * would keep the dead task for the rest of the boot. Live ones wait
+     * for a later sweep. Dropping one may orphan its own children. */
+    while (pager_orphans_due) {
+        pager_orphans_due = false;
+        for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
+            struct pager_client *k = &pager_clients[i];
+            if (k->used && k->parent && k->task && !pager_client_find(pager_clients, k->parent) &&
+                dead(k)) {
+                pager_client_drop(k);
+                pager_orphans_due = true;
+            }
+        }
+        if (!pager_orphans_due)
+            break;
     }
 }
 
