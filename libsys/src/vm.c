@@ -172,27 +172,21 @@ long vm_share_cow(void *va, size_t len, uint64_t child)
     return rc < 0 ? rc : (long)r.w[1];
 }
 
-long vm_fork(void)
+/* One vm_fork: PAGER_VM_FORK_PREP, then PAGER_VM_FORK. Returns as
+ * vm_fork does; sets *again when the pager died during the fork and its
+ * next instance knows of no child: nothing was started for us. */
+static long fork_once(int slot, bool *again)
 {
-    int slot = -1;
-    for (int i = 0; i < VM_CHILDREN && slot < 0; i++)
-        if (!children[i].badge)
-            slot = i;
-    if (slot < 0)
-        return -MICA_ENOSPC;
-    long rc = need_buffer();
-    if (rc < 0)
-        return rc;
     /* First a pager handle with the child's badge, so that the child finds
      * it in its copy of our handle table. */
     struct mica_msg r;
-    rc = call(PAGER_VM_FORK_PREP, 0, 0, 0, &r);
+    long rc = call(PAGER_VM_FORK_PREP, 0, 0, 0, &r);
     if (rc < 0)
         return rc;
-    uint64_t child_pager = ipc_buf->handle;
+    uint64_t child_pager = ipc_buf->handle, badge = r.w[1];
     /* A fork request lost on the way (-MICA_EAGAIN) never reached the
      * pager: send it again while the prepared handle is still valid. */
-    struct mica_msg m = {.label = PAGER_VM_FORK, .w = {(uint64_t)ipc_buf}};
+    struct mica_msg m = {.label = PAGER_VM_FORK, .w = {(uint64_t)ipc_buf, badge}};
     rc = -MICA_EAGAIN;
     for (unsigned i = 0; i < FORK_AGAIN_TRIES && rc == -MICA_EAGAIN; i++)
         rc = mica_ipc_call(pager_handle, &m, &r, MICA_IPC_BLOCK);
@@ -207,6 +201,16 @@ long vm_fork(void)
         return 0;
     }
     mica_handle_close(child_pager);
+    if (rc == -MICA_EDEAD) {
+        /* The pager died holding the request, perhaps after the fork: ask
+         * its next instance for the child by its badge. A child it does not
+         * know is ended at its first fault, and nobody holds it. */
+        rc = call(PAGER_VM_FORK, (uint64_t)ipc_buf, badge, 0, &r);
+        *again = rc == -MICA_EINVAL;
+        if (rc < 0)
+            return rc;
+        r.label = 0;
+    }
     if (rc < 0)
         return rc;
     if (MICA_MSG_LABEL(r.label) != 0)
@@ -216,6 +220,25 @@ long vm_fork(void)
     children[slot].handle = ipc_buf->handle;
     children[slot].badge = r.w[1];
     return (long)children[slot].handle;
+}
+
+long vm_fork(void)
+{
+    int slot = -1;
+    for (int i = 0; i < VM_CHILDREN && slot < 0; i++)
+        if (!children[i].badge)
+            slot = i;
+    if (slot < 0)
+        return -MICA_ENOSPC;
+    long rc = need_buffer();
+    if (rc < 0)
+        return rc;
+    bool again = true;
+    for (unsigned i = 0; i < FORK_AGAIN_TRIES && again; i++) {
+        again = false;
+        rc = fork_once(slot, &again);
+    }
+    return rc;
 }
 
 /* The pager handle, looked up once; -MICA_ENOENT when there is none. A

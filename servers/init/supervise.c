@@ -348,7 +348,13 @@ static long on_client_task(struct program *p, const struct mica_msg *m, struct m
         reply->w[0] = (uint64_t)-MICA_ENOENT;
         return -1;
     }
-    long h = mica_handle_mint((uint64_t)task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
+    /* A deposited child also gets WAIT and KILL back (the fork's handle
+     * had them): the pager may owe its parent the answer of a fork it
+     * died in, which hands the parent a handle to wait on. */
+    long h = d ? mica_handle_mint((uint64_t)task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT |
+                                  MICA_RIGHT_WAIT | MICA_RIGHT_KILL, 0) : -1;
+    if (h < 0)
+        h = mica_handle_mint((uint64_t)task, MICA_RIGHT_MAP | MICA_RIGHT_GRANT, 0);
     if (h < 0) {
         reply->w[0] = (uint64_t)h;
         return -1;

@@ -24,6 +24,8 @@ static bool unstarted(uint64_t t)
     return mica_task_threads(t) == 0;
 }
 
+bool pager_orphans_due;
+
 void pager_client_drop(struct pager_client *c)
 {
     if (c->badge >= PAGER_FORK_BADGE_BASE)
@@ -33,12 +35,32 @@ void pager_client_drop(struct pager_client *c)
         mica_handle_close((uint64_t)c->fork_handle);
     c->used = false;
     pager_touch(c);
-    /* A child it introduced and never started cannot start now (its
-     * parent is gone): our handle alone would keep it. */
-    for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-        struct pager_client *k = &pager_clients[i];
-        if (k->used && k->parent == c->badge && k->task && unstarted(k->task))
-            pager_client_drop(k);
+    /* Its children, if any, have nobody to release them. They are swept
+     * later, never here: this may run inside one of init's calls, and
+     * dropping a child calls init (checkpoint_withdraw), which would wait
+     * for us while we wait for it. */
+    pager_orphans_due = true;
+}
+
+void pager_sweep_orphans(void)
+{
+    /* A child whose parent is forgotten, and that has ended (only the
+     * parent could release a forked one) or never started (a child the
+     * parent introduced cannot start now): our handle and init's deposit
+     * would keep the task for the rest of the boot. Live ones wait for a
+     * later sweep. Dropping one may orphan its own children. */
+    while (pager_orphans_due) {
+        pager_orphans_due = false;
+        for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
+            struct pager_client *k = &pager_clients[i];
+            if (k->used && k->parent && k->task && !pager_client_find(pager_clients, k->parent) &&
+                (unstarted(k->task) || pager_client_dead(k))) {
+                pager_client_drop(k);
+                pager_orphans_due = true;
+            }
+        }
+        if (!pager_orphans_due)
+            break;
     }
 }
 

@@ -37,36 +37,17 @@ void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mic
     pager_buffer.handle = (uint64_t)h;
 }
 
-void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
+/* Hand the parent c its copy of the child's task handle (WAIT|GRANT|KILL). */
+static void answer_fork(struct pager_client *c, struct pager_client *child, uint64_t task,
+                        const struct mica_msg *req, struct mica_msg *reply)
 {
-    long rc = c->fork_handle < 0 ? -MICA_EINVAL : 0;
-    struct pager_client *child = 0;
-    if (rc == 0 && !(child = pager_client_new(c->fork_badge, 0)))
-        rc = -MICA_ENOSPC;
-    long task = rc;
-    if (rc == 0)
-        task = mica_task_fork(c->task, (uint64_t)c->fork_handle);
-    if (c->fork_handle >= 0)
-        mica_handle_close((uint64_t)c->fork_handle); /* the kernel holds the child's */
-    c->fork_handle = -1;
-    if (task < 0) {
-        if (child)
-            child->used = false;
-        reply->w[0] = (uint64_t)task;
-        return;
-    }
-    child->task = (uint64_t)task;
-    child->parent = c->badge;
-    pager_regions_fork(c, child);
-    checkpoint_deposit(child->badge, (uint64_t)task); /* for a restarted pager */
     /* Our reply puts the child's handle in the parent's IPC buffer, which
-     * the fork just made a read-only share: give the parent its own copy
-     * of that page first, or the delivery would fail. */
+     * the fork made a read-only share: give the parent its own copy of
+     * that page first, or the delivery would fail. */
     uint64_t buf = req->w[0] & ~(PAGER_PAGE - 1);
     if (buf)
         mica_map_cow(c->task, buf, MICA_PROT_READ | MICA_PROT_WRITE);
-    long wait = mica_handle_mint((uint64_t)task,
-                                 MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_KILL, 0);
+    long wait = mica_handle_mint(task, MICA_RIGHT_WAIT | MICA_RIGHT_GRANT | MICA_RIGHT_KILL, 0);
     if (c->verbose || mica_log_enabled(MICA_LOG_DEBUG))
     {
         char a[48], b[48];
@@ -78,8 +59,51 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
         /* Cannot weaken it (no GRANT on the fork's handle?): the parent
          * gets a copy of ours. */
         reply->label |= MICA_MSG_XFER_HANDLE;
-        pager_buffer.handle = (uint64_t)task;
+        pager_buffer.handle = task;
         return;
     }
     pager_reply_handle(reply, (uint64_t)wait);
+}
+
+/* PAGER_VM_FORK with no prepared fork: the parent asks again for a child
+ * whose answer an earlier instance of the pager never gave (it died after
+ * the fork). The child, if the checkpoint brought it back, is w1's badge
+ * among c's children; without it the parent starts over. */
+static void on_fork_again(struct pager_client *c, const struct mica_msg *req,
+                          struct mica_msg *reply)
+{
+    struct pager_client *child = req->w[1] ? pager_client_find(pager_clients, req->w[1]) : 0;
+    if (!child || child->parent != c->badge) {
+        reply->w[0] = (uint64_t)-MICA_EINVAL;
+        return;
+    }
+    answer_fork(c, child, child->task, req, reply);
+}
+
+void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg *reply)
+{
+    if (c->fork_handle < 0) {
+        on_fork_again(c, req, reply);
+        return;
+    }
+    struct pager_client *child = pager_client_new(c->fork_badge, 0);
+    long task = child ? mica_task_fork(c->task, (uint64_t)c->fork_handle) : -MICA_ENOSPC;
+    mica_handle_close((uint64_t)c->fork_handle); /* the kernel holds the child's */
+    c->fork_handle = -1;
+    if (task < 0) {
+        if (child)
+            child->used = false;
+        reply->w[0] = (uint64_t)task;
+        return;
+    }
+    child->task = (uint64_t)task;
+    child->parent = c->badge;
+    pager_regions_fork(c, child);
+    /* Both records whole before init holds the child: a pager that dies
+     * in between leaves either no deposit, or a child the next instance
+     * takes back (and withdraws when it is released). A deposit whose
+     * child the checkpoint lost could never be withdrawn. */
+    checkpoint_sync(pager_fork_badge);
+    checkpoint_deposit(child->badge, (uint64_t)task); /* for a restarted pager */
+    answer_fork(c, child, (uint64_t)task, req, reply);
 }

@@ -101,6 +101,8 @@ static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
     } else if (!c) {
         reply->w[0] = (uint64_t)-MICA_EAGAIN; /* not introduced (yet): try again */
     } else {
+        if (pager_orphans_due)
+            pager_sweep_orphans();
         pager_touch(c); /* the checkpoint looks at the sender's slot */
         switch (label) {
         case PAGER_VM_ALLOC: on_alloc(c, req, reply); break;

@@ -33,8 +33,18 @@ extern struct mica_ipc_buffer pager_buffer;
 /* Send handle h with the coming reply, then close it (a minted copy). */
 void pager_reply_handle(struct mica_msg *reply, uint64_t h);
 
-/* Forget client c: close its task handle and any prepared fork handle. */
+/* Forget client c: close its task handle and any prepared fork handle,
+ * withdraw its deposit (a call to init: never inside init's own request),
+ * and note that its children may be orphans now (pager_sweep_orphans). */
 void pager_client_drop(struct pager_client *c);
+
+/* Set when a client was forgotten since the last pager_sweep_orphans. */
+extern bool pager_orphans_due;
+
+/* Forget every child that has ended or never started and whose parent is
+ * forgotten (nobody can release or start it any more). Calls init (withdrawals): only from a
+ * client's request, never while init waits for our answer. */
+void pager_sweep_orphans(void);
 
 /* A client's name for report lines, written into buf[size]: "NAME (id N)"
  * from its task, asked once, when a line first names it (so that faults

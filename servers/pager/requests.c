@@ -137,4 +137,5 @@ void on_release(struct pager_client *c, const struct mica_msg *req, struct mica_
         return;
     }
     pager_client_drop(t);
+    pager_sweep_orphans(); /* t's own children that ended unreleased */
 }

@@ -293,6 +293,30 @@ static struct tally run_clients(void)
     return t;
 }
 
+/* With trace=1: the user pages each live task maps, to tell whose
+ * memory a frame count that moved went to. */
+static void trace_tasks(const char *when)
+{
+    static struct mica_task_info list[32];
+    long n = mica_task_list(list, 32);
+    printf("workload: %s: pages", when);
+    for (long i = 0; i < n && i < 32; i++)
+        printf(" %s(%u)=%llu", list[i].name, list[i].id, (unsigned long long)list[i].pages_mapped);
+    printf("\n");
+}
+
+/* The ids of the live tasks, mixed: a server restarted since the last
+ * call is a new task with a new id. */
+static uint64_t task_set(void)
+{
+    static struct mica_task_info list[32];
+    long n = mica_task_list(list, 32);
+    uint64_t h = (uint64_t)n;
+    for (long i = 0; i < n && i < 32; i++)
+        h = mix(h + list[i].id);
+    return h;
+}
+
 static bool same_usage(const struct usage *a, const struct usage *b)
 {
     return a->frames == b->frames && a->slab == b->slab && a->heap == b->heap &&
@@ -330,13 +354,22 @@ int main(const struct mica_start_info *si)
     int64_t tasks = mica_info(MICA_INFO_TASKS);
     struct tally warm = {0};
     struct usage before = usage_now();
+    uint64_t servers = task_set();
     for (unsigned i = 0; i < WARMUPS_MAX; i++) {
         warm = run_clients();
         tasks_drop_to(tasks, FORKED_TRIES);
         struct usage after = usage_now();
-        if (par.trace)
+        /* A server restarted in this round starts its growth again (kv's
+         * table is mapped page by page): its frames may even balance the
+         * dead instance's by chance, so the round is not settled. */
+        uint64_t now_servers = task_set();
+        bool restarted = now_servers != servers;
+        servers = now_servers;
+        if (par.trace) {
             printf("workload: warm-up %u: %lld free frames\n", i, (long long)after.frames);
-        bool settled = warm.ok == par.clients && same_usage(&before, &after);
+            trace_tasks("warm-up");
+        }
+        bool settled = warm.ok == par.clients && !restarted && same_usage(&before, &after);
         before = after;
         if (i + 1 >= par.warmups && settled)
             break;
@@ -353,6 +386,8 @@ int main(const struct mica_start_info *si)
 
     bool gone = tasks_drop_to(base.tasks, FORKED_TRIES);
     struct usage now = usage_now();
+    if (par.trace)
+        trace_tasks("end");
     bool same = gone && same_usage(&now, &base);
     if (same)
         printf("workload: accounting ok\n");

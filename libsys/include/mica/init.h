@@ -20,7 +20,8 @@
  *                      pager: grant on an endpoint the caller receives on;
  *                      -MICA_ENOENT otherwise. A restarted pager takes its
  *                      clients back this way; it also finds the
- *                      handles deposited below.
+ *                      handles deposited below (MAP | GRANT | WAIT |
+ *                      KILL for those, as the fork gave them).
  *   INIT_DEPOSIT       w0 = a client's badge, a task handle (MAP) of that
  *                      client transferred -> w0 = 0, -MICA_EINVAL (no
  *                      handle), -MICA_ENOSPC (INIT_DEPOSITS_MAX held).

@@ -47,9 +47,12 @@ struct mica_msg; /* mica/sys.h */
                               * -> w0, w1 = pages shared */
 #define PAGER_VM_FORK_PREP 5 /* () -> w0, w1 = the child's badge, and a send handle
                               * (SEND|GRANT) with that badge transferred */
-#define PAGER_VM_FORK      6 /* w0 = va of the caller's IPC buffer -> w0, w1 = child's
-                              * badge, its task handle (WAIT|GRANT|KILL) transferred; the
-                              * child's call returns label MICA_LABEL_FORK_CHILD */
+#define PAGER_VM_FORK      6 /* w0 = va of the caller's IPC buffer, w1 = the prepared
+                              * badge -> w0, w1 = child's badge, its task handle
+                              * (WAIT|GRANT|KILL) transferred; the child's call returns
+                              * label MICA_LABEL_FORK_CHILD. Without a prepared fork (a
+                              * restarted pager): the answer for the caller's child
+                              * with badge w1, or -MICA_EINVAL */
 #define PAGER_VM_RELEASE   7 /* w0 = badge of a child of the caller -> w0 */
 #define PAGER_VM_VERBOSE   8 /* w0 = 1: print a line per fault decision, 0: only kills */
 #define PAGER_VM_FAULTS    9 /* w0 = i -> w0 = 0, w1 = decisions since boot, data = the
