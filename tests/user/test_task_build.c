@@ -280,6 +280,50 @@ static void load_rejects_bad_arguments(void)
     mica_handle_close(h1);
 }
 
+/* A load that meets a mapped page part-way: the pages before it, filled
+ * in runs of up to 64 frames and across a page-table boundary (2 MiB),
+ * are all unmapped again and their frames freed; the ranges on either
+ * side of the page then load. A long load passes preemption points. */
+static void load_undone_when_it_meets_a_mapped_page(void)
+{
+    enum { BEFORE = 150, AFTER = 90 };
+    const uint64_t va = 0x5f0000ull; /* 16 pages below a page-table boundary */
+    const unsigned r = MICA_PROT_READ;
+    for (int round = 0; round < 2; round++) { /* the first warms the caches */
+        struct usage base = usage_now();
+        long h = create("loadundo");
+        KTAP_REQUIRE(h >= 0);
+        const uint64_t h1 = (uint64_t)h, in_the_way = va + BEFORE * PAGE;
+        KTAP_EXPECT_EQ(mica_map_anon(h1, in_the_way, 1, r), 0);
+        int64_t points = mica_info(MICA_INFO_PREEMPT_POINTS);
+        KTAP_EXPECT_EQ(mica_task_load(h1, va, BEFORE + 1 + AFTER, r, shared_page, PAGE),
+                       -MICA_EEXIST);
+        KTAP_EXPECT(mica_info(MICA_INFO_PREEMPT_POINTS) > points);
+        /* Nothing of the failed call stays: the same pages load. */
+        KTAP_EXPECT_EQ(mica_task_load(h1, va, BEFORE, r, shared_page, PAGE), 0);
+        KTAP_EXPECT_EQ(mica_task_load(h1, in_the_way + PAGE, AFTER, r, NULL, 0), 0);
+        KTAP_EXPECT_EQ(mica_map_anon(h1, va + (BEFORE - 1) * PAGE, 1, r), -MICA_EEXIST);
+        KTAP_EXPECT_EQ(mica_handle_close(h1), 0);
+        if (round)
+            expect_baseline(&base);
+    }
+}
+
+/* A task killed before it started is gone at once: a load into it is
+ * refused with -MICA_EDEAD and takes no frame. */
+static void load_into_a_killed_task_is_edead(void)
+{
+    long h = create("loadkilled");
+    KTAP_REQUIRE(h >= 0);
+    uint64_t w = 1;
+    KTAP_EXPECT_EQ(mica_task_kill((uint64_t)h), 0);
+    int64_t free0 = mica_info(MICA_INFO_FREE_FRAMES);
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, TEXT_VA, 4, MICA_PROT_READ, &w, 8), -MICA_EDEAD);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_FREE_FRAMES), free0);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h), MICA_EXIT_KILLED);
+    mica_handle_close((uint64_t)h);
+}
+
 /* What the loader lays out for a tiny image: the text (filled), the data
  * page (no file bytes: bss) and the stack, which is what the pager is
  * told. The task never runs. */
@@ -335,6 +379,8 @@ static const struct ktap_case tests[] = {
     {"task_dropped_before_start_leaves_nothing", task_dropped_before_start_leaves_nothing},
     {"load_fills_and_zeroes", load_fills_and_zeroes},
     {"load_rejects_bad_arguments", load_rejects_bad_arguments},
+    {"load_undone_when_it_meets_a_mapped_page", load_undone_when_it_meets_a_mapped_page},
+    {"load_into_a_killed_task_is_edead", load_into_a_killed_task_is_edead},
     {"loader_reports_the_layout", loader_reports_the_layout},
     {"bad_elf_gives_enoexec", bad_elf_gives_enoexec},
 };
