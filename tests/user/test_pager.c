@@ -239,6 +239,114 @@ static void map_reply_recv_without_a_caller(void)
     mica_handle_close((uint64_t)ep);
 }
 
+/* Call handle 0 with label 5 and words 1..4, then exit with 7 plus every
+ * bit of rax and of the reply (label, words): 7 when the answer is the
+ * empty reply. */
+SNIPPET(call_h0, "xorl %edi, %edi\n movl $5, %esi\n movl $1, %edx\n movl $2, %r10d\n"
+                 "movl $3, %r8d\n movl $4, %r9d\n movl $6, %eax\n syscall\n"
+                 "orq %rsi, %rax\n orq %rdx, %rax\n orq %r10, %rax\n orq %r8, %rax\n"
+                 "orq %r9, %rax\n leaq 7(%rax), %rdi\n movl $2, %eax\n syscall\n");
+
+/* The held call is an ordinary IPC call, not a fault: the fused call
+ * answers it as IPC_REPLY_RECV with an empty reply would (label 0, zero
+ * words, result 0) and maps what it was told to, here into this program;
+ * nothing of the map reaches the caller. */
+static void map_reply_recv_answers_an_ordinary_call(void)
+{
+    const uint64_t va = FAR_ADDR + 48 * PAGE;
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long send = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, 0x7a);
+    KTAP_REQUIRE(send >= 0);
+    const uint64_t hs[1] = {(uint64_t)send};
+    long child = tiny_spawn(pc_call_h0_start, (size_t)(pc_call_h0_end - pc_call_h0_start),
+                            "pf-caller", hs, 1, -1);
+    KTAP_REQUIRE(child >= 0);
+    struct mica_msg m;
+    KTAP_EXPECT_EQ(recv_fault((uint64_t)ep, &m), 0);
+    KTAP_EXPECT_EQ(m.label, 5);
+    KTAP_EXPECT_EQ(m.badge, 0x7a);
+    KTAP_EXPECT_EQ(m.w[3], 4);
+    KTAP_EXPECT_EQ(map_reply_nonblock((uint64_t)ep, MICA_HANDLE_SELF, va, 1,
+                                      MICA_PROT_READ | MICA_PROT_WRITE, MICA_MAP_REPLY_ANON),
+                   -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(wait_close(child), 7);
+    KTAP_EXPECT_EQ(*(volatile uint64_t *)va, 0);
+    KTAP_EXPECT_EQ(mica_unmap(MICA_HANDLE_SELF, va, 1), 0);
+    mica_handle_close((uint64_t)send);
+    mica_handle_close((uint64_t)ep);
+}
+
+/* The fused call names another task than the one whose fault it answers:
+ * the map goes there (as MAP_ANON with that handle would) and the faulting
+ * child, resumed without its page, faults again at the same address; then
+ * the same call twice for one fault: the second maps nothing (the page is
+ * there) and replies to nobody. Every frame charged comes back. */
+static void map_reply_recv_into_another_task(void)
+{
+    const unsigned rw = MICA_PROT_READ | MICA_PROT_WRITE;
+    int64_t charged0 = mica_info(MICA_INFO_FRAMES_CHARGED);
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long send = mica_handle_mint((uint64_t)ep, MICA_RIGHT_SEND, 0x7b);
+    KTAP_REQUIRE(send >= 0);
+    struct mica_task_args a = {.name = "pf-other", .flags = MICA_SPAWN_NO_PAGER};
+    long other = mica_task_create(&a);
+    KTAP_REQUIRE(other >= 0);
+    long child = spawn_child(pc_write_far_start, pc_write_far_end, "pf-fused-other",
+                             MICA_SPAWN_PAGER, (uint64_t)send);
+    KTAP_REQUIRE(child >= 0);
+    const uint64_t e = (uint64_t)ep, t = (uint64_t)child;
+    struct mica_msg m;
+    KTAP_EXPECT_EQ(recv_fault(e, &m), 0);
+    KTAP_EXPECT_EQ(m.w[0], FAR_ADDR);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, (uint64_t)other, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON),
+                   -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_map_anon((uint64_t)other, FAR_ADDR, 1, rw), -MICA_EEXIST);
+    /* Resumed without the page: the same fault again, nothing worse. */
+    KTAP_EXPECT_EQ(recv_fault(e, &m), 0);
+    KTAP_EXPECT_EQ(m.label, MICA_LABEL_FAULT);
+    KTAP_EXPECT_EQ(m.w[0], FAR_ADDR);
+    KTAP_EXPECT_EQ(map_reply_nonblock(e, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON), -MICA_EAGAIN);
+    /* Twice for one fault: the page is mapped (or the child already
+     * gone), and no call is held any more. */
+    long again = map_reply_nonblock(e, t, FAR_ADDR, 1, rw, MICA_MAP_REPLY_ANON);
+    KTAP_EXPECT(again == -MICA_EEXIST || again == -MICA_EDEAD);
+    KTAP_EXPECT_EQ(mica_ipc_reply(&(struct mica_msg){.label = 0}), -MICA_ENOENT);
+    KTAP_EXPECT_EQ(wait_close(child), 42);
+    mica_handle_close((uint64_t)other);
+    mica_handle_close((uint64_t)send);
+    mica_handle_close(e);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_FRAMES_CHARGED), charged0);
+}
+
+/* The client is killed while its fault is held: its call is dropped (no
+ * call is left to answer), whatever the fused call maps into it comes
+ * back with its end, and a closed handle maps nothing. */
+static void map_reply_recv_after_the_client_was_killed(void)
+{
+    long ep = mica_endpoint_create();
+    KTAP_REQUIRE(ep >= 0);
+    long child = spawn_child(pc_read_far_start, pc_read_far_end, "pf-fused-killed",
+                             MICA_SPAWN_PAGER, (uint64_t)ep);
+    KTAP_REQUIRE(child >= 0);
+    struct mica_msg m;
+    KTAP_EXPECT_EQ(recv_fault((uint64_t)ep, &m), 0);
+    int64_t charged0 = mica_info(MICA_INFO_FRAMES_CHARGED);
+    KTAP_EXPECT_EQ(mica_task_kill((uint64_t)child), 0);
+    /* Killed but not yet unwound (it has not run since), the task may
+     * still take the map, as it would take MAP_ANON; its end frees it. */
+    long rc = map_reply_nonblock((uint64_t)ep, (uint64_t)child, FAR_ADDR, 1, MICA_PROT_READ,
+                                 MICA_MAP_REPLY_ANON);
+    KTAP_EXPECT(rc == -MICA_EDEAD || rc == -MICA_EAGAIN);
+    KTAP_EXPECT_EQ(mica_ipc_reply(&(struct mica_msg){.label = 0}), -MICA_ENOENT);
+    KTAP_EXPECT_EQ(wait_close(child), MICA_EXIT_KILLED);
+    KTAP_EXPECT_EQ(map_reply_nonblock((uint64_t)ep, (uint64_t)child, FAR_ADDR, 1,
+                                      MICA_PROT_READ, MICA_MAP_REPLY_ANON), -MICA_EBADH);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_FRAMES_CHARGED), charged0);
+    mica_handle_close((uint64_t)ep);
+}
+
 /* A kill reply ends the child and only the child. */
 static void fault_kill_reply_kills_the_child(void)
 {
@@ -362,6 +470,9 @@ static const struct ktap_case tests[] = {
     {"fault_message_and_resume", fault_message_and_resume},
     {"map_reply_recv_answers_a_fault", map_reply_recv_answers_a_fault},
     {"map_reply_recv_without_a_caller", map_reply_recv_without_a_caller},
+    {"map_reply_recv_answers_an_ordinary_call", map_reply_recv_answers_an_ordinary_call},
+    {"map_reply_recv_into_another_task", map_reply_recv_into_another_task},
+    {"map_reply_recv_after_the_client_was_killed", map_reply_recv_after_the_client_was_killed},
     {"fault_kill_reply_kills_the_child", fault_kill_reply_kills_the_child},
     {"fault_outside_region_kills_only_the_child", fault_outside_region_kills_only_the_child},
     {"dead_pager_kills_the_task", dead_pager_kills_the_task},

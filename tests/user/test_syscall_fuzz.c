@@ -17,6 +17,11 @@
  * child never writes to the console (MICA_SYS_DEBUG_WRITE is skipped).
  * init starts it with "pager:pager" (the grant "pager"), which forks need.
  *
+ * Each child also builds a task it pages itself (its own endpoint is the
+ * task's pager) and aims a quarter of its calls at that pair: TASK_LOAD,
+ * TASK_START, IPC_RECV of the task's faults and MAP_REPLY_RECV answering
+ * them, mostly with plausible arguments (focus_args).
+ *
  * Pointer arguments come from every kind of memory: the child's own
  * pager-served region (touched and not yet touched), a read-only region,
  * a region it gave back, its code, the guard page below its stack, low
@@ -89,6 +94,54 @@ static uint64_t places[] = {
 };
 static uint64_t stale_handle; /* a handle number the child closed */
 
+/* A task the child builds and pages itself: `own_ep` receives its faults
+ * (the child is its pager), `own_task` is its handle. The calls that
+ * need such a pair to do anything (TASK_LOAD into a task not started,
+ * TASK_START, IPC_RECV of its fault, MAP_REPLY_RECV answering it) are
+ * drawn more often, with plausible arguments most of the time. */
+static uint64_t own_ep, own_task;
+static const uint16_t focus_calls[] = {
+    MICA_SYS_MAP_REPLY_RECV, MICA_SYS_TASK_LOAD, MICA_SYS_TASK_START, MICA_SYS_IPC_RECV,
+    MICA_SYS_MAP_REPLY_RECV, MICA_SYS_TASK_LOAD,
+};
+
+/* Arguments that make a focus call likely to get past its checks: the
+ * child's own endpoint and task, addresses where a tiny image would live,
+ * small page counts; one argument in eight stays hostile. */
+static void focus_args(uint64_t nr, uint64_t *s, uint64_t *a)
+{
+    uint64_t r = rng_next(s);
+    uint64_t va = TINY_TEXT_VA + ((r >> 8) % 16) * PAGE;
+    switch (nr) {
+    case MICA_SYS_MAP_REPLY_RECV:
+        a[0] = own_ep;
+        a[1] = (r >> 16) % 4 ? own_task : MICA_HANDLE_SELF;
+        a[2] = (r >> 16) % 4 ? va : scratch + ((r >> 20) % SCRATCH_PAGES) * PAGE;
+        a[3] = 1 + (r >> 24) % 4;
+        a[4] = 1 + (r >> 28) % 7;
+        a[5] = (r >> 32) % 3 ? MICA_MAP_REPLY_ANON : MICA_MAP_REPLY_COW;
+        break;
+    case MICA_SYS_TASK_LOAD:
+        a[0] = (r >> 16) % 8 ? own_task : MICA_HANDLE_SELF;
+        a[1] = va + ((r >> 20) % 4 ? 0 : (r >> 24) % PAGE);
+        a[2] = 1 + (r >> 36) % 8;
+        a[3] = 1 + (r >> 40) % 7;
+        a[4] = (r >> 16) % 2 ? (uint64_t)(uintptr_t)&image : a[4];
+        a[5] = (r >> 44) % (a[2] * PAGE + 1); /* may run past the pages */
+        break;
+    case MICA_SYS_TASK_START:
+        a[0] = own_task;
+        a[1] = (r >> 16) % 4 ? va : a[1];
+        break;
+    case MICA_SYS_IPC_RECV:
+        a[0] = own_ep;
+        break;
+    }
+    for (int k = 0; k < 6; k++)
+        if (((r >> (48 + k)) & 7) == 0)
+            a[k] = rng_next(s); /* hostile now and then */
+}
+
 /* A word that means something to some call, or nothing to any. */
 static uint64_t fuzz_arg(uint64_t *s, const struct mica_task_args *spawn)
 {
@@ -158,6 +211,23 @@ static int64_t fuzz_child(void *arg)
     places[3] = (uint64_t)(uintptr_t)gone;
     for (uint64_t h = 0; h < MICA_HANDLE_MAX; h++)
         mica_handle_close(h);
+    /* The endpoint and task the child pages (focus_args), numbered above
+     * the small handle numbers fuzz_arg draws (placeholders hold those
+     * meanwhile): the other calls rarely find them live, so that a child
+     * lives about as long as it did before it had them. */
+    long hold[12];
+    for (unsigned i = 0; i < 12; i++)
+        hold[i] = mica_endpoint_create();
+    long own = mica_endpoint_create();
+    own_ep = own < 0 ? 0 : (uint64_t)own;
+    long own_send = own < 0 ? -1 : mica_handle_mint(own_ep, MICA_RIGHT_SEND, 0x46);
+    struct mica_task_args paged = {.name = "fuzzpaged", .flags = MICA_SPAWN_PAGER,
+                                   .pager = own_send < 0 ? 0 : (uint64_t)own_send};
+    long t = own_send < 0 ? -1 : mica_task_create(&paged);
+    own_task = t < 0 ? MICA_HANDLE_SELF : (uint64_t)t;
+    for (unsigned i = 0; i < 12; i++)
+        if (hold[i] >= 0)
+            mica_handle_close((uint64_t)hold[i]);
     long ep = mica_endpoint_create();
     stale_handle = ep < 0 ? 0 : (uint64_t)ep;
     if (ep >= 0)
@@ -171,17 +241,24 @@ static int64_t fuzz_child(void *arg)
             return FUZZ_BROKEN;
         uint64_t r = rng_next(&seed);
         uint64_t nr = r % (MICA_SYS_COUNT + 3);
+        bool focus = (r >> 58) % 4 == 0;
+        if (focus)
+            nr = focus_calls[(r >> 8) % (sizeof focus_calls / sizeof focus_calls[0])];
         if (nr == MICA_SYS_DEBUG_WRITE)
             continue; /* keep the console readable */
         if (nr == MICA_SYS_EXIT && r % 64)
             continue; /* exit now and then only */
-        if (r & (1ull << 40))
+        /* A focus call mostly does not block: the child is the only
+         * sender its endpoint will see besides its own task's faults. */
+        if ((r & (1ull << 40)) || (focus && (r >> 50) % 8))
             nr |= MICA_SYS_FLAG_NONBLOCK;
         if ((r & (0xfull << 44)) == 0)
             nr |= (r >> 20) << 17; /* unknown flag bits */
         uint64_t a[6];
         for (int k = 0; k < 6; k++)
             a[k] = fuzz_arg(&seed, &spawn);
+        if (focus)
+            focus_args(nr & MICA_SYS_NUMBER_MASK, &seed, a);
         /* A task block in user memory that nobody mapped makes the pager
          * kill the child: mostly give TASK_CREATE a readable one, so that
          * children live long enough to reach the other calls. */

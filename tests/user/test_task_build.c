@@ -11,6 +11,7 @@
 #include <mica/ktap.h>
 #include <mica/spawn.h>
 #include <mica/start.h>
+#include <mica/stdio.h>
 #include <mica/string.h>
 #include <mica/sys.h>
 #include <mica/vm.h>
@@ -280,6 +281,105 @@ static void load_rejects_bad_arguments(void)
     mica_handle_close(h1);
 }
 
+/* A load that meets a mapped page part-way: the pages before it, filled
+ * in runs of up to 64 frames and across a page-table boundary (2 MiB),
+ * are all unmapped again and their frames freed; the ranges on either
+ * side of the page then load. A long load passes preemption points. */
+static void load_undone_when_it_meets_a_mapped_page(void)
+{
+    enum { BEFORE = 150, AFTER = 90 };
+    const uint64_t va = 0x5f0000ull; /* 16 pages below a page-table boundary */
+    const unsigned r = MICA_PROT_READ;
+    for (int round = 0; round < 2; round++) { /* the first warms the caches */
+        struct usage base = usage_now();
+        long h = create("loadundo");
+        KTAP_REQUIRE(h >= 0);
+        const uint64_t h1 = (uint64_t)h, in_the_way = va + BEFORE * PAGE;
+        KTAP_EXPECT_EQ(mica_map_anon(h1, in_the_way, 1, r), 0);
+        int64_t points = mica_info(MICA_INFO_PREEMPT_POINTS);
+        KTAP_EXPECT_EQ(mica_task_load(h1, va, BEFORE + 1 + AFTER, r, shared_page, PAGE),
+                       -MICA_EEXIST);
+        KTAP_EXPECT(mica_info(MICA_INFO_PREEMPT_POINTS) > points);
+        /* Nothing of the failed call stays: the same pages load. */
+        KTAP_EXPECT_EQ(mica_task_load(h1, va, BEFORE, r, shared_page, PAGE), 0);
+        KTAP_EXPECT_EQ(mica_task_load(h1, in_the_way + PAGE, AFTER, r, NULL, 0), 0);
+        KTAP_EXPECT_EQ(mica_map_anon(h1, va + (BEFORE - 1) * PAGE, 1, r), -MICA_EEXIST);
+        KTAP_EXPECT_EQ(mica_handle_close(h1), 0);
+        if (round)
+            expect_baseline(&base);
+    }
+}
+
+/* A task killed before it started is gone at once: a load into it is
+ * refused with -MICA_EDEAD and takes no frame. */
+static void load_into_a_killed_task_is_edead(void)
+{
+    long h = create("loadkilled");
+    KTAP_REQUIRE(h >= 0);
+    uint64_t w = 1;
+    KTAP_EXPECT_EQ(mica_task_kill((uint64_t)h), 0);
+    int64_t free0 = mica_info(MICA_INFO_FREE_FRAMES);
+    KTAP_EXPECT_EQ(mica_task_load((uint64_t)h, TEXT_VA, 4, MICA_PROT_READ, &w, 8), -MICA_EDEAD);
+    KTAP_EXPECT_EQ(mica_info(MICA_INFO_FREE_FRAMES), free0);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)h), MICA_EXIT_KILLED);
+    mica_handle_close((uint64_t)h);
+}
+
+/* A loader whose source goes away while it loads. The loader is a task
+ * built here (so this program holds MAP on it): it makes a task of its own
+ * and TASK_LOADs SRC_PAGES pages of its memory at SRC_VA into it, then
+ * unmaps them there, LOADER_ROUNDS times, and exits with the first error
+ * (0 if none). Meanwhile this program unmaps the upper half of the
+ * loader's source, as a pager or parent may at any time. The loader has
+ * no pager, so a copy that meets the hole fails with -MICA_EFAULT: no
+ * kernel fault, nothing of the failed load left mapped or allocated. */
+#define SRC_VA        0x10000000 /* plain numbers: they go into the asm too */
+#define SRC_PAGES     1024u
+#define LOADER_ARGS   0x600000
+#define LOADER_ROUNDS 16
+#define STR_(x) #x
+#define STR(x) STR_(x)
+MB_SNIPPET(loader, "movabsq $" STR(LOADER_ARGS) ", %rdi\n movl $28, %eax\n syscall\n"
+                   "movq %rax, %r13\n movl $" STR(LOADER_ROUNDS) ", %r12d\n"
+                   "1: movq %r13, %rdi\n movl $0x400000, %esi\n movl $1024, %edx\n"
+                   "movl $1, %r10d\n movabsq $" STR(SRC_VA) ", %r8\n movl $0x400000, %r9d\n"
+                   "movl $48, %eax\n syscall\n testq %rax, %rax\n jnz 2f\n"
+                   "movq %r13, %rdi\n movl $0x400000, %esi\n movl $1024, %edx\n"
+                   "movl $21, %eax\n syscall\n decl %r12d\n jnz 1b\n"
+                   "2: movq %rax, %rdi\n movl $2, %eax\n syscall\n");
+
+static void load_source_unmapped_meanwhile(void)
+{
+    static struct {
+        struct mica_task_args a;
+        char name[16];
+    } args;
+    for (int round = 0; round < 2; round++) { /* the first warms the caches */
+        struct usage base = usage_now();
+        long h = create("loader");
+        KTAP_REQUIRE(h >= 0);
+        const uint64_t t = (uint64_t)h, r = MICA_PROT_READ;
+        args.a = (struct mica_task_args){.name = (const char *)(uintptr_t)(LOADER_ARGS +
+                                                                          sizeof args.a),
+                                         .flags = MICA_SPAWN_NO_PAGER};
+        memcpy(args.name, "ldtarget", 9);
+        KTAP_EXPECT_EQ(mica_task_load(t, TEXT_VA, 1, r | MICA_PROT_EXEC, mb_loader_start,
+                                      LEN(loader)), 0);
+        KTAP_EXPECT_EQ(mica_task_load(t, LOADER_ARGS, 1, r, &args, sizeof args), 0);
+        KTAP_EXPECT_EQ(mica_task_load(t, SRC_VA, SRC_PAGES, r, NULL, 0), 0);
+        KTAP_EXPECT_EQ(mica_task_start(t, TEXT_VA, 0, 0), 0);
+        mica_yield(); /* let it start loading */
+        KTAP_EXPECT_EQ(mica_unmap(t, SRC_VA + SRC_PAGES / 2 * PAGE, SRC_PAGES / 2), 0);
+        int64_t status = mica_task_wait(t);
+        KTAP_EXPECT(status == -MICA_EFAULT || status == 0);
+        printf("# the loader ended with %lld\n", (long long)status);
+        KTAP_EXPECT_EQ(mica_handle_close(t), 0);
+        KTAP_EXPECT(tasks_drop_to(base.tasks, 100000));
+        if (round)
+            expect_baseline(&base);
+    }
+}
+
 /* What the loader lays out for a tiny image: the text (filled), the data
  * page (no file bytes: bss) and the stack, which is what the pager is
  * told. The task never runs. */
@@ -335,6 +435,9 @@ static const struct ktap_case tests[] = {
     {"task_dropped_before_start_leaves_nothing", task_dropped_before_start_leaves_nothing},
     {"load_fills_and_zeroes", load_fills_and_zeroes},
     {"load_rejects_bad_arguments", load_rejects_bad_arguments},
+    {"load_undone_when_it_meets_a_mapped_page", load_undone_when_it_meets_a_mapped_page},
+    {"load_into_a_killed_task_is_edead", load_into_a_killed_task_is_edead},
+    {"load_source_unmapped_meanwhile", load_source_unmapped_meanwhile},
     {"loader_reports_the_layout", loader_reports_the_layout},
     {"bad_elf_gives_enoexec", bad_elf_gives_enoexec},
 };

@@ -78,8 +78,13 @@ void arch_syscall_init(void)
     wrmsr(MSR_CSTAR, 0);
     /* Cleared on entry: interrupts stay off until the exit, string
      * instructions run forwards, single-step and user-access (AC, which
-     * would defeat SMAP) do not leak into the kernel. */
-    wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
+     * would defeat SMAP) do not leak into the kernel, and neither does
+     * NT, which ring 3 may set with popfq: an iretq run with NT set raises
+     * #GP in 64-bit mode, and the flags pass to whichever thread this one
+     * switches to (an interrupt's iretq to ring 3 would fault and kill an
+     * innocent thread; one back into a preemption window, panic).
+     * Interrupts and exceptions clear NT themselves. */
+    wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC | RFLAGS_NT);
     /* The GS base ring 3 sees until it has a use for GS. */
     wrmsr(MSR_KERNEL_GS_BASE, 0);
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);

@@ -15,6 +15,7 @@
 #define RFLAGS_TF  (1ULL << 8)
 #define RFLAGS_IF  (1ULL << 9)
 #define RFLAGS_DF  (1ULL << 10)
+#define RFLAGS_NT  (1ULL << 14)
 #define RFLAGS_AC  (1ULL << 18)
 #define RFLAGS_ALWAYS_ONE (1ULL << 1)
 /* RFLAGS bits user code may own (CF PF AF ZF SF TF DF OF AC ID); the rest

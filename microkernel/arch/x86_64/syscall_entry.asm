@@ -1,7 +1,7 @@
 ; The syscall entry (LSTAR) and its exit.
 ;
 ; The CPU arrives here from ring 3 with rcx = user rip, r11 = user rflags,
-; CS/SS already the kernel's, IF, DF, TF and AC cleared by FMASK, and
+; CS/SS already the kernel's, IF, DF, TF, AC and NT cleared by FMASK, and
 ; everything else (rsp, GS) still the user's. The entry switches to the
 ; thread's kernel stack (this_cpu()->kernel_rsp), builds a struct
 ; trap_frame there exactly as an interrupt from ring 3 would (vector
