@@ -99,6 +99,11 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     child->task = (uint64_t)task;
     child->parent = c->badge;
     pager_regions_fork(c, child);
+    /* Told of the child's death, the pager forgets it (on_death) even when
+     * its parent never releases it: a parent that dies first, or one whose
+     * release names another child. A note that cannot be bound (no memory)
+     * leaves that to the release and the sweeps, as before. */
+    (void)mica_task_notify((uint64_t)task, pager_ep, child->badge);
     /* Both records whole before init holds the child: a pager that dies
      * in between leaves either no deposit, or a child the next instance
      * takes back (and withdraws when it is released). A deposit whose
