@@ -3,7 +3,10 @@
  * before, the pager's task handle and init's deposit kept the dead
  * child's task for the rest of the boot (slab=+1 in the 1,008-run
  * campaign, where the pager killed a workload client and then its
- * copy-on-write child; docs/fault-injection.md section 10). */
+ * copy-on-write child; docs/fault-injection.md section 10). And a child
+ * that ended and that its living parent never releases is forgotten at
+ * its death note (a code flip in the pager made every release name
+ * another child: slab=+2 in the same campaign). */
 #include <mica/ktap.h>
 #include <mica/start.h>
 #include <mica/stdio.h>
@@ -57,10 +60,37 @@ static void the_dead_grandchild_is_forgotten_with_its_parent(void)
     expect_baseline(&base);
 }
 
+static int64_t quiet_child(void *arg)
+{
+    (void)arg;
+    return 7;
+}
+
+/* This program forks, waits, closes the child's handle and never sends
+ * vm_release: only the pager's task handle could keep the dead child. */
+static void a_dead_child_is_forgotten_without_its_release(void)
+{
+    int64_t tasks = mica_info(MICA_INFO_TASKS);
+    long child = forked_start(quiet_child, NULL);
+    KTAP_REQUIRE(child > 0);
+    KTAP_EXPECT_EQ(mica_task_wait((uint64_t)child), 7);
+    mica_handle_close((uint64_t)child);
+    KTAP_EXPECT(tasks_drop_to(tasks, 1000));
+    /* The pager takes the note when it next runs. */
+    struct usage now = usage_now();
+    for (unsigned i = 0; i < 1000 && now.slab != base.slab; i++) {
+        mica_yield();
+        now = usage_now();
+    }
+    expect_baseline(&base);
+}
+
 static const struct ktap_case tests[] = {
     {"a_fork_and_a_kill_first", a_fork_and_a_kill_first},
     {"the_dead_grandchild_is_forgotten_with_its_parent",
      the_dead_grandchild_is_forgotten_with_its_parent},
+    {"a_dead_child_is_forgotten_without_its_release",
+     a_dead_child_is_forgotten_without_its_release},
 };
 
 int main(const struct mica_start_info *si)
