@@ -219,7 +219,8 @@ static void bench_fork_exit_wait(void)
     if (done == FORKS)
         print_row("fork_exit_wait", (t * 10 + FORKS / 2) / FORKS,
                   "vm_fork of this program (every mapped page shared copy-on-write) through "
-                  "servers/pager, the child's exit, mica_task_wait, vm_release");
+                  "servers/pager, the child's exit (and the pager's handling of its death "
+                  "note), mica_task_wait, vm_release");
     else
         printf("# bench_pager: vm_fork failed: fork_exit_wait not measured\n");
 }

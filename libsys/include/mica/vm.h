@@ -175,10 +175,11 @@ bool vm_has_pager(void);
 
 /* Tell the pager to forget `child` (a handle vm_fork returned, after its
  * mica_task_wait) and close the handle. Returns 0, or -MICA_ENOENT (not a
- * child from vm_fork), or an IPC error. The pager also forgets clients
- * whose task it finds dead (a map call answered -MICA_EDEAD, or a sweep
- * when its table is full), so a forgotten release only costs a slot for a
- * while. */
+ * child from vm_fork, or one the pager already forgot at its death note),
+ * or an IPC error. The pager forgets a forked child when it ends (its
+ * death note), and clients whose task it finds dead (a map call answered
+ * -MICA_EDEAD, or a sweep when its table is full), so a forgotten release
+ * holds nothing. */
 long vm_release(uint64_t child);
 
 /* Ask the pager to print a line per fault decision of this task (on) or
