@@ -34,6 +34,32 @@ extern sys_ipc_call
 extern sys_ipc_reply_recv_bare
 extern trap_exit
 extern task_exit_if_killed
+; The checks before sysret may leave (otherwise iretq leaves, from %1),
+; then rcx and r11 as sysret takes them: the same for both exits.
+%macro SYSRET_PREPARE 1
+    mov rcx, [rsp + TF_RIP]
+    mov r11, SYSRET_RIP_LIMIT
+    cmp rcx, r11
+    jae %1                          ; unsigned: also every non-canonical rip
+    cmp qword [rsp + TF_CS], GDT_USER_CS
+    jne %1
+    cmp qword [rsp + TF_SS], GDT_USER_DS
+    jne %1
+    mov r11, [rsp + TF_RFLAGS]
+    and r11, USER_RFLAGS_MASK
+    or r11, USER_RFLAGS_SET
+%endmacro
+
+; The callee-saved registers from the trap_frame at rsp.
+%macro RESTORE_CALLEE_SAVED 0
+    mov r15, [rsp + TF_R15]
+    mov r14, [rsp + TF_R14]
+    mov r13, [rsp + TF_R13]
+    mov r12, [rsp + TF_R12]
+    mov rbp, [rsp + TF_RBP]
+    mov rbx, [rsp + TF_RBX]
+%endmacro
+
 global syscall_entry
 global syscall_exit
 global arch_ipc_fast_exit
@@ -68,29 +94,14 @@ syscall_entry:
 ; Leave through the trap_frame at rsp (also reached by a thread that
 ; entered by syscall and was switched back in: its frame is at rsp here).
 syscall_exit:
-    mov rcx, [rsp + TF_RIP]
-    mov r11, SYSRET_RIP_LIMIT
-    cmp rcx, r11
-    jae .iret                       ; unsigned: also every non-canonical rip
-    cmp qword [rsp + TF_CS], GDT_USER_CS
-    jne .iret
-    cmp qword [rsp + TF_SS], GDT_USER_DS
-    jne .iret
-    mov r11, [rsp + TF_RFLAGS]
-    and r11, USER_RFLAGS_MASK
-    or r11, USER_RFLAGS_SET
-    mov r15, [rsp + TF_R15]
-    mov r14, [rsp + TF_R14]
-    mov r13, [rsp + TF_R13]
-    mov r12, [rsp + TF_R12]
+    SYSRET_PREPARE .iret
+    RESTORE_CALLEE_SAVED
     mov r10, [rsp + TF_R10]
     mov r9,  [rsp + TF_R9]
     mov r8,  [rsp + TF_R8]
-    mov rbp, [rsp + TF_RBP]
     mov rdi, [rsp + TF_RDI]
     mov rsi, [rsp + TF_RSI]
     mov rdx, [rsp + TF_RDX]
-    mov rbx, [rsp + TF_RBX]
     mov rax, [rsp + TF_RAX]
     mov rsp, [rsp + TF_RSP]
     swapgs
@@ -113,23 +124,8 @@ arch_ipc_fast_exit:
     mov rsp, [gs:PERCPU_KERNEL_RSP]
     sub rsp, TF_SIZE
     mov r10, rcx
-    mov rcx, [rsp + TF_RIP]
-    mov r11, SYSRET_RIP_LIMIT
-    cmp rcx, r11
-    jae .iret                       ; unsigned: also every non-canonical rip
-    cmp qword [rsp + TF_CS], GDT_USER_CS
-    jne .iret
-    cmp qword [rsp + TF_SS], GDT_USER_DS
-    jne .iret
-    mov r11, [rsp + TF_RFLAGS]
-    and r11, USER_RFLAGS_MASK
-    or r11, USER_RFLAGS_SET
-    mov r15, [rsp + TF_R15]
-    mov r14, [rsp + TF_R14]
-    mov r13, [rsp + TF_R13]
-    mov r12, [rsp + TF_R12]
-    mov rbp, [rsp + TF_RBP]
-    mov rbx, [rsp + TF_RBX]
+    SYSRET_PREPARE .iret
+    RESTORE_CALLEE_SAVED
     xor eax, eax
     mov rsp, [rsp + TF_RSP]
     swapgs
