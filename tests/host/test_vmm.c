@@ -952,6 +952,22 @@ static void count_frame(paddr_t pa, void *arg)
     cleared_sum += pa;
 }
 
+/* vmm_clear_user of as under random small budgets until it is done, the
+ * tables audited after every stop; the frames counted into cleared and
+ * cleared_sum. Returns the number of steps. */
+static unsigned clear_in_steps(struct vm_space *as)
+{
+    cleared = cleared_sum = 0;
+    unsigned steps = 0;
+    for (;;) {
+        unsigned budget = 20 + rnd() % 100;
+        steps++;
+        if (vmm_clear_user(as, count_frame, NULL, 12, &budget))
+            return steps;
+        CHECK_EQ(audit_user(as), vmm_table_pages(as));
+    }
+}
+
 /* vmm_clear_user in small steps reports every frame once and frees every
  * table; the space stays consistent between steps. */
 static void test_clear_user_in_steps(void)
@@ -966,15 +982,7 @@ static void test_clear_user_in_steps(void)
     uint64_t sum = 0;
     for (int i = 0; i < SCAN_PAGES; i++)
         sum += fr[i];
-    cleared = cleared_sum = 0;
-    unsigned steps = 0;
-    for (;;) {
-        unsigned budget = 20 + rnd() % 100;
-        steps++;
-        if (vmm_clear_user(&as, count_frame, NULL, 12, &budget))
-            break;
-        CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
-    }
+    unsigned steps = clear_in_steps(&as);
     CHECK(steps > 10);
     CHECK_EQ(cleared, SCAN_PAGES);
     CHECK_EQ(cleared_sum, sum);
@@ -1028,15 +1036,7 @@ static void test_map_run_and_dense_clear(void)
     CHECK_EQ(vmm_map_run(&as, 0x40200000, fr, 100, U, &done), 0);
     uint64_t mapped = 5 + 2 + 1 + 512 + 100;
     CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
-    cleared = cleared_sum = 0;
-    unsigned steps = 0;
-    for (;;) {
-        unsigned budget = 20 + rnd() % 100;
-        steps++;
-        if (vmm_clear_user(&as, count_frame, NULL, 12, &budget))
-            break;
-        CHECK_EQ(audit_user(&as), vmm_table_pages(&as));
-    }
+    unsigned steps = clear_in_steps(&as);
     CHECK(steps > 50);
     CHECK_EQ(cleared, mapped);
     CHECK_EQ(vmm_table_pages(&as), 1);
