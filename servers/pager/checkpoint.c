@@ -41,6 +41,8 @@ void checkpoint_sync(uint64_t next_fork_badge)
     for (; todo; todo &= todo - 1) {
         unsigned i = (unsigned)__builtin_ctzll(todo);
         struct pager_client *c = &pager_clients[i];
+        /* Damage never reaches the checkpoint: a restart is its cure. */
+        pager_client_check(c, c->dirty);
         if (c->dirty || ckpt_client_changed(ck, &cursor, i, c))
             ckpt_write_client(ck, &cursor, i, c, c->dirty);
         c->dirty = 0;
@@ -101,6 +103,7 @@ static int restore(uint64_t init, uint64_t *next_fork_badge)
         c.task = (uint64_t)task; /* the rest is zero: no name asked yet, no */
         c.fork_handle = -1;      /* prepared fork, no clustering history */
         pager_clients[i] = c;
+        pager_client_reseal_all(&pager_clients[i]); /* from checksummed records */
         recovered++;
     }
     printf("pager: recovered %d client%s from the checkpoint, %d lost\n", recovered,

@@ -23,6 +23,7 @@ void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mic
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);
     c->fork_handle = -1;
+    pager_client_seal(c);
     uint64_t badge = pager_fork_badge++;
     long h = mica_handle_mint(pager_ep, MICA_RIGHT_SEND | MICA_RIGHT_GRANT, badge);
     if (h < 0) {
@@ -31,6 +32,7 @@ void on_fork_prep(struct pager_client *c, const struct mica_msg *req, struct mic
     }
     c->fork_handle = h;
     c->fork_badge = badge;
+    pager_client_seal(c);
     reply->w[1] = badge;
     /* The parent gets a copy; ours stays for MICA_SYS_TASK_FORK. */
     reply->label |= MICA_MSG_XFER_HANDLE;
@@ -90,15 +92,18 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     long task = child ? mica_task_fork(c->task, (uint64_t)c->fork_handle) : -MICA_ENOSPC;
     mica_handle_close((uint64_t)c->fork_handle); /* the kernel holds the child's */
     c->fork_handle = -1;
+    pager_client_seal(c);
     if (task < 0) {
-        if (child)
+        if (child) {
             child->used = false;
+            pager_client_seal(child);
+        }
         reply->w[0] = (uint64_t)task;
         return;
     }
     child->task = (uint64_t)task;
     child->parent = c->badge;
-    pager_regions_fork(c, child);
+    pager_regions_fork(c, child); /* seals the child */
     /* Told of the child's death, the pager forgets it (on_death) even when
      * its parent never releases it: a parent that dies first, or one whose
      * release names another child. A note that cannot be bound (no memory)

@@ -33,6 +33,23 @@ struct pager_client pager_clients[PAGER_CLIENTS];
 uint64_t pager_dirty;
 struct mica_ipc_buffer pager_buffer;
 
+void pager_damaged(const struct pager_client *c, const struct pager_region *r)
+{
+    /* Nothing this instance decides can be trusted now. Init restarts it,
+     * and the new one takes its clients back from the checkpoint, which
+     * damage never reaches (checkpoint_sync checks first), with their
+     * task handles from init. */
+    unsigned slot = (unsigned)(c - pager_clients);
+    if (r)
+        mica_log_error("client slot %u: region slot %u is damaged (its seal does not match): "
+                       "stopping, to be restarted from the checkpoint",
+                       slot, (unsigned)(r - c->regions));
+    else
+        mica_log_error("client slot %u is damaged (its seal does not match): stopping, to be "
+                       "restarted from the checkpoint", slot);
+    mica_exit(PAGER_EXIT_DAMAGED);
+}
+
 /* A minted handle sent with the last reply, closed once it has gone. */
 static long sent_handle = -1;
 
@@ -113,7 +130,10 @@ static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
         case PAGER_VM_FORK: on_fork(c, req, reply); break;
         case PAGER_VM_SPAWN: on_spawn(c, req, reply, &xfer); break;
         case PAGER_VM_RELEASE: on_release(c, req, reply); break;
-        case PAGER_VM_VERBOSE: c->verbose = req->w[0] != 0; break;
+        case PAGER_VM_VERBOSE:
+            c->verbose = req->w[0] != 0;
+            pager_client_seal(c);
+            break;
         default:
             reply->label = MICA_LABEL_ERROR;
             reply->w[0] = (uint64_t)-MICA_ENOSYS;

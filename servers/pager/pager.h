@@ -13,6 +13,10 @@
 extern uint64_t pager_ep;
 
 extern struct pager_client pager_clients[PAGER_CLIENTS];
+
+/* The pager's exit status when a seal shows its own memory damaged
+ * (pager_damaged, regions.h): init restarts it from its checkpoint. */
+#define PAGER_EXIT_DAMAGED 3
 /* Client slots that may have changed since the checkpoint last looked
  * (bit i: pager_clients[i]): the sender of each request, and every other
  * client a request changes. checkpoint_sync writes and clears them. */

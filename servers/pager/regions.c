@@ -4,11 +4,47 @@
 
 #include "regions.h"
 
+uint64_t pager_client_seal_of(const struct pager_client *c)
+{
+    uint64_t h = pager_seal_mix(0, (uint64_t)c->used | (uint64_t)c->verbose << 8);
+    h = pager_seal_mix(h, c->badge);
+    h = pager_seal_mix(h, c->task);
+    h = pager_seal_mix(h, c->parent);
+    h = pager_seal_mix(h, c->next_va);
+    h = pager_seal_mix(h, (uint64_t)c->fork_handle);
+    return pager_seal_mix(h, c->fork_badge);
+}
+
+static void region_check(const struct pager_client *c, const struct pager_region *r)
+{
+    if (r->seal != pager_region_seal_of(r))
+        pager_damaged(c, r);
+}
+
+void pager_client_check(const struct pager_client *c, uint32_t regions)
+{
+    if (c->seal != pager_client_seal_of(c))
+        pager_damaged(c, 0);
+    for (; regions; regions &= regions - 1)
+        region_check(c, &c->regions[__builtin_ctz(regions)]);
+}
+
+void pager_client_reseal_all(struct pager_client *c)
+{
+    pager_client_seal(c);
+    for (unsigned i = 0; i < PAGER_REGIONS; i++)
+        c->regions[i].seal = pager_region_seal_of(&c->regions[i]);
+}
+
 struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge)
 {
     for (unsigned i = 0; badge && i < PAGER_CLIENTS; i++)
-        if (cs[i].used && cs[i].badge == badge)
+        if (cs[i].used && cs[i].badge == badge) {
+            pager_client_check(&cs[i], 0);
             return &cs[i];
+        }
+    for (unsigned i = 0; i < PAGER_CLIENTS; i++)
+        pager_client_check(&cs[i], 0);
     return 0;
 }
 
@@ -21,16 +57,21 @@ struct pager_client *pager_client_add(struct pager_client *cs, uint64_t badge, u
         cs[i] = (struct pager_client){.used = true, .badge = badge, .task = task,
                                       .next_va = PAGER_VA_BASE, .fork_handle = -1,
                                       .dirty = ~0u};
+        pager_client_seal(&cs[i]); /* the regions are zero: sealed */
         return &cs[i];
     }
     return 0;
 }
 
+/* A slot that looks free must be: a live region whose len was damaged
+ * to 0 would be overwritten. */
 static struct pager_region *free_slot(struct pager_client *c)
 {
     for (unsigned i = 0; i < PAGER_REGIONS; i++)
-        if (!c->regions[i].len)
+        if (!c->regions[i].len) {
+            region_check(c, &c->regions[i]);
             return &c->regions[i];
+        }
     return 0;
 }
 
@@ -41,8 +82,10 @@ static struct pager_region *free_slot(struct pager_client *c)
 static struct pager_region *top_free_slot(struct pager_client *c)
 {
     for (unsigned i = PAGER_REGIONS; i-- > 0;)
-        if (!c->regions[i].len)
+        if (!c->regions[i].len) {
+            region_check(c, &c->regions[i]);
             return &c->regions[i];
+        }
     return 0;
 }
 
@@ -67,6 +110,7 @@ uint64_t pager_region_alloc(struct pager_client *c, uint64_t len, unsigned prot,
     *r = (struct pager_region){.va = c->next_va, .len = len, .prot = prot, .kind = (uint8_t)kind};
     pager_region_changed(c, r);
     c->next_va += len + PAGER_PAGE; /* a guard page catches overruns */
+    pager_client_seal(c);
     return r->va;
 }
 
@@ -75,6 +119,7 @@ struct pager_region *pager_region_insert(struct pager_client *c, uint64_t va, ui
 {
     if (len == 0 || (va | len) & (PAGER_PAGE - 1) || va + len < va)
         return 0;
+    pager_client_check(c, PAGER_ALL_REGIONS); /* the overlap test reads them all */
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &c->regions[i];
         if (r->len && va < r->va + r->len && r->va < va + len)
@@ -93,9 +138,12 @@ struct pager_region *pager_region_find(struct pager_client *c, uint64_t va)
 {
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &c->regions[i];
-        if (r->len && va - r->va < r->len)
+        if (r->len && va - r->va < r->len) {
+            region_check(c, r);
             return r;
+        }
     }
+    pager_client_check(c, PAGER_ALL_REGIONS);
     return 0;
 }
 
@@ -140,6 +188,7 @@ static void split_at(struct pager_client *c, uint64_t a)
  * every region meeting the range lies wholly inside it. */
 static int cut(struct pager_client *c, uint64_t va, uint64_t len)
 {
+    pager_client_check(c, PAGER_ALL_REGIONS); /* the callers' loops read them all */
     if ((va | len) & (PAGER_PAGE - 1) || !pager_range_covered(c, va, len))
         return -MICA_ENOENT;
     if (free_slots(c) < (unsigned)inside(c, va) + (unsigned)inside(c, va + len))
@@ -207,6 +256,7 @@ int pager_region_protect(struct pager_client *c, uint64_t va, uint64_t len, unsi
 
 void pager_regions_fork(struct pager_client *parent, struct pager_client *child)
 {
+    pager_client_check(parent, PAGER_ALL_REGIONS);
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &parent->regions[i];
         if (r->len && (r->prot & MICA_PROT_WRITE) && !r->cow) {
@@ -218,4 +268,5 @@ void pager_regions_fork(struct pager_client *parent, struct pager_client *child)
     }
     child->next_va = parent->next_va;
     child->verbose = parent->verbose;
+    pager_client_seal(child);
 }

@@ -46,6 +46,7 @@ struct pager_region {
     unsigned prot;    /* MICA_PROT_* */
     uint8_t kind;     /* enum pager_kind */
     bool cow;         /* may hold copy-on-write shares */
+    uint64_t seal;    /* pager_region_seal_of(this): pager_region_changed keeps it */
 };
 
 struct pager_client {
@@ -62,18 +63,82 @@ struct pager_client {
     unsigned repeats;        /* faults in a row of that thread on that page, after the first */
     long fork_handle;        /* prepared by PAGER_VM_FORK_PREP, or -1 */
     uint64_t fork_badge;     /* its badge */
+    uint64_t seal;           /* pager_client_seal_of(this): pager_client_seal keeps it */
     uint32_t dirty;          /* bit j: regions[j] changed since the checkpoint saw it */
     struct pager_region regions[PAGER_REGIONS];
 };
 
-/* Note that r, one of c's regions, changed (for the checkpoint). Every
- * store to a region goes with one. */
-static inline void pager_region_changed(struct pager_client *c, const struct pager_region *r)
+/* Seals: damage to the pager's own memory (a bit flipped by fault
+ * injection's mem_flip, a stray store) must not make it act for the wrong
+ * task or on the wrong range. A damaged task handle in a client record
+ * once made the pager map for one task and probe another's death, keeping
+ * a dead task for ever. So every client record is sealed over the fields
+ * that say whom it acts for (used, verbose, badge, task, parent, next_va,
+ * fork_handle, fork_badge) and every region over its fields; whoever
+ * stores to them reseals (pager_client_seal, pager_region_changed).
+ * pager_client_find and pager_region_find check what they return, and
+ * every slot when they find nothing (a damaged key may be what hid it);
+ * operations that walk all regions check them all first. A failed check
+ * calls pager_damaged. Cost: 7 rounds of pager_seal_mix per client
+ * check, 3 per region check (about 25 and 12 instructions); a fault
+ * checks one of each. The fields that only name a client in reports or
+ * steer clustering (asked, id, name, last_page, last_thread, repeats)
+ * and the checkpoint's dirty bits are not sealed: damage there costs a
+ * wrong line, a wrong guess or a stale checkpoint record, never another
+ * task's memory. */
+
+/* One round of mixing: for every fixed h a bijection of w and for every
+ * fixed w one of h, so that a change in any one word (or in the seal)
+ * always shows; all-zero words give 0, so zeroed memory is sealed. */
+static inline uint64_t pager_seal_mix(uint64_t h, uint64_t w)
 {
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    return h << 29 | h >> 35;
+}
+
+/* The seal r should carry. */
+static inline uint64_t pager_region_seal_of(const struct pager_region *r)
+{
+    uint64_t h = pager_seal_mix(0, r->va);
+    h = pager_seal_mix(h, r->len);
+    return pager_seal_mix(h, r->prot | (uint64_t)r->kind << 32 | (uint64_t)r->cow << 40);
+}
+
+/* The seal client record c should carry. */
+uint64_t pager_client_seal_of(const struct pager_client *c);
+
+/* Reseal c after a store to a sealed field of it (not its regions). */
+static inline void pager_client_seal(struct pager_client *c)
+{
+    c->seal = pager_client_seal_of(c);
+}
+
+/* Note that r, one of c's regions, changed: reseal it, and mark it for
+ * the checkpoint. Every store to a region goes with one. */
+static inline void pager_region_changed(struct pager_client *c, struct pager_region *r)
+{
+    r->seal = pager_region_seal_of(r);
     c->dirty |= 1u << (r - c->regions);
 }
 
-/* The client with `badge` (not 0), or NULL. */
+/* Reseal c and all its regions: only for a record just built from a
+ * source that was checked itself (the checkpoint's checksummed records). */
+void pager_client_reseal_all(struct pager_client *c);
+
+/* What a failed check calls, with the record (and r, the region, or NULL
+ * for the record's own fields). Defined by the program that links this
+ * file: the pager reports the slot and stops, so that init restarts it
+ * from its checkpoint (main.c); host tests count the calls. */
+void pager_damaged(const struct pager_client *c, const struct pager_region *r);
+
+/* Check c's seal, and regions[j]'s for every bit j of `regions`
+ * (PAGER_ALL_REGIONS: all): pager_damaged on the first mismatch. */
+#define PAGER_ALL_REGIONS 0xffffffffu
+_Static_assert(PAGER_REGIONS == 32, "PAGER_ALL_REGIONS and dirty hold a bit per region");
+void pager_client_check(const struct pager_client *c, uint32_t regions);
+
+/* The client with `badge` (not 0), or NULL. Checks the seal of the one
+ * it returns, or of every slot when it finds none. */
 struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge);
 
 /* A free client slot set up for badge/task (no regions), or NULL when full. */
@@ -89,7 +154,8 @@ uint64_t pager_region_alloc(struct pager_client *c, uint64_t len, unsigned prot,
 struct pager_region *pager_region_insert(struct pager_client *c, uint64_t va, uint64_t len,
                                          unsigned prot, unsigned kind, bool cow);
 
-/* The region holding va, or NULL. */
+/* The region holding va, or NULL. Checks the seal of the one it returns,
+ * or of every region of c when it finds none. */
 struct pager_region *pager_region_find(struct pager_client *c, uint64_t va);
 
 /* Whether the page-aligned [va, va+len) is wholly covered by regions

@@ -70,8 +70,9 @@ void on_spawn(struct pager_client *c, const struct mica_msg *req, struct mica_ms
         rc = mica_task_set_pager((uint64_t)*xfer, (uint64_t)c->fork_handle);
     if (rc < 0) {
         if (child) {
-            memset(child->regions, 0, sizeof child->regions);
+            memset(child->regions, 0, sizeof child->regions); /* zero is sealed */
             child->used = false;
+            pager_client_seal(child);
             pager_touch(child);
         }
         reply->w[0] = (uint64_t)rc;
@@ -79,7 +80,9 @@ void on_spawn(struct pager_client *c, const struct mica_msg *req, struct mica_ms
     }
     mica_handle_close((uint64_t)c->fork_handle); /* the kernel holds the child's */
     c->fork_handle = -1;
+    pager_client_seal(c);
     child->parent = c->badge;
+    pager_client_seal(child);
     child->id = id; /* its name is asked when a line first names it */
     checkpoint_deposit(badge, (uint64_t)*xfer); /* for a restarted pager */
     *xfer = -1; /* the table keeps it */

@@ -1,8 +1,10 @@
 /* Host tests of the pager's region bookkeeping and fault policy
  * (servers/pager/regions.c, plan.c): clients, allocation, lookup, freeing
  * and protecting with splits and merges, the stack with its guard page and
- * limit, copy-on-write decisions, clustering, and a random model that
- * checks every page's region and protection after random operations. */
+ * limit, copy-on-write decisions, clustering, a random model that checks
+ * every page's region and protection after random operations, and the
+ * seals: every bit flipped in a sealed field is caught, and no operation
+ * on a whole record ever reports damage. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +23,18 @@
 #define STACK_LO (MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE)
 
 static struct pager_client cs[PAGER_CLIENTS];
+
+/* The pager stops here (main.c); the tests count. */
+static unsigned damaged;
+static const struct pager_client *damaged_client;
+static const struct pager_region *damaged_region;
+
+void pager_damaged(const struct pager_client *c, const struct pager_region *r)
+{
+    damaged++;
+    damaged_client = c;
+    damaged_region = r;
+}
 
 static struct pager_client *fresh(void)
 {
@@ -46,6 +60,7 @@ static void test_clients(void)
     struct pager_client *c = pager_client_find(cs, 7);
     CHECK(c && c->task == 106 && c->fork_handle == -1 && c->next_va == PAGER_VA_BASE);
     c->used = false;
+    pager_client_seal(c); /* as pager_client_drop does */
     CHECK(pager_client_find(cs, 7) == NULL);
     CHECK(pager_client_add(cs, 1000, 2) == c);
     CHECK(pager_client_find(cs, 0) == NULL);
@@ -119,6 +134,7 @@ static void test_fork_copies(void)
     uint64_t a = pager_region_alloc(p, PG, RW, PAGER_ANON);
     uint64_t b = pager_region_alloc(p, PG, RO, PAGER_ANON);
     p->verbose = true;
+    pager_client_seal(p);
     pager_regions_fork(p, k);
     CHECK(pager_region_find(p, a)->cow && pager_region_find(k, a)->cow);
     CHECK(!pager_region_find(p, b)->cow && !pager_region_find(k, b)->cow);
@@ -238,11 +254,95 @@ static void test_plan_cluster(void)
     CHECK(p.npages == 1);
 }
 
+/* Flip every bit of every sealed word in turn: find reports the record
+ * (or the region) damaged, with the record or region it returns or, for
+ * a key that no longer matches, from its scan of every slot. */
+static void test_seal_catches_every_flip(void)
+{
+    memset(cs, 0, sizeof cs);
+    struct pager_client *p = pager_client_add(cs, 3, 40), *c = pager_client_add(cs, 9, 41);
+    uint64_t a = pager_region_alloc(c, 4 * PG, RW, PAGER_ANON);
+    CHECK(pager_region_insert(c, STACK_LO, MICA_USER_STACK_SIZE, RW, PAGER_STACK, false));
+    c->parent = 3;
+    c->fork_handle = 12;
+    c->fork_badge = PAGER_FORK_BADGE_BASE + 1;
+    pager_client_seal(c);
+    (void)p;
+    damaged = 0;
+    uint64_t *client_words[] = {&c->badge, &c->task, &c->parent, &c->next_va,
+                                (uint64_t *)&c->fork_handle, &c->fork_badge, &c->seal};
+    unsigned missed = 0;
+    for (unsigned w = 0; w < sizeof client_words / sizeof client_words[0]; w++)
+        for (unsigned bit = 0; bit < 64; bit++) {
+            *client_words[w] ^= 1ull << bit;
+            unsigned before = damaged;
+            pager_client_find(cs, 9);
+            missed += damaged == before || damaged_client != c || damaged_region;
+            *client_words[w] ^= 1ull << bit;
+        }
+    /* The flags (only their values: another byte is not a bool, and
+     * UBSan would stop at its load). */
+    unsigned before = damaged;
+    c->used = false;
+    pager_client_find(cs, 9);
+    c->used = true;
+    c->verbose = true;
+    pager_client_find(cs, 9);
+    c->verbose = false;
+    missed += damaged != before + 2;
+    CHECK_EQ(missed, 0);
+    /* The regions: the one found, or all of them when none is. */
+    struct pager_region *r = pager_region_find(c, a);
+    uint64_t *region_words[] = {&r->va, &r->len, &r->seal};
+    for (unsigned w = 0; w < 3; w++)
+        for (unsigned bit = 0; bit < 64; bit++) {
+            *region_words[w] ^= 1ull << bit;
+            unsigned before = damaged;
+            pager_region_find(c, a);
+            missed += damaged == before || damaged_region != r;
+            *region_words[w] ^= 1ull << bit;
+        }
+    for (unsigned bit = 0; bit < 32; bit++) {
+        r->prot ^= 1u << bit;
+        unsigned before = damaged;
+        pager_region_find(c, a + PG);
+        missed += damaged == before || damaged_region != r;
+        r->prot ^= 1u << bit;
+    }
+    r->cow = !r->cow;
+    before = damaged;
+    pager_region_find(c, a);
+    missed += damaged == before;
+    r->cow = !r->cow;
+    CHECK_EQ(missed, 0);
+    /* A free slot damaged to look live, or a live one to look free. */
+    c->regions[5].len = PG;
+    before = damaged;
+    pager_region_find(c, 0x1000); /* in no region: every slot is checked */
+    CHECK(damaged > before && damaged_region == &c->regions[5]);
+    c->regions[5].len = 0;
+    r->len = 0;
+    before = damaged;
+    pager_region_alloc(c, PG, RW, PAGER_ANON); /* takes the first "free" slot: r's */
+    CHECK(damaged > before && damaged_region == r);
+    /* Damage outside the sealed fields is not reported. */
+    memset(cs, 0, sizeof cs);
+    c = pager_client_add(cs, 9, 41);
+    a = pager_region_alloc(c, PG, RW, PAGER_ANON);
+    c->last_page = 77;
+    c->id = 5;
+    c->dirty ^= 1;
+    damaged = 0;
+    CHECK(pager_client_find(cs, 9) == c && pager_region_find(c, a));
+    CHECK_EQ(damaged, 0);
+}
+
 /* Random alloc/free/protect against a per-page model of a small window. */
 #define WIN_PAGES 256
 static void test_random_model(void)
 {
     rng_state = 0x9e3779b97f4a7c15ull;
+    damaged = 0;
     for (int round = 0; round < 40; round++) {
         struct pager_client *c = fresh();
         unsigned model[WIN_PAGES] = {0}; /* 0: no region, else prot */
@@ -293,7 +393,9 @@ static void test_random_model(void)
                 struct pager_region *p = &c->regions[x], *q = &c->regions[y];
                 CHECK(!p->len || !q->len || p->va + p->len <= q->va || q->va + q->len <= p->va);
             }
+        pager_client_check(c, PAGER_ALL_REGIONS); /* every store resealed */
     }
+    CHECK_EQ(damaged, 0);
 }
 
 int main(void)
@@ -302,7 +404,8 @@ int main(void)
         TAP(test_clients),         TAP(test_alloc_find),      TAP(test_remove_and_protect_split),
         TAP(test_fork_copies),     TAP(test_plan_violations), TAP(test_plan_image),
         TAP(test_plan_stack),
-        TAP(test_plan_cluster),    TAP(test_random_model),
+        TAP(test_plan_cluster),    TAP(test_seal_catches_every_flip),
+        TAP(test_random_model),
     };
     return tap_run(tests, sizeof tests / sizeof tests[0]);
 }
