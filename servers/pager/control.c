@@ -33,8 +33,7 @@ void pager_client_drop(struct pager_client *c)
     mica_handle_close(c->task);
     if (c->fork_handle >= 0)
         mica_handle_close((uint64_t)c->fork_handle);
-    c->used = false;
-    pager_client_seal(c);
+    pager_client_free(c);
     pager_touch(c);
     /* Its children, if any, have nobody to release them. They are swept
      * later, never here: this may run inside one of init's calls, and
@@ -54,9 +53,10 @@ void pager_sweep_orphans(void)
         pager_orphans_due = false;
         for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
             struct pager_client *k = &pager_clients[i];
-            pager_client_check(k, 0); /* k->task is probed */
-            if (k->used && k->parent && k->task && !pager_client_find(pager_clients, k->parent) &&
-                (unstarted(k->task) || pager_client_dead(k))) {
+            if (!k->used || !k->parent || !k->task || pager_client_find(pager_clients, k->parent))
+                continue;
+            pager_client_check(k, 0); /* before its task is probed */
+            if (unstarted(k->task) || pager_client_dead(k)) {
                 pager_client_drop(k);
                 pager_orphans_due = true;
             }
@@ -71,10 +71,12 @@ struct pager_client *pager_client_new(uint64_t badge, uint64_t task)
     struct pager_client *c = pager_client_add(pager_clients, badge, task);
     if (!c) {
         for (unsigned i = 0; i < PAGER_CLIENTS; i++) {
-            pager_client_check(&pager_clients[i], 0); /* its task is probed */
-            if (pager_clients[i].used && pager_clients[i].task &&
-                pager_client_dead(&pager_clients[i]))
-                pager_client_drop(&pager_clients[i]);
+            struct pager_client *k = &pager_clients[i];
+            if (!k->used || !k->task)
+                continue;
+            pager_client_check(k, 0); /* before its task is probed */
+            if (pager_client_dead(k))
+                pager_client_drop(k);
         }
         c = pager_client_add(pager_clients, badge, task);
     }

@@ -94,10 +94,8 @@ void on_fork(struct pager_client *c, const struct mica_msg *req, struct mica_msg
     c->fork_handle = -1;
     pager_client_seal(c);
     if (task < 0) {
-        if (child) {
-            child->used = false;
-            pager_client_seal(child);
-        }
+        if (child)
+            pager_client_free(child);
         reply->w[0] = (uint64_t)task;
         return;
     }

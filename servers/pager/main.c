@@ -39,14 +39,17 @@ void pager_damaged(const struct pager_client *c, const struct pager_region *r)
      * and the new one takes its clients back from the checkpoint, which
      * damage never reaches (checkpoint_sync checks first), with their
      * task handles from init. */
-    unsigned slot = (unsigned)(c - pager_clients);
-    if (r)
+    uintptr_t at = (uintptr_t)c, table = (uintptr_t)pager_clients;
+    if (at - table >= sizeof pager_clients) /* a damaged pointer led here */
+        mica_log_error("a client record outside the table (at 0x%llx) is damaged: stopping, to "
+                       "be restarted from the checkpoint", (unsigned long long)at);
+    else if (r)
         mica_log_error("client slot %u: region slot %u is damaged (its seal does not match): "
                        "stopping, to be restarted from the checkpoint",
-                       slot, (unsigned)(r - c->regions));
+                       (unsigned)((at - table) / sizeof *c), (unsigned)(r - c->regions));
     else
         mica_log_error("client slot %u is damaged (its seal does not match): stopping, to be "
-                       "restarted from the checkpoint", slot);
+                       "restarted from the checkpoint", (unsigned)((at - table) / sizeof *c));
     mica_exit(PAGER_EXIT_DAMAGED);
 }
 
@@ -99,6 +102,8 @@ static bool dispatch(const struct mica_msg *req, struct mica_msg *reply)
     long xfer = (req->label & MICA_MSG_XFER_HANDLE) ? (long)pager_buffer.handle : -1;
     uint32_t label = (uint32_t)MICA_MSG_LABEL(req->label);
     struct pager_client *c = pager_client_find(pager_clients, req->badge);
+    if (!c && req->badge)
+        pager_clients_check(pager_clients); /* was it hidden by damage? */
     if (label == MICA_LABEL_FAULT) {
         bool map = on_fault(c, req, reply); /* writes *reply unless it answers with a map */
         if (xfer >= 0)

@@ -4,20 +4,9 @@
 
 #include "regions.h"
 
-uint64_t pager_client_seal_of(const struct pager_client *c)
+static inline void region_check(const struct pager_client *c, const struct pager_region *r)
 {
-    uint64_t h = pager_seal_mix(0, (uint64_t)c->used | (uint64_t)c->verbose << 8);
-    h = pager_seal_mix(h, c->badge);
-    h = pager_seal_mix(h, c->task);
-    h = pager_seal_mix(h, c->parent);
-    h = pager_seal_mix(h, c->next_va);
-    h = pager_seal_mix(h, (uint64_t)c->fork_handle);
-    return pager_seal_mix(h, c->fork_badge);
-}
-
-static void region_check(const struct pager_client *c, const struct pager_region *r)
-{
-    if (r->seal != pager_region_seal_of(r))
+    if (__builtin_expect(r->seal != pager_region_seal_of(r), 0))
         pager_damaged(c, r);
 }
 
@@ -25,8 +14,25 @@ void pager_client_check(const struct pager_client *c, uint32_t regions)
 {
     if (c->seal != pager_client_seal_of(c))
         pager_damaged(c, 0);
-    for (; regions; regions &= regions - 1)
-        region_check(c, &c->regions[__builtin_ctz(regions)]);
+    for (unsigned i = 0; i < PAGER_REGIONS && regions >> i; i++) {
+        const struct pager_region *r = &c->regions[i];
+        if ((regions >> i & 1) && r->len && r->seal != pager_region_seal_of(r))
+            pager_damaged(c, r);
+    }
+}
+
+void pager_clients_check(const struct pager_client *cs)
+{
+    for (unsigned i = 0; i < PAGER_CLIENTS; i++)
+        if (cs[i].used || cs[i].badge)
+            pager_client_check(&cs[i], 0);
+}
+
+void pager_client_free(struct pager_client *c)
+{
+    c->used = false;
+    c->badge = 0;
+    pager_client_seal(c);
 }
 
 void pager_client_reseal_all(struct pager_client *c)
@@ -40,11 +46,10 @@ struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge)
 {
     for (unsigned i = 0; badge && i < PAGER_CLIENTS; i++)
         if (cs[i].used && cs[i].badge == badge) {
-            pager_client_check(&cs[i], 0);
+            if (__builtin_expect(cs[i].seal != pager_client_seal_of(&cs[i]), 0))
+                pager_damaged(&cs[i], 0);
             return &cs[i];
         }
-    for (unsigned i = 0; i < PAGER_CLIENTS; i++)
-        pager_client_check(&cs[i], 0);
     return 0;
 }
 
@@ -119,7 +124,6 @@ struct pager_region *pager_region_insert(struct pager_client *c, uint64_t va, ui
 {
     if (len == 0 || (va | len) & (PAGER_PAGE - 1) || va + len < va)
         return 0;
-    pager_client_check(c, PAGER_ALL_REGIONS); /* the overlap test reads them all */
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &c->regions[i];
         if (r->len && va < r->va + r->len && r->va < va + len)
@@ -143,7 +147,6 @@ struct pager_region *pager_region_find(struct pager_client *c, uint64_t va)
             return r;
         }
     }
-    pager_client_check(c, PAGER_ALL_REGIONS);
     return 0;
 }
 
@@ -188,7 +191,6 @@ static void split_at(struct pager_client *c, uint64_t a)
  * every region meeting the range lies wholly inside it. */
 static int cut(struct pager_client *c, uint64_t va, uint64_t len)
 {
-    pager_client_check(c, PAGER_ALL_REGIONS); /* the callers' loops read them all */
     if ((va | len) & (PAGER_PAGE - 1) || !pager_range_covered(c, va, len))
         return -MICA_ENOENT;
     if (free_slots(c) < (unsigned)inside(c, va) + (unsigned)inside(c, va + len))
@@ -210,7 +212,7 @@ static void merge(struct pager_client *c)
                 a->kind != b->kind || a->cow != b->cow)
                 continue;
             a->len += b->len;
-            b->len = 0;
+            *b = (struct pager_region){0};
             pager_region_changed(c, a);
             pager_region_changed(c, b);
             j = (unsigned)-1; /* a grew: look again from the start */
@@ -226,7 +228,7 @@ int pager_region_remove(struct pager_client *c, uint64_t va, uint64_t len)
     for (unsigned i = 0; i < PAGER_REGIONS; i++) {
         struct pager_region *r = &c->regions[i];
         if (r->len && r->va >= va && r->va - va < len) {
-            r->len = 0;
+            *r = (struct pager_region){0};
             pager_region_changed(c, r);
         }
     }
@@ -263,8 +265,8 @@ void pager_regions_fork(struct pager_client *parent, struct pager_client *child)
             r->cow = true;
             pager_region_changed(parent, r);
         }
-        child->regions[i] = *r;
-        pager_region_changed(child, &child->regions[i]);
+        child->regions[i] = *r; /* with its seal, which is not bound to a place */
+        child->dirty |= 1u << i;
     }
     child->next_va = parent->next_va;
     child->verbose = parent->verbose;

@@ -42,7 +42,7 @@
 enum pager_kind { PAGER_ANON = 1, PAGER_STACK = 2, PAGER_IMAGE = 3 };
 
 struct pager_region {
-    uint64_t va, len; /* len 0: free slot */
+    uint64_t va, len; /* len 0: free slot, all of it zero */
     unsigned prot;    /* MICA_PROT_* */
     uint8_t kind;     /* enum pager_kind */
     bool cow;         /* may hold copy-on-write shares */
@@ -105,7 +105,16 @@ static inline uint64_t pager_region_seal_of(const struct pager_region *r)
 }
 
 /* The seal client record c should carry. */
-uint64_t pager_client_seal_of(const struct pager_client *c);
+static inline uint64_t pager_client_seal_of(const struct pager_client *c)
+{
+    uint64_t h = pager_seal_mix(0, (uint64_t)c->used | (uint64_t)c->verbose << 8);
+    h = pager_seal_mix(h, c->badge);
+    h = pager_seal_mix(h, c->task);
+    h = pager_seal_mix(h, c->parent);
+    h = pager_seal_mix(h, c->next_va);
+    h = pager_seal_mix(h, (uint64_t)c->fork_handle);
+    return pager_seal_mix(h, c->fork_badge);
+}
 
 /* Reseal c after a store to a sealed field of it (not its regions). */
 static inline void pager_client_seal(struct pager_client *c)
@@ -132,14 +141,25 @@ void pager_client_reseal_all(struct pager_client *c);
 void pager_damaged(const struct pager_client *c, const struct pager_region *r);
 
 /* Check c's seal, and regions[j]'s for every bit j of `regions`
- * (PAGER_ALL_REGIONS: all): pager_damaged on the first mismatch. */
+ * (PAGER_ALL_REGIONS: all) whose slot is live: pager_damaged on the
+ * first mismatch. */
 #define PAGER_ALL_REGIONS 0xffffffffu
 _Static_assert(PAGER_REGIONS == 32, "PAGER_ALL_REGIONS and dirty hold a bit per region");
 void pager_client_check(const struct pager_client *c, uint32_t regions);
 
 /* The client with `badge` (not 0), or NULL. Checks the seal of the one
- * it returns, or of every slot when it finds none. */
+ * it returns. */
 struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge);
+
+/* Check every client slot that is or was in use (used, or a badge): for
+ * a message whose sender the table lacks, since a damaged badge or used
+ * flag may be what hid it. Slots never used, or freed by
+ * pager_client_free, are all zero but for stale fields, and skipped. */
+void pager_clients_check(const struct pager_client *cs);
+
+/* Mark slot c free (used and badge cleared, resealed); its regions stay
+ * until the slot is reused. */
+void pager_client_free(struct pager_client *c);
 
 /* A free client slot set up for badge/task (no regions), or NULL when full. */
 struct pager_client *pager_client_add(struct pager_client *cs, uint64_t badge, uint64_t task);
@@ -154,8 +174,9 @@ uint64_t pager_region_alloc(struct pager_client *c, uint64_t len, unsigned prot,
 struct pager_region *pager_region_insert(struct pager_client *c, uint64_t va, uint64_t len,
                                          unsigned prot, unsigned kind, bool cow);
 
-/* The region holding va, or NULL. Checks the seal of the one it returns,
- * or of every region of c when it finds none. */
+/* The region holding va, or NULL. Checks the seal of the one it returns
+ * (a region hidden by damage is not looked for: the fault or request
+ * that misses it fails for that client alone). */
 struct pager_region *pager_region_find(struct pager_client *c, uint64_t va);
 
 /* Whether the page-aligned [va, va+len) is wholly covered by regions

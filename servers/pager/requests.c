@@ -112,7 +112,7 @@ void on_share_cow(struct pager_client *c, const struct mica_msg *req, struct mic
         rc = mica_map_share(t->task, va, c->task, va, len / PAGER_PAGE,
                             prot ? prot : MICA_PROT_READ);
         if (rc < 0) {
-            copy->len = 0;
+            *copy = (struct pager_region){0}; /* a free slot is all zero */
             pager_region_changed(t, copy);
         } else if (!r->cow) {
             r->cow = true;

@@ -71,8 +71,7 @@ void on_spawn(struct pager_client *c, const struct mica_msg *req, struct mica_ms
     if (rc < 0) {
         if (child) {
             memset(child->regions, 0, sizeof child->regions); /* zero is sealed */
-            child->used = false;
-            pager_client_seal(child);
+            pager_client_free(child);
             pager_touch(child);
         }
         reply->w[0] = (uint64_t)rc;

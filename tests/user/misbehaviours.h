@@ -35,6 +35,13 @@ MB_SNIPPET(invalid_opcode, "ud2\n");
 MB_SNIPPET(divide_by_zero, "xorl %ecx, %ecx\n movl $1, %eax\n cltd\n idivl %ecx\n");
 MB_SNIPPET(breakpoint, "int3\n");
 MB_SNIPPET(int_kernel_vector, "int $0x80\n");
+/* The FPU and vector units are off (no state of theirs is kept across
+ * switches): x87 (#NM), MMX, SSE, SSE state save and AVX (#UD). */
+MB_SNIPPET(x87_fldz, "fldz\n");
+MB_SNIPPET(mmx_pxor, "pxor %mm0, %mm0\n");
+MB_SNIPPET(sse_xorps, "xorps %xmm0, %xmm0\n");
+MB_SNIPPET(sse_fxsave, "subq $1024, %rsp\n andq $-16, %rsp\n fxsave (%rsp)\n");
+MB_SNIPPET(avx_vxorps, "vxorps %ymm0, %ymm0, %ymm0\n");
 /* rsp at the bottom of the 256 KiB stack: the push lands below it. */
 MB_SNIPPET(stack_overflow, "movabsq $0x00007fffffdc0000, %rsp\n pushq $0\n pushq $0\n");
 
@@ -68,6 +75,11 @@ static const struct misbehaviour misbehaviours[] = {
     MB("breakpoint_kills_task", breakpoint, false),
     MB("int_to_kernel_vector_kills_task", int_kernel_vector, false),
     MB("stack_overflow_kills_task", stack_overflow, false),
+    MB("user_cannot_use_x87", x87_fldz, false),
+    MB("user_cannot_use_mmx", mmx_pxor, false),
+    MB("user_cannot_use_sse", sse_xorps, false),
+    MB("user_cannot_save_fpu_state", sse_fxsave, false),
+    MB("user_cannot_use_avx", avx_vxorps, false),
 };
 
 #define MISBEHAVIOURS (sizeof misbehaviours / sizeof misbehaviours[0])

@@ -92,7 +92,9 @@ void arch_thread_setup_kernel(struct arch_context *ctx, uintptr_t kstack_top,
 void arch_syscall_init(void);
 
 /* Turn on SMEP and SMAP when the CPU has them (CR4), after the kernel no
- * longer touches user memory outside the copy routines. */
+ * longer touches user memory outside the copy routines, and turn x87,
+ * MMX, SSE and AVX off (CR0.EM, CR4): no task may use them, since no
+ * FPU state is kept across switches. */
 void arch_user_protection_init(void);
 
 #define CR3_PML4_MASK 0x000ffffffffff000ULL

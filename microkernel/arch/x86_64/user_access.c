@@ -48,8 +48,20 @@ void arch_user_protection_init(void)
         cr4 |= CR4_SMEP;
     if (cpu_features.smap)
         cr4 |= CR4_SMAP;
+    /* No task may use x87, MMX, SSE or AVX: the kernel keeps no FPU or
+     * vector state across switches, so their registers would pass from
+     * one task to the next (a channel between tasks, and each other's
+     * values clobbered). Firmware leaves them as it likes (OVMF turns SSE
+     * on, BIOS boots leave x87 on), so the kernel sets the policy itself:
+     * CR0.EM makes x87 instructions #NM and MMX and SSE ones #UD, and
+     * without OSFXSR, OSXMMEXCPT and OSXSAVE, SSE, XSAVE and VEX-encoded
+     * instructions are #UD too. Either kills the task with a report. The
+     * kernel and libsys are built without them (-mgeneral-regs-only). */
+    cr4 &= ~(CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE);
     write_cr4(cr4);
+    write_cr0((read_cr0() | CR0_EM) & ~(CR0_MP | CR0_TS));
     usercopy_smap = cpu_features.smap;
-    kprintf("cpu: SMEP %s, SMAP %s\n", cpu_features.smep ? "on" : "off (not supported)",
+    kprintf("cpu: SMEP %s, SMAP %s; x87, SSE and AVX off (no FPU state is kept)\n",
+            cpu_features.smep ? "on" : "off (not supported)",
             cpu_features.smap ? "on" : "off (not supported)");
 }
