@@ -19,7 +19,8 @@ static uint64_t epoch; /* rdtsc at the kernel's first instruction (inject_set_ep
 static void set_armed(uint32_t armed)
 {
     inject_armed = armed;
-    inject_ipc_fast_handles = (armed & INJECT_IPC_POINTS) ? 0 : MICA_HANDLE_MAX;
+    inject_ipc_fast_handles =
+        (armed & (INJECT_IPC_POINTS | INJECT_SWIFI_POINTS)) ? 0 : MICA_HANDLE_MAX;
 }
 
 struct point {

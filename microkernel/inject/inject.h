@@ -40,6 +40,13 @@ STATIC_ASSERT(INJECT_COUNT <= 32, "inject_armed has one bit per point");
      INJECT_BIT(INJECT_IPC_DUP) | INJECT_BIT(INJECT_IPC_FLIP) |                      \
      INJECT_BIT(INJECT_KILL_NTH) | INJECT_BIT(INJECT_REPLY_WITHHOLD))
 
+/* The transient faults of object/swifi.c: at a timer tick that finds the
+ * task in ring 3, and when it receives a message (the IPC slow path, so
+ * they too send every call there while armed). */
+#define INJECT_SWIFI_POINTS                                                          \
+    (INJECT_BIT(INJECT_REG_FLIP) | INJECT_BIT(INJECT_MEM_FLIP) |                     \
+     INJECT_BIT(INJECT_CODE_FLIP) | INJECT_BIT(INJECT_KILL_RANDOM))
+
 /* One bit per armed point. Machine-wide policy rather than per-CPU state:
  * every CPU injects by the same table; written only when a point is armed,
  * disarmed or used up, read at every site. (One CPU runs the kernel

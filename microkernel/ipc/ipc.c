@@ -25,6 +25,7 @@
 #include "object/death_note.h"
 #include "object/endpoint.h"
 #include "object/handle.h"
+#include "object/swifi.h"
 #include "ipc/ipc_priv.h"
 #include "ipc/syscalls.h"
 #include "lib/assert.h"
@@ -142,9 +143,10 @@ static bool recv_from_queue(struct thread *cur, struct endpoint *ep, int64_t *re
     return false;
 }
 
-/* The kill_nth point: the current thread has just received a message
- * (rc >= 0); on its task's nth one the task is killed. It unwinds like any
- * killed task, so a call it had taken fails with -MICA_EDEAD. */
+/* The current thread has just received a message (rc >= 0). kill_nth:
+ * on its task's nth one the task is killed. It unwinds like any killed
+ * task, so a call it had taken fails with -MICA_EDEAD. The transient
+ * faults (object/swifi.h) may fire here too. */
 static __attribute__((noinline)) int64_t received_injected(struct thread *cur, int64_t rc)
 {
     if (rc >= 0 && INJECT(INJECT_KILL_NTH, NULL)) {
@@ -152,12 +154,14 @@ static __attribute__((noinline)) int64_t received_injected(struct thread *cur, i
                       (unsigned long)MICA_MSG_LABEL(cur->utf->rsi));
         task_kill(cur->task, "fault injection (kill_nth)");
     }
+    if (rc >= 0 && INJECT_ANY(SWIFI_POINTS))
+        swifi_received(cur);
     return rc;
 }
 
 static inline int64_t received(struct thread *cur, int64_t rc)
 {
-    if (INJECT_ANY(INJECT_BIT(INJECT_KILL_NTH)))
+    if (INJECT_ANY(INJECT_BIT(INJECT_KILL_NTH) | SWIFI_POINTS))
         return received_injected(cur, rc);
     return rc;
 }

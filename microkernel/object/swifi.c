@@ -1,7 +1,8 @@
 /* The transient-fault points (swifi.h), modelled on FAIL* and GemFI: a bit
  * flipped in a saved register, in a word of data or stack, or in the code
  * of the task a timer tick interrupted; and MINIX 3's kill of a server at
- * a random instant. The instant is the tick; the knobs (probability,
+ * a random instant. The instant is a tick that finds the task in ring 3,
+ * or the task's receipt of a message; the knobs (probability,
  * after=insn:N, task=) choose which one. */
 #include "object/swifi.h"
 
@@ -115,4 +116,9 @@ void swifi_tick(struct thread *cur, struct trap_frame *tf)
         /* It is running: it exits on its way back to ring 3. */
         task_kill(t, "fault injection (kill_random)");
     }
+}
+
+void swifi_received(struct thread *cur)
+{
+    swifi_tick(cur, cur->utf);
 }

@@ -1,5 +1,6 @@
-/* Software-implemented transient faults at a timer preemption of a ring-3
- * thread (inject/inject.h): reg_flip, mem_flip, code_flip and kill_random. */
+/* Software-implemented transient faults (inject/inject.h): reg_flip,
+ * mem_flip, code_flip and kill_random, at a timer preemption of a ring-3
+ * thread or when a thread receives a message. */
 #pragma once
 
 #include "arch/x86_64/trap.h"
@@ -7,10 +8,8 @@
 
 struct thread;
 
-/* The points swifi_tick serves. */
-#define SWIFI_POINTS                                                                  \
-    (INJECT_BIT(INJECT_REG_FLIP) | INJECT_BIT(INJECT_MEM_FLIP) |                      \
-     INJECT_BIT(INJECT_CODE_FLIP) | INJECT_BIT(INJECT_KILL_RANDOM))
+/* The points swifi_tick and swifi_received serve. */
+#define SWIFI_POINTS INJECT_SWIFI_POINTS
 
 /* A timer tick interrupted thread `cur` in ring 3 (tf is its saved frame):
  * inject what the armed points say into its registers, memory or code, or
@@ -18,3 +17,10 @@ struct thread;
  * and the direct map, and only pages the task alone may write (data,
  * stack) or alone maps (code) are touched. */
 void swifi_tick(struct thread *cur, struct trap_frame *tf);
+
+/* Thread `cur` has just received a message and returns to ring 3 from
+ * that system call (its ring-3 registers in cur->utf): the same faults as
+ * at a tick. A server spends most of its time waiting in the kernel, where
+ * no tick finds it in ring 3; it always passes here between two
+ * requests. */
+void swifi_received(struct thread *cur);

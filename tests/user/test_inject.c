@@ -18,7 +18,9 @@
  *               for a copy-on-write fault);
  *   servers     kill_nth: the server dies on its nth message, its caller
  *               gets -MICA_EDEAD; reply_withhold: the caller stays
- *               blocked until killed; kill_random: the task is killed;
+ *               blocked until killed; kill_random: the task is killed,
+ *               also a server that only ever waits in receive (the
+ *               transient faults reach it when it takes a message);
  *   SWIFI       reg_flip, mem_flip, code_flip in a spinning child, which
  *               is then killed cleanly whatever the flip did;
  *   time        timer_lose, timer_late: the clock goes on afterwards.
@@ -471,6 +473,22 @@ static void kill_random_ends_task(void)
     finish(&base);
 }
 
+/* A server waiting in its receive is in the kernel at every tick, never in
+ * ring 3: the transient faults reach it when it takes a message. */
+static void kill_random_at_receive(void)
+{
+    struct usage base = usage_now();
+    struct echo e;
+    KTAP_REQUIRE(echo_start(&e));
+    int64_t before = mica_info(MICA_INFO_INJECTED);
+    long p = arm("kill_random:task=inj_echo");
+    struct mica_msg r;
+    KTAP_EXPECT_EQ(echo_call(&e, 25, &r), -MICA_EDEAD); /* it died holding our call */
+    expect_fired_once(p, before);
+    KTAP_EXPECT_EQ(echo_stop(&e), MICA_EXIT_KILLED); /* (killed here if it was not) */
+    finish(&base);
+}
+
 /* ---- the pager path: this program is the child's pager ---- */
 
 struct faulter {
@@ -705,6 +723,7 @@ static const struct ktap_case cases[] = {
     {"kill_nth_message", kill_nth_message},
     {"reply_withheld_hangs", reply_withheld_hangs},
     {"kill_random_ends_task", kill_random_ends_task},
+    {"kill_random_at_receive", kill_random_at_receive},
     {"fault_msg_corrupted", fault_msg_corrupted},
     {"pager_map_refused", pager_map_refused},
     {"fault_spurious_coped", fault_spurious_coped},
