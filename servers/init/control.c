@@ -3,18 +3,11 @@
 #include "control.h"
 
 #include <mica/init.h>
-#include <mica/server.h>
 #include <mica/stdio.h>
 #include <mica/string.h>
 
 static struct init_state *state;
 static struct mica_ipc_buffer *ipcbuf; /* init's, mica_ipc_buffer() */
-
-static int status(struct mica_msg *reply, long rc)
-{
-    reply->w[0] = (uint64_t)rc;
-    return MICA_SERVER_REPLY;
-}
 
 /* Whether the words of text name a grant of kind ("pager:") or one named
  * name ("names", as in send:names or names=...). */
@@ -27,19 +20,20 @@ static int mentions(const char *text, const char *what)
     return 0;
 }
 
-static int on_run(const struct mica_msg *req, struct mica_msg *reply)
+/* INIT_RUN: the new task's id, or -MICA_E*. */
+static long on_run(const struct mica_msg *req)
 {
     static char text[MICA_ARGS_MAX + 64];
     static struct bootcfg_line line;
     size_t n = MICA_MSG_LEN(req->label);
     if (n == 0 || n >= MICA_ARGS_MAX)
-        return status(reply, n ? -MICA_E2BIG : -MICA_EINVAL);
+        return n ? -MICA_E2BIG : -MICA_EINVAL;
     char request[MICA_ARGS_MAX];
     memcpy(request, ipcbuf->data, n); /* init_start's calls reuse the buffer */
     request[n] = '\0';
     for (size_t i = 0; i < n; i++)
         if (request[i] == '\n' || request[i] == '\r' || request[i] == '#')
-            return status(reply, -MICA_EINVAL); /* one line, no comment */
+            return -MICA_EINVAL; /* one line, no comment */
     /* The program name first, then the default grants, then the rest. */
     char *rest = strchr(request, ' ');
     if (rest)
@@ -51,32 +45,33 @@ static int on_run(const struct mica_msg *req, struct mica_msg *reply)
     struct bootcfg_cursor c;
     bootcfg_open(&c, text, strlen(text));
     if (!bootcfg_next(&c, &line))
-        return status(reply, -MICA_EINVAL);
+        return -MICA_EINVAL;
     if (line.kind == BOOTCFG_ERROR) {
         printf("init: run %s: %s\n", request, line.problem);
-        return status(reply, -MICA_EINVAL);
+        return -MICA_EINVAL;
     }
     if (!mica_find_module(state->si, line.name))
-        return status(reply, -MICA_ENOENT);
+        return -MICA_ENOENT;
     long h = init_start_new(state, &line); /* init keeps the handle: the task lives */
     if (h < 0)
-        return status(reply, h);
+        return h;
     struct mica_task_info info;
     long rc = mica_task_info((uint64_t)h, &info);
-    return status(reply, rc < 0 ? rc : (long)info.id);
+    return rc < 0 ? rc : (long)info.id;
 }
 
-static int on_kill(const struct mica_msg *req, struct mica_msg *reply)
+/* INIT_KILL: 0 or -MICA_E*. */
+static long on_kill(const struct mica_msg *req)
 {
     uint64_t id = req->w[0];
     if (id == state->si->task_id)
-        return status(reply, -MICA_EPERM);
+        return -MICA_EPERM;
     for (uint64_t h = 0; h < MICA_HANDLE_MAX; h++) {
         struct mica_task_info info;
         if (mica_task_info(h, &info) == 0 && info.id == id)
-            return status(reply, info.state == MICA_TASK_LIVE ? mica_task_kill(h) : -MICA_EDEAD);
+            return info.state == MICA_TASK_LIVE ? mica_task_kill(h) : -MICA_EDEAD;
     }
-    return status(reply, -MICA_ENOENT);
+    return -MICA_ENOENT;
 }
 
 bool control_request(struct init_state *st, const struct mica_msg *req, struct mica_msg *reply)
@@ -85,10 +80,10 @@ bool control_request(struct init_state *st, const struct mica_msg *req, struct m
     ipcbuf = mica_ipc_buffer(); /* registered by init's first call */
     switch (MICA_MSG_LABEL(req->label)) {
     case INIT_RUN:
-        on_run(req, reply);
+        reply->w[0] = (uint64_t)on_run(req);
         return true;
     case INIT_KILL:
-        on_kill(req, reply);
+        reply->w[0] = (uint64_t)on_kill(req);
         return true;
     default:
         return false;
