@@ -76,12 +76,14 @@ struct pager_client {
  * that say whom it acts for (used, verbose, badge, task, parent, next_va,
  * fork_handle, fork_badge) and every region over its fields; whoever
  * stores to them reseals (pager_client_seal, pager_region_changed).
- * pager_client_find and pager_region_find check what they return, and
- * every slot when they find nothing (a damaged key may be what hid it);
- * operations that walk all regions check them all first. A failed check
- * calls pager_damaged. Cost: 7 rounds of pager_seal_mix per client
- * check, 3 per region check (about 25 and 12 instructions); a fault
- * checks one of each. The fields that only name a client in reports or
+ * pager_client_find and pager_region_find check what they return; the
+ * pager checks every client slot in use when a message's sender is not
+ * found (a damaged key may be what hid it: pager_clients_check), a free
+ * region slot before reusing it, a parent's regions before a fork copies
+ * them, and what the checkpoint is about to write. A failed check calls
+ * pager_damaged. Cost: 7 rounds of pager_seal_mix per client check, 3
+ * per region check; a fault checks one of each (59 instructions of
+ * fault_demand_zero_single, docs/performance.md). The fields that only name a client in reports or
  * steer clustering (asked, id, name, last_page, last_thread, repeats)
  * and the checkpoint's dirty bits are not sealed: damage there costs a
  * wrong line, a wrong guess or a stale checkpoint record, never another
