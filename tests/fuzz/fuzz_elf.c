@@ -13,14 +13,7 @@
 #include "lib/elf.h"
 #include <mica/errno.h>
 #include <mica/syscall.h>
-
-#define FUZZ_CHECK(cond)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "invariant broken: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
+#include "fuzz_check.h"
 
 static struct elf_image img;
 

@@ -11,18 +11,11 @@
 
 #include "boot/multiboot2.h"
 #include "mm/memmap.h"
+#include "fuzz_check.h"
 
 #define MAX_FREE (2 * MEMMAP_MAX + BOOT_MAX_MODULES + 8)
 
 static struct boot_info bi;
-
-#define FUZZ_CHECK(cond)                                                     \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "invariant broken: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                         \
-        }                                                                    \
-    } while (0)
 
 static uint64_t entry_end(const struct memmap_entry *e)
 {

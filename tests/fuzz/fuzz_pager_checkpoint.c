@@ -20,38 +20,14 @@
 #include <mica/syscall.h>
 
 #include "../../servers/pager/ckpt_format.h"
-
-#define FUZZ_CHECK(cond)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "invariant broken: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
+#include "fuzz_check.h"
+#include "ckpt_kept.h"
 
 #define SLOT  5 /* the slot the program works on */
 #define OTHER 9 /* a slot written once, which must stay readable */
 
 static struct checkpoint ck;
 static struct ckpt_cursor k;
-
-/* Whether got holds what the checkpoint keeps of want. */
-static bool same_kept(const struct pager_client *got, const struct pager_client *want)
-{
-    if (!want->used)
-        return !got->used;
-    if (!got->used || got->verbose != want->verbose || got->badge != want->badge ||
-        got->parent != want->parent || got->next_va != want->next_va)
-        return false;
-    for (unsigned j = 0; j < PAGER_REGIONS; j++) {
-        const struct pager_region *a = &got->regions[j], *b = &want->regions[j];
-        if (a->len != b->len ||
-            (b->len && (a->va != b->va || a->prot != b->prot || a->kind != b->kind ||
-                        a->cow != b->cow)))
-            return false;
-    }
-    return true;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -21,19 +21,12 @@
 #include <mica/syscall.h>
 
 #include "../../servers/pager/plan.h"
+#include "fuzz_check.h"
 
 #define PG       PAGER_PAGE
 #define WIN      256 /* pages in the modelled window */
 #define FIXED_VA 0x100000ull /* fixed placements go here, below the bump range */
 #define STACK_LO (MICA_USER_STACK_TOP - MICA_USER_STACK_SIZE)
-
-#define FUZZ_CHECK(cond)                                                          \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "invariant broken: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                              \
-        }                                                                         \
-    } while (0)
 
 void pager_damaged(const struct pager_client *c, const struct pager_region *r)
 {

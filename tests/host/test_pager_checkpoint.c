@@ -15,6 +15,7 @@
 #include "rng.h"
 #include "tap.h"
 #include "../../servers/pager/ckpt_format.h"
+#include "ckpt_kept.h"
 
 /* The seals are test_pager_regions' subject; records here are built by
  * hand, unsealed. */
@@ -47,24 +48,6 @@ static struct pager_client client(uint64_t badge, uint64_t n)
                                              .prot = MICA_PROT_READ, .kind = PAGER_ANON,
                                              .cow = i % 2};
     return c;
-}
-
-/* Whether got holds what the checkpoint keeps of want. */
-static bool same_kept(const struct pager_client *got, const struct pager_client *want)
-{
-    if (!want->used)
-        return !got->used; /* a free slot keeps nothing else */
-    if (got->used != want->used || got->verbose != want->verbose || got->badge != want->badge ||
-        got->parent != want->parent || got->next_va != want->next_va)
-        return false;
-    for (unsigned j = 0; j < PAGER_REGIONS; j++) {
-        const struct pager_region *a = &got->regions[j], *b = &want->regions[j];
-        if (a->len != b->len ||
-            (b->len && (a->va != b->va || a->prot != b->prot || a->kind != b->kind ||
-                        a->cow != b->cow)))
-            return false;
-    }
-    return true;
 }
 
 static void test_written_reads_back(void)
