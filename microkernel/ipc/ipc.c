@@ -154,14 +154,14 @@ static __attribute__((noinline)) int64_t received_injected(struct thread *cur, i
                       (unsigned long)MICA_MSG_LABEL(cur->utf->rsi));
         task_kill(cur->task, "fault injection (kill_nth)");
     }
-    if (rc >= 0 && INJECT_ANY(SWIFI_POINTS))
+    if (rc >= 0 && INJECT_ANY(INJECT_SWIFI_POINTS))
         swifi_received(cur);
     return rc;
 }
 
 static inline int64_t received(struct thread *cur, int64_t rc)
 {
-    if (INJECT_ANY(INJECT_BIT(INJECT_KILL_NTH) | SWIFI_POINTS))
+    if (INJECT_ANY(INJECT_BIT(INJECT_KILL_NTH) | INJECT_SWIFI_POINTS))
         return received_injected(cur, rc);
     return rc;
 }

@@ -233,7 +233,7 @@ void sched_tick(struct trap_frame *tf)
         sched_yield();
         return;
     }
-    if (INJECT_ANY(SWIFI_POINTS) && trap_from_user(tf))
+    if (INJECT_ANY(INJECT_SWIFI_POINTS) && trap_from_user(tf))
         swifi_tick(cur, tf);
     if (!trap_from_user(tf) && !preempt_at(tf))
         return; /* the kernel only at its preemption points */

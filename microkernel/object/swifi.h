@@ -8,9 +8,6 @@
 
 struct thread;
 
-/* The points swifi_tick and swifi_received serve. */
-#define SWIFI_POINTS INJECT_SWIFI_POINTS
-
 /* A timer tick interrupted thread `cur` in ring 3 (tf is its saved frame):
  * inject what the armed points say into its registers, memory or code, or
  * kill its task. Never faults: memory is reached through the page tables

@@ -4,6 +4,14 @@
 
 #include "regions.h"
 
+/* Inline: pager_client_find and pager_region_find, on every fault, check
+ * one of each. */
+static inline void client_check(const struct pager_client *c)
+{
+    if (__builtin_expect(c->seal != pager_client_seal_of(c), 0))
+        pager_damaged(c, 0);
+}
+
 static inline void region_check(const struct pager_client *c, const struct pager_region *r)
 {
     if (__builtin_expect(r->seal != pager_region_seal_of(r), 0))
@@ -12,13 +20,10 @@ static inline void region_check(const struct pager_client *c, const struct pager
 
 void pager_client_check(const struct pager_client *c, uint32_t regions)
 {
-    if (c->seal != pager_client_seal_of(c))
-        pager_damaged(c, 0);
-    for (unsigned i = 0; i < PAGER_REGIONS && regions >> i; i++) {
-        const struct pager_region *r = &c->regions[i];
-        if ((regions >> i & 1) && r->len && r->seal != pager_region_seal_of(r))
-            pager_damaged(c, r);
-    }
+    client_check(c);
+    for (unsigned i = 0; i < PAGER_REGIONS && regions >> i; i++)
+        if ((regions >> i & 1) && c->regions[i].len)
+            region_check(c, &c->regions[i]);
 }
 
 void pager_clients_check(const struct pager_client *cs)
@@ -46,8 +51,7 @@ struct pager_client *pager_client_find(struct pager_client *cs, uint64_t badge)
 {
     for (unsigned i = 0; badge && i < PAGER_CLIENTS; i++)
         if (cs[i].used && cs[i].badge == badge) {
-            if (__builtin_expect(cs[i].seal != pager_client_seal_of(&cs[i]), 0))
-                pager_damaged(&cs[i], 0);
+            client_check(&cs[i]);
             return &cs[i];
         }
     return 0;
